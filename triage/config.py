@@ -1,0 +1,136 @@
+"""Every tunable of the pipeline, in one place, each with the reason for its value.
+
+Function bodies elsewhere take their constants from here ("no magic constants in function
+bodies"). `config_hash()` fingerprints this module so that two result rows can be told
+comparable (same software version + same config + same model).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+# --- decoding (triage.io) -------------------------------------------------------------------
+#: Long side of the working image, in pixels. 1024 x 768 (0.79 MP) keeps the smallest lesion
+#: the features look for (a 1-2 mm pustule in a 10-15 cm wide close-up, about 8-14 px) above
+#: 5 px, while a 12 MP JPEG can be decoded at 1/2 DCT scale (2016 x 1512) and reduced with
+#: INTER_AREA. Every image is brought to this size so that pixel-scale parameters below mean
+#: the same physical fraction of the frame for every camera.
+WORK_LONG_SIDE = 1024
+#: Refuse images above this many pixels, in Pillow and in OpenCV. 100 MP is above every phone
+#: camera (48-108 MP sensors bin to 12-24 MP photos) and far below a decompression bomb
+#: (a 20000 x 20000 PNG is 400 MP).
+MAX_IMAGE_PIXELS = 100_000_000
+#: Photos whose long side is below this are flagged `low_resolution`: below ~400 px a pustule
+#: is 2-3 px and cannot be told from noise.
+MIN_LONG_SIDE = 400
+#: Extensions read as images (contract: case-insensitive).
+IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp", ".bmp", ".heic", ".heif"})
+
+# --- colour normalisation (triage.color) ----------------------------------------------------
+#: Minkowski norm of the shades-of-gray white balance (Finlayson & Trezzi 2004: p = 6 was
+#: their best single value on real scenes).
+SHADES_OF_GRAY_P = 6
+#: A pixel is a candidate neutral (for white balance) when its chroma in float Lab is below
+#: this value and it is not skin. 12 admits grey walls and white towels under a colour cast
+#: of a typical indoor/outdoor white-balance error (up to ~10 a*/b* units).
+NEUTRAL_MAX_CHROMA = 20.0
+#: ...and when its luminance is above this L*: dark pixels carry sensor noise, not illuminant.
+NEUTRAL_MIN_L = 35.0
+#: At least this share of the frame must be candidate neutrals for white balance to be applied;
+#: below it the image is left as captured (a frame full of skin has no reliable neutral, and
+#: gray-world over skin would remove the very redness we measure).
+NEUTRAL_MIN_FRACTION = 0.02
+#: Clamp on per-channel white-balance gains: larger corrections are more likely a coloured
+#: background than a colour cast.
+WB_MAX_GAIN = 1.6
+
+# --- skin segmentation (triage.skin) --------------------------------------------------------
+#: Broad prior of skin chromaticity in float Lab, wide enough for ITA -60..+75 deg under
+#: moderate casts: hue angle h = atan2(b*, a*) in degrees, chroma C* range.
+SKIN_HUE_DEG = (5.0, 85.0)
+SKIN_CHROMA = (6.0, 60.0)
+SKIN_L = (8.0, 97.0)
+#: Adapted per image: pixels within this Mahalanobis distance of the Gaussian fitted to the
+#: prior-selected pixels (in L*, a*, b*) are skin. sqrt(chi2.ppf(0.99, 3)) = 3.37.
+SKIN_MAHALANOBIS = 3.4
+#: Morphological opening/closing radius (px at WORK_LONG_SIDE) and minimum component size as a
+#: share of the frame; hair strands (2-4 px wide) are removed by the opening.
+SKIN_MORPH_RADIUS = 3
+SKIN_MIN_COMPONENT_FRACTION = 0.01
+
+# --- quality gate (triage.quality) ----------------------------------------------------------
+#: Too little skin to assess: below 10% of the frame.
+MIN_SKIN_FRACTION = 0.10
+#: Median L* of the skin below this: too dark (the darkest ITA band's untreated skin is
+#: L* ~ 30-35 when well exposed).
+MIN_SKIN_MEDIAN_L = 22.0
+#: More than this share of skin pixels clipped (any channel >= 250/255): overexposed.
+MAX_CLIPPED_SKIN_FRACTION = 0.20
+#: Sharpness = variance of the Laplacian of log-luminance over skin at WORK_LONG_SIDE.
+#: Log-luminance makes it independent of exposure; measured on generated photos, in-focus ones
+#: range 2e-3 .. 2e-2, Gaussian blur sigma >= 4 px brings them below 4e-4.
+MIN_SHARPNESS = 4e-4
+#: |mean a*| or |mean b*| of bright non-skin neutral candidates after correction above this, or
+#: skin hue outside the prior: colour cast that white balance could not remove.
+MAX_SKIN_HUE_DEG = 80.0
+MIN_SKIN_HUE_DEG = 10.0
+
+# --- features (triage.features) -------------------------------------------------------------
+#: The untreated-looking reference: skin pixels whose a* is below this quantile of the skin's
+#: a* (the less-red half).
+REFERENCE_QUANTILE = 0.5
+#: Graded redness thresholds on delta a* (a* minus the reference a*). 4 units is about one
+#: just-noticeable step of erythema on light skin, 8 marked, 14 fiery.
+REDNESS_DELTA_A = 4.0
+REDNESS_STRONG_DELTA_A = 9.0
+#: Gaussian sigma (px) smoothing the delta-a* map before thresholding redness regions; pores
+#: and noise are ~1-2 px.
+REDNESS_SMOOTH_SIGMA = 3.0
+#: Darker-than-reference pixels (delta L* below -this) that are not red form dark macules.
+MACULE_DELTA_L = 8.0
+#: ...not red: delta a* below this.
+MACULE_MAX_DELTA_A = 5.0
+#: Minimum macule area (px at WORK_LONG_SIDE); smaller dark spots are pores.
+MACULE_MIN_AREA = 60
+#: Pustule-like spot: a bright (delta L* > +this), yellowish (delta b* > +PUSTULE_DELTA_B)
+#: centre of radius PUSTULE_RADIUS px with red surround.
+PUSTULE_DELTA_L = 6.0
+PUSTULE_DELTA_B = 3.0
+PUSTULE_RADIUS = (2.0, 12.0)
+PUSTULE_HALO_DELTA_A = 4.0
+#: Crust-like region: hue angle of yellow/honey (55-90 deg) with chroma above the reference by
+#: this, area above CRUST_MIN_AREA px.
+CRUST_HUE_DEG = (50.0, 90.0)
+CRUST_DELTA_CHROMA = 12.0
+CRUST_MIN_AREA = 40
+#: Pinpoint bleeding: small (<= BLEED_MAX_AREA px) spots much redder (delta a* > this) and darker
+#: than the reference.
+BLEED_DELTA_A = 14.0
+BLEED_DELTA_L = -6.0
+BLEED_MAX_AREA = 40
+#: Papule: round red bump of this area range (px).
+PAPULE_AREA = (40, 700)
+PAPULE_DELTA_A = 8.0
+#: Track marks: red dots aligned in threes with nearly equal spacing (px) and angle tolerance.
+TRACK_DOT_SPACING = (6.0, 40.0)
+TRACK_ANGLE_TOL_DEG = 12.0
+#: Bruise: darker (delta L* < -this) and bluer/purpler (delta b* < -BRUISE_DELTA_B) region.
+BRUISE_DELTA_L = 6.0
+BRUISE_DELTA_B = 4.0
+BRUISE_MIN_AREA = 200
+
+# --- model and policy (triage.model, triage.policy) -----------------------------------------
+LEVELS = ("normal", "monitor", "seek-care")
+#: Days assumed when the day since treatment is unknown (TRIAGE_POLICY: judge as for days 2-3).
+UNKNOWN_DAY_AS = 2.5
+#: Seek-care recall target the seek-care threshold is chosen for on validation data.
+SEEK_CARE_RECALL_TARGET = 0.97
+#: Number of reasons quoted in an explanation.
+MAX_REASONS = 3
+
+
+def config_hash() -> str:
+    """sha256 (first 16 hex) of this module's source: results with the same hash, software
+    version and model are comparable."""
+    return hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]
