@@ -111,10 +111,15 @@ def normalise(rgb: np.ndarray) -> Normalised:
 
 
 def neutral_candidates(lin: np.ndarray, lab: np.ndarray) -> np.ndarray:
-    """Bright, low-chroma, unclipped pixels: walls, towels, specular glints (which carry the
-    illuminant's colour), never the body of the skin."""
+    """Bright, low-chroma, unclipped pixels outside the main skin-coloured region: walls,
+    towels, specular glints (which carry the illuminant's colour), never the body of the skin."""
+    from .skin import skin_prior_region
+
     chroma = np.hypot(lab[..., 1], lab[..., 2])
-    return (chroma < config.NEUTRAL_MAX_CHROMA) & (lab[..., 0] > config.NEUTRAL_MIN_L) & (lin.max(axis=-1) < 0.98)
+    hue = np.degrees(np.arctan2(lab[..., 2], lab[..., 1]))
+    skin_hued = (hue >= config.SKIN_HUE_DEG[0]) & (hue <= config.SKIN_HUE_DEG[1]) & (chroma >= config.NEUTRAL_SKIN_HUED_CHROMA)
+    cand = (chroma < config.NEUTRAL_MAX_CHROMA) & (lab[..., 0] > config.NEUTRAL_MIN_L) & (lin.max(axis=-1) < 0.98)
+    return cand & ~skin_hued & ~skin_prior_region(lab)
 
 
 def shades_of_gray_gains(lin: np.ndarray, lab: np.ndarray) -> np.ndarray | None:

@@ -32,9 +32,13 @@ IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp",
 #: their best single value on real scenes).
 SHADES_OF_GRAY_P = 6
 #: A pixel is a candidate neutral (for white balance) when its chroma in float Lab is below
-#: this value and it is not skin. 12 admits grey walls and white towels under a colour cast
-#: of a typical indoor/outdoor white-balance error (up to ~10 a*/b* units).
-NEUTRAL_MAX_CHROMA = 20.0
+#: this value and it lies outside the main skin-coloured region. 14 admits grey walls and white
+#: towels under a typical white-balance error (a 3000-6500 K mismatch tints a grey wall to
+#: C* ~ 6-12) while the body of the skin (C* >= 12 even on very light skin) is outside it anyway.
+NEUTRAL_MAX_CHROMA = 14.0
+#: ...and a skin-hued pixel is a neutral only below this chroma: a shaded very light skin can
+#: fall to C* ~ 6-8, and white-balancing on it would grey the person's own skin.
+NEUTRAL_SKIN_HUED_CHROMA = 5.0
 #: ...and when its luminance is above this L*: dark pixels carry sensor noise, not illuminant.
 NEUTRAL_MIN_L = 35.0
 #: At least this share of the frame must be candidate neutrals for white balance to be applied;
@@ -48,8 +52,8 @@ WB_MAX_GAIN = 1.6
 # --- skin segmentation (triage.skin) --------------------------------------------------------
 #: Broad prior of skin chromaticity in float Lab, wide enough for ITA -60..+75 deg under
 #: moderate casts: hue angle h = atan2(b*, a*) in degrees, chroma C* range.
-SKIN_HUE_DEG = (5.0, 85.0)
-SKIN_CHROMA = (6.0, 60.0)
+SKIN_HUE_DEG = (5.0, 88.0)
+SKIN_CHROMA = (7.0, 60.0)
 SKIN_L = (8.0, 97.0)
 #: Adapted per image: pixels within this Mahalanobis distance of the Gaussian fitted to the
 #: prior-selected pixels (in L*, a*, b*) are skin. sqrt(chi2.ppf(0.99, 3)) = 3.37.
@@ -62,19 +66,32 @@ SKIN_MIN_COMPONENT_FRACTION = 0.01
 # --- quality gate (triage.quality) ----------------------------------------------------------
 #: Too little skin to assess: below 10% of the frame.
 MIN_SKIN_FRACTION = 0.10
-#: Median L* of the skin below this: too dark (the darkest ITA band's untreated skin is
-#: L* ~ 30-35 when well exposed).
+#: Median L* of the skin (of the frame when no skin is found) below this: too dark. The
+#: darkest ITA band's untreated skin is L* ~ 28-35 when well exposed; 22 leaves room for shade.
 MIN_SKIN_MEDIAN_L = 22.0
 #: More than this share of skin pixels clipped (any channel >= 250/255): overexposed.
 MAX_CLIPPED_SKIN_FRACTION = 0.20
-#: Sharpness = variance of the Laplacian of log-luminance over skin at WORK_LONG_SIDE.
-#: Log-luminance makes it independent of exposure; measured on generated photos, in-focus ones
-#: range 2e-3 .. 2e-2, Gaussian blur sigma >= 4 px brings them below 4e-4.
-MIN_SHARPNESS = 4e-4
-#: |mean a*| or |mean b*| of bright non-skin neutral candidates after correction above this, or
-#: skin hue outside the prior: colour cast that white balance could not remove.
+#: Sharpness = robust variance (1.4826 * MAD)^2 of the Laplacian of log-luminance over the
+#: skin, at 1/SHARPNESS_SCALE of the working resolution (256 px wide): the scale of pores and
+#: relief survives, pixel noise is averaged away; log-luminance makes it independent of exposure,
+#: the MAD ignores the few strong edges (hair, the skin's outline). Measured on generated photos
+#: (scratch run over seeds 11, 52 in focus + 3 blurred, at 512 and 1024 px): in focus >= 0.0055,
+#: blurred with sigma >= 0.7% of the frame <= 0.0039.
+SHARPNESS_SCALE = 4
+MIN_SHARPNESS = 4.5e-3
+#: A linear channel value at or above this counts as clipped (8-bit 250 after the sRGB curve).
+CLIP_LEVEL = 0.955
+#: Skin whose median hue angle h = atan2(b*, a*) lies outside [MIN, MAX] has a colour cast
+#: (skin of every ITA band lies within 25-70 deg in daylight, Del Bino 2006; fiery erythema
+#: pulls light skin down to ~20 deg).
+MIN_SKIN_HUE_DEG = 12.0
 MAX_SKIN_HUE_DEG = 80.0
-MIN_SKIN_HUE_DEG = 10.0
+#: With no skin found: the frame's median a* or b* below -this (green or blue) or its median
+#: chroma above CAST_MAX_CHROMA is a colour cast.
+CAST_MAX_NEGATIVE = 6.0
+CAST_MAX_CHROMA = 45.0
+#: 99th percentile of chroma below this: a black-and-white photo (JPEG noise keeps C* ~ 1-2).
+GRAYSCALE_MAX_CHROMA = 4.0
 
 # --- features (triage.features) -------------------------------------------------------------
 #: The untreated-looking reference: skin pixels whose a* is below this quantile of the skin's

@@ -405,7 +405,7 @@ def render(spec: PhotoSpec, size: tuple[int, int], rng: np.random.Generator):
     od = OD_BASE + m[..., None] * SIGMA_MELANIN + hb[..., None] * SIGMA_HEMOGLOBIN + deoxy[..., None] * SIGMA_DEOXY
     rho = np.exp(-od)
     pores = np.zeros((h, w), np.float32)
-    n_pores = int(w * h / (L * 0.012) ** 2)
+    n_pores = int(w * h / (L * 0.009) ** 2)
     px, py = rng.uniform(0, w, n_pores).astype(int), rng.uniform(0, h, n_pores).astype(int)
     pores[py, px] = 1.0
     pores = cv2.GaussianBlur(pores, (0, 0), max(0.6, L * 0.0012))
@@ -416,7 +416,8 @@ def render(spec: PhotoSpec, size: tuple[int, int], rng: np.random.Generator):
         ang = rng.uniform(0, np.pi)
         ln = L * rng.uniform(0.05, 0.2)
         cv2.line(lines, (int(x0), int(y0)), (int(x0 + ln * np.cos(ang)), int(y0 + ln * np.sin(ang))), 255, 1, cv2.LINE_AA)
-    texture = 1 - 0.22 * pores - 0.08 * (lines / 255.0)
+    microrelief = _smooth_noise(rng, h, w, L / 5.0, 2)  # skin surface relief, ~5 px cells at 1024
+    texture = 1 - 0.28 * pores - 0.08 * (lines / 255.0) + 0.06 * microrelief
     if spec.flaking:
         flakes = (_smooth_noise(rng, h, w, 80, 1) > 0.75).astype(np.float32) * treated
         texture = texture + 0.12 * cv2.GaussianBlur(flakes, (0, 0), 0.8)

@@ -1,0 +1,119 @@
+"""Skin segmentation adapted per image, for every skin tone.
+
+1. A broad prior in float CIE L*a*b*: hue angle h = atan2(b*, a*) in SKIN_HUE_DEG, chroma C* in
+   SKIN_CHROMA, L* in SKIN_L. It admits skin from ITA +75 to -60 deg (Del Bino 2006 gives skin
+   hue 35-75 deg across all groups) and excludes greys, blues, greens and saturated clothing.
+2. The person's own skin colour is learned from the largest prior component: median and MAD of
+   L*, a*, b*. Pixels are kept when b* and L* lie within SKIN_MAHALANOBIS robust deviations of
+   it (plus a floor) and a* is not far below it; a* may rise freely, since erythema, halos and
+   bruises are skin too. Hair (darker and greyer than this person's skin) fails the L*/b* test
+   even when its hue passes the prior.
+3. Morphology: opening removes hair strands and noise, small enclosed holes that are not dark
+   grey (pustule tops, bleeding points, crusts) are filled, components under
+   SKIN_MIN_COMPONENT_FRACTION of the frame are dropped.
+
+No fixed YCrCb box: the thresholds in step 2 move with each person's skin.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from . import config
+
+
+def _prior(lab: np.ndarray) -> np.ndarray:
+    L, a, b = lab[..., 0], lab[..., 1], lab[..., 2]
+    hue = np.degrees(np.arctan2(b, a))
+    chroma = np.hypot(a, b)
+    return (
+        (hue >= config.SKIN_HUE_DEG[0]) & (hue <= config.SKIN_HUE_DEG[1])
+        & (chroma >= config.SKIN_CHROMA[0]) & (chroma <= config.SKIN_CHROMA[1])
+        & (L >= config.SKIN_L[0]) & (L <= config.SKIN_L[1])
+    )  # fmt: skip
+
+
+def _disk(radius: int) -> np.ndarray:
+    return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+
+
+def _largest_component(mask: np.ndarray) -> np.ndarray:
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    if n <= 1:
+        return mask
+    biggest = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+    return labels == biggest
+
+
+def skin_prior_region(lab: np.ndarray) -> np.ndarray:
+    """The largest skin-coloured region by the broad prior, dilated by a few pixels: where white
+    balance must not look for neutrals."""
+    r = config.SKIN_MORPH_RADIUS
+    opened = cv2.morphologyEx(_prior(lab).astype(np.uint8), cv2.MORPH_OPEN, _disk(r))
+    return cv2.dilate(_largest_component(opened).astype(np.uint8), _disk(2 * r)).astype(bool)
+
+
+def skin_mask_lab(lab: np.ndarray) -> np.ndarray:
+    """Skin mask (bool, H x W) of a float Lab image (see module docstring)."""
+    h, w = lab.shape[:2]
+    prior = _prior(lab)
+    r = config.SKIN_MORPH_RADIUS
+    opened = cv2.morphologyEx(prior.astype(np.uint8), cv2.MORPH_OPEN, _disk(r)).astype(bool)
+    core = _largest_component(opened)
+    if core.sum() < config.SKIN_MIN_COMPONENT_FRACTION * h * w:
+        return np.zeros((h, w), bool)
+    sample = lab[core][:: max(1, int(core.sum() // 20000))]
+    med = np.median(sample, axis=0)
+    mad = np.median(np.abs(sample - med), axis=0) * 1.4826 + 1e-3
+    k = config.SKIN_MAHALANOBIS
+    L, a, b = lab[..., 0], lab[..., 1], lab[..., 2]
+    adapted = (
+        prior
+        & (np.abs(b - med[2]) < k * mad[2] + 6.0)
+        & (L > med[0] - (k * mad[0] + 12.0))
+        & (a > med[1] - (k * mad[1] + 5.0))
+    )
+    mask = cv2.morphologyEx(adapted.astype(np.uint8), cv2.MORPH_OPEN, _disk(r))
+    mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, _disk(max(1, r - 1)))
+    mask = _fill_small_holes(mask.astype(bool), lab, med, max_area=int(0.004 * h * w))
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    keep = np.zeros(n, bool)
+    keep[1:] = stats[1:, cv2.CC_STAT_AREA] >= config.SKIN_MIN_COMPONENT_FRACTION * h * w
+    return keep[labels]
+
+
+def _fill_small_holes(mask: np.ndarray, lab: np.ndarray, skin_median: np.ndarray, max_area: int) -> np.ndarray:
+    """Fill enclosed holes up to max_area px unless they are dark and grey (hair)."""
+    inv = (~mask).astype(np.uint8)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(inv, connectivity=4)
+    if n <= 1:
+        return mask
+    h, w = mask.shape
+    x, y, bw, bh, area = (stats[:, i] for i in range(5))
+    touches = (x == 0) | (y == 0) | (x + bw >= w) | (y + bh >= h)
+    small = (area <= max_area) & ~touches
+    small[0] = False
+    idx = np.nonzero(small)[0]
+    if len(idx) == 0:
+        return mask
+    sums = np.zeros((n, 3))
+    lab_f = lab.reshape(-1, 3).astype(np.float64)
+    lbl = labels.ravel()
+    for c in range(3):
+        sums[:, c] = np.bincount(lbl, weights=lab_f[:, c], minlength=n)
+    means = sums / np.maximum(area, 1)[:, None]
+    chroma = np.hypot(means[:, 1], means[:, 2])
+    hair_like = (means[:, 0] < skin_median[0] - 15) & (chroma < np.hypot(skin_median[1], skin_median[2]))
+    fill = small & ~hair_like
+    return mask | fill[labels]
+
+
+def skin_mask(rgb: np.ndarray) -> np.ndarray:
+    """Public API: skin mask (bool, same H x W) of a uint8 RGB image, after colour normalisation."""
+    from .color import normalise
+
+    rgb = np.asarray(rgb)
+    if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
+        raise ValueError("skin_mask expects an RGB uint8 array of shape (H, W, 3)")
+    return skin_mask_lab(normalise(rgb).lab)
