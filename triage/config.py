@@ -61,6 +61,10 @@ SKIN_MAHALANOBIS = 3.4
 #: Morphological opening/closing radius (px at WORK_LONG_SIDE) and minimum component size as a
 #: share of the frame; hair strands (2-4 px wide) are removed by the opening.
 SKIN_MORPH_RADIUS = 3
+#: Hair: black-hat of L* with an 11-px disk (hair strands are 2-5 px wide at the working size)
+#: deeper than 12 L* units (hair is 20+ darker than the skin beside it; pores 8-10).
+HAIR_KERNEL = 11
+HAIR_BLACKHAT = 12.0
 SKIN_MIN_COMPONENT_FRACTION = 0.01
 
 # --- quality gate (triage.quality) ----------------------------------------------------------
@@ -116,25 +120,30 @@ PUSTULE_DELTA_L = 6.0
 PUSTULE_DELTA_B = 3.0
 PUSTULE_RADIUS = (2.0, 12.0)
 PUSTULE_HALO_DELTA_A = 4.0
-#: Crust-like region: hue angle of yellow/honey (55-90 deg) with chroma above the reference by
-#: this, area above CRUST_MIN_AREA px.
+#: Crust-like region: hue angle of yellow/honey (50-90 deg) with chroma above the reference by
+#: this (a pustule top is ~+10, a honey crust ~+40), area above CRUST_MIN_AREA px.
 CRUST_HUE_DEG = (50.0, 90.0)
-CRUST_DELTA_CHROMA = 12.0
-CRUST_MIN_AREA = 40
-#: Pinpoint bleeding: small (<= BLEED_MAX_AREA px) spots much redder (delta a* > this) and darker
-#: than the reference.
-BLEED_DELTA_A = 14.0
-BLEED_DELTA_L = -6.0
+CRUST_DELTA_CHROMA = 20.0
+CRUST_MIN_AREA = 100
+#: Pinpoint bleeding: small (2..BLEED_MAX_AREA px) spots much redder (delta a* > this) and darker
+#: (L_loc below BLEED_DELTA_L) than the skin.
+BLEED_DELTA_A = 16.0
+BLEED_DELTA_L = -5.0
 BLEED_MAX_AREA = 40
-#: Papule: round red bump of this area range (px).
+#: Papule: round red bump (a* above its 12-px neighbourhood by this) of this area range (px):
+#: radius 4-15 px.
 PAPULE_AREA = (40, 700)
-PAPULE_DELTA_A = 8.0
-#: Track marks: red dots aligned in threes with nearly equal spacing (px) and angle tolerance.
+PAPULE_DELTA_A = 5.0
+#: Small red dots (track marks, needle points): a* above the neighbourhood by this, 3-60 px.
+DOT_DELTA_A = 5.0
+DOT_AREA = (3, 60)
+#: Track marks: dots in threes with spacing in this range (px) and this angle tolerance.
 TRACK_DOT_SPACING = (6.0, 40.0)
 TRACK_ANGLE_TOL_DEG = 12.0
-#: Bruise: darker (delta L* < -this) and bluer/purpler (delta b* < -BRUISE_DELTA_B) region.
+#: Bruise: darker (delta L* < -this) and bluer (delta b* < -BRUISE_DELTA_B) than the reference;
+#: the optical model gives a bruise delta L* -7..-14 and delta b* -4..-6.
 BRUISE_DELTA_L = 6.0
-BRUISE_DELTA_B = 4.0
+BRUISE_DELTA_B = 2.5
 BRUISE_MIN_AREA = 200
 
 # --- model and policy (triage.model, triage.policy) -----------------------------------------

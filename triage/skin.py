@@ -8,7 +8,7 @@
    it (plus a floor) and a* is not far below it; a* may rise freely, since erythema, halos and
    bruises are skin too. Hair (darker and greyer than this person's skin) fails the L*/b* test
    even when its hue passes the prior.
-3. Morphology: opening removes hair strands and noise, small enclosed holes that are not dark
+3. Thin dark strands (hair) found by a black-hat transform are removed; opening removes noise, small enclosed holes that are not dark
    grey (pustule tops, bleeding points, crusts) are filled, components under
    SKIN_MIN_COMPONENT_FRACTION of the frame are dropped.
 
@@ -74,6 +74,7 @@ def skin_mask_lab(lab: np.ndarray) -> np.ndarray:
         & (L > med[0] - (k * mad[0] + 12.0))
         & (a > med[1] - (k * mad[1] + 5.0))
     )
+    adapted &= ~hair_like(lab[..., 0])
     mask = cv2.morphologyEx(adapted.astype(np.uint8), cv2.MORPH_OPEN, _disk(r))
     mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, _disk(max(1, r - 1)))
     mask = _fill_small_holes(mask.astype(bool), lab, med, max_area=int(0.004 * h * w))
@@ -81,6 +82,15 @@ def skin_mask_lab(lab: np.ndarray) -> np.ndarray:
     keep = np.zeros(n, bool)
     keep[1:] = stats[1:, cv2.CC_STAT_AREA] >= config.SKIN_MIN_COMPONENT_FRACTION * h * w
     return keep[labels]
+
+
+def hair_like(L: np.ndarray) -> np.ndarray:
+    """Thin dark strands: morphological black-hat of L* (closing minus image) with a disk of
+    diameter HAIR_KERNEL px above HAIR_BLACKHAT L* units, dilated by one pixel to take the
+    anti-aliased edges. Pores are as thin but only ~8-10 L* darker than the skin."""
+    k = config.HAIR_KERNEL
+    bh = cv2.morphologyEx(L.astype(np.float32), cv2.MORPH_BLACKHAT, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+    return cv2.dilate((bh > config.HAIR_BLACKHAT).astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
 
 
 def _fill_small_holes(mask: np.ndarray, lab: np.ndarray, skin_median: np.ndarray, max_area: int) -> np.ndarray:

@@ -377,7 +377,7 @@ def render(spec: PhotoSpec, size: tuple[int, int], rng: np.random.Generator):
         for k in range(n_dots):
             x = p[0] + (k - n_dots / 2) * spacing * np.cos(ang)
             y = p[1] + (k - n_dots / 2) * spacing * np.sin(ang)
-            _stamp(hb, x, y, L * 0.0025, 0.8 + 0.2 * spec.melanin)
+            _stamp(hb, x, y, L * 0.0025, 0.45 + 0.15 * spec.melanin)
     for _ in range(spec.bleeding_spots):
         p = place()
         if p is None:

@@ -1,0 +1,445 @@
+"""Features: pure functions of a normalised photo and its skin mask, discovered through a registry.
+
+Every feature is measured against the same person's untreated-looking skin in the same photo:
+the reference is the median colour of the less-red half of the skin (the skin pixels whose a* is
+at or below the skin's median a*). Each feature has a name, a unit, and a docstring giving its
+formula and a reference; `REGISTRY` lists them in a stable order, `compute` returns
+{name: finite float or None}.
+
+Notation: L*, a*, b* float CIE Lab (D65); dL, da, db = Lab minus the reference; R, G linear RGB;
+L_loc = L* minus its local mean over the skin (Gaussian, sigma LOCAL_SIGMA, normalised
+convolution), a_loc likewise with sigma DOT_SIGMA; |S| = skin pixels; lesions are looked for
+in the skin's interior S' (S eroded by 4 px: colour bleeds across the outline); all pixel sizes at the
+working resolution (config.WORK_LONG_SIDE).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Callable
+
+import cv2
+import numpy as np
+
+from . import config
+from .color import ita_deg
+
+LOCAL_SIGMA = 40.0  # px; local background for dark macules and pustule tops (macules are <= ~50 px)
+DOT_SIGMA = 12.0
+_EDGE_KERNEL = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (9, 9))  # px; local background for papules and dots (a papule is <= ~13 px radius)
+
+
+@dataclass(frozen=True)
+class Feature:
+    name: str
+    unit: str
+    func: Callable[["Measurements"], float]
+
+    @property
+    def doc(self) -> str:
+        return (self.func.__doc__ or "").strip()
+
+
+REGISTRY: dict[str, Feature] = {}
+
+
+def feature(name: str, unit: str):
+    """Register a feature function under `name` with its unit."""
+
+    def register(func):
+        REGISTRY[name] = Feature(name, unit, func)
+        return func
+
+    return register
+
+
+def _blur_masked(img: np.ndarray, mask: np.ndarray, sigma: float) -> np.ndarray:
+    """Normalised convolution: Gaussian mean of img over mask, computed at reduced size
+    (sigma/4 px) and brought back; outside the mask it extrapolates the nearby skin."""
+    h, w = img.shape
+    f = max(1, int(sigma // 4))
+    size = (max(1, w // f), max(1, h // f))
+    m = cv2.resize(mask.astype(np.float32), size, interpolation=cv2.INTER_AREA)
+    v = cv2.resize(img * mask, size, interpolation=cv2.INTER_AREA)
+    s = sigma / f
+    num = cv2.GaussianBlur(v, (0, 0), s)
+    den = cv2.GaussianBlur(m, (0, 0), s)
+    out = num / np.maximum(den, 1e-4)
+    return cv2.resize(out, (w, h), interpolation=cv2.INTER_LINEAR)
+
+
+def _components(mask: np.ndarray, min_area: int = 1, max_area: int | None = None):
+    """8-connected components: (labels, stats rows kept, centroids kept, kept label ids)."""
+    n, labels, stats, cents = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    area = stats[:, cv2.CC_STAT_AREA]
+    keep = np.arange(n) > 0
+    keep &= area >= min_area
+    if max_area is not None:
+        keep &= area <= max_area
+    ids = np.nonzero(keep)[0]
+    return labels, stats[ids], cents[ids], ids
+
+
+class Measurements:
+    """Intermediate maps shared by the features, computed once each on first use."""
+
+    def __init__(self, linear: np.ndarray, lab: np.ndarray, skin: np.ndarray):
+        self.linear, self.lab, self.skin = linear, lab, skin
+        self.n_skin = int(skin.sum())
+        #: the skin's interior: lesions are looked for only here, since colour bleeds across the
+        #: skin's outline (JPEG 4:2:0 chroma, lens blur) and makes false spots on it
+        self.core = cv2.erode(skin.astype(np.uint8), _EDGE_KERNEL).astype(bool)
+
+    @cached_property
+    def reference(self) -> np.ndarray:
+        """Median (L*, a*, b*) of the less-red half of the skin."""
+        px = self.lab[self.skin]
+        a_cut = np.quantile(px[:, 1], config.REFERENCE_QUANTILE)
+        return np.median(px[px[:, 1] <= a_cut], axis=0)
+
+    @cached_property
+    def reference_half(self) -> np.ndarray:
+        a = self.lab[..., 1]
+        return self.skin & (a <= np.quantile(a[self.skin], config.REFERENCE_QUANTILE))
+
+    @cached_property
+    def delta(self) -> np.ndarray:
+        return self.lab - self.reference
+
+    @cached_property
+    def da_smooth(self) -> np.ndarray:
+        return cv2.GaussianBlur(self.delta[..., 1], (0, 0), config.REDNESS_SMOOTH_SIGMA)
+
+    @cached_property
+    def red(self) -> np.ndarray:
+        return (self.da_smooth > config.REDNESS_DELTA_A) & self.skin
+
+    @cached_property
+    def L_loc(self) -> np.ndarray:
+        L = self.lab[..., 0]
+        return L - _blur_masked(L, self.skin, LOCAL_SIGMA)
+
+    @cached_property
+    def a_loc(self) -> np.ndarray:
+        a = self.lab[..., 1]
+        return a - _blur_masked(a, self.skin, DOT_SIGMA)
+
+    @cached_property
+    def macules(self) -> np.ndarray:
+        """Dark, not-red regions of at least MACULE_MIN_AREA px."""
+        m = (self.L_loc < -config.MACULE_DELTA_L) & (self.delta[..., 1] < config.MACULE_MAX_DELTA_A) & self.core
+        m = cv2.morphologyEx(m.astype(np.uint8), cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5)))
+        labels, stats, _c, ids = _components(m, min_area=config.MACULE_MIN_AREA)
+        keep = np.zeros(labels.max() + 1, bool)
+        keep[ids] = True
+        return keep[labels]
+
+    @cached_property
+    def macule_count(self) -> int:
+        return len(_components(self.macules)[3])
+
+    @cached_property
+    def small_red_dots(self) -> np.ndarray:
+        """Centroids (x, y) of small red dots: a_loc > PAPULE... within the dot area range."""
+        m = (self.a_loc > config.DOT_DELTA_A) & self.core
+        _l, _s, cents, _ids = _components(m, *config.DOT_AREA)
+        return cents
+
+
+def _share(mask: np.ndarray, m: Measurements) -> float:
+    return float(mask.sum() / m.n_skin)
+
+
+# --- always present -------------------------------------------------------------------------
+@feature("ita_deg", "degrees")
+def f_ita(m: Measurements) -> float:
+    """Individual typology angle of the untreated-looking skin.
+
+    Formula: ITA = arctan((L*_ref - 50) / b*_ref) * 180/pi, with (L*_ref, b*_ref) the median of
+    the less-red half of the skin.
+    Reference: Chardon A, Cretois I, Hourseau C. Int J Cosmet Sci 1991;13:191-208; bands per
+    Del Bino S et al. Pigment Cell Res 2006;19:606-614."""
+    L, _a, b = m.reference
+    return float(ita_deg(L, b))
+
+
+@feature("skin_fraction", "fraction of the image")
+def f_skin_fraction(m: Measurements) -> float:
+    """Share of the image's pixels that are skin.
+
+    Formula: |S| / (H * W), S the skin mask of triage.skin.
+    Reference: contract (results.jsonl); the mask is evaluated by IoU against generated masks."""
+    return float(m.skin.mean())
+
+
+# --- redness --------------------------------------------------------------------------------
+@feature("redness_delta_a", "a* units")
+def f_redness_delta_a(m: Measurements) -> float:
+    """How much redder the reddest tenth of the skin is than the person's untreated skin.
+
+    Formula: P90 over S of (a* - a*_ref).
+    Reference: Takiwaki H. Measurement of skin color: practical application and theoretical
+    considerations. J Med Invest 1998;44:121-126 (a* tracks erythema)."""
+    return float(np.percentile(m.delta[..., 1][m.skin], 90))
+
+
+@feature("erythema_index_delta", "EI units")
+def f_erythema_index(m: Measurements) -> float:
+    """Erythema index of the reddest tenth of the skin above the untreated skin's.
+
+    Formula: EI = 100 * log10(R / G) (linear RGB); P90 over S of EI minus the median EI of
+    the less-red half.
+    Reference: Dawson JB et al. Phys Med Biol 1980;25:695-709; Yamamoto T et al. Skin Res
+    Technol 2008;14:26-34 (RGB erythema and melanin indices)."""
+    R, G = m.linear[..., 0], m.linear[..., 1]
+    ei = 100.0 * np.log10((R + 1e-4) / (G + 1e-4))
+    return float(np.percentile(ei[m.skin], 90) - np.median(ei[m.reference_half]))
+
+
+@feature("redness_area_fraction", "fraction of the skin")
+def f_redness_area(m: Measurements) -> float:
+    """Share of the skin that is visibly red compared with the person's untreated skin.
+
+    Formula: |{x in S : G_s * (a* - a*_ref)(x) > REDNESS_DELTA_A}| / |S|, G_s a Gaussian of
+    sigma REDNESS_SMOOTH_SIGMA px (pores and noise are smaller).
+    Reference: graded area of erythema as in the Clinician Erythema Assessment; a* threshold
+    after Takiwaki 1998."""
+    return _share(m.red, m)
+
+
+@feature("redness_strong_area_fraction", "fraction of the skin")
+def f_redness_strong_area(m: Measurements) -> float:
+    """Share of the skin that is markedly red.
+
+    Formula: |{x in S : G_s * (a* - a*_ref)(x) > REDNESS_STRONG_DELTA_A}| / |S|.
+    Reference: as redness_area_fraction, at the 'marked' step of the erythema scale."""
+    return _share((m.da_smooth > config.REDNESS_STRONG_DELTA_A) & m.skin, m)
+
+
+@feature("redness_largest_region_fraction", "fraction of the skin")
+def f_redness_largest(m: Measurements) -> float:
+    """Size of the largest connected red region.
+
+    Formula: max over 8-connected components C of the red mask (redness_area_fraction) of |C| / |S|.
+    Reference: confluent vs. scattered erythema (spreading redness as an infection sign,
+    Dermatol Surg 2021 microneedling review)."""
+    _l, stats, _c, _ids = _components(m.red)
+    return float(stats[:, cv2.CC_STAT_AREA].max() / m.n_skin) if len(stats) else 0.0
+
+
+@feature("redness_spread", "ratio")
+def f_redness_spread(m: Measurements) -> float:
+    """How widely the red pixels are spread over the skin.
+
+    Formula: sqrt(var(x) + var(y)) of red pixels / sqrt(var(x) + var(y)) of skin pixels; 0 when
+    no pixel is red. Near 1: redness spread over the whole skin; near 0: one small spot.
+    Reference: second moments of a region (Hu MK. IRE Trans Inf Theory 1962;8:179-187)."""
+    ys, xs = np.nonzero(m.red)
+    if len(xs) < 2:
+        return 0.0
+    sy, sx = np.nonzero(m.skin)
+    return float(math.sqrt(xs.var() + ys.var()) / max(math.sqrt(sx.var() + sy.var()), 1e-6))
+
+
+# --- hyperpigmentation ----------------------------------------------------------------------
+@feature("melanin_index_delta", "MI units")
+def f_melanin_index(m: Measurements) -> float:
+    """Melanin index of the most pigmented twentieth of the skin above the untreated skin's.
+
+    Formula: MI = 100 * log10(1 / R) (linear RGB); P95 over S of MI minus the median MI of the
+    less-red half.
+    Reference: Dawson JB et al. Phys Med Biol 1980;25:695-709; Yamamoto T et al. Skin Res
+    Technol 2008;14:26-34."""
+    mi = -100.0 * np.log10(m.linear[..., 0] + 1e-4)
+    return float(np.percentile(mi[m.skin], 95) - np.median(mi[m.reference_half]))
+
+
+@feature("dark_macule_count", "count")
+def f_macule_count(m: Measurements) -> float:
+    """Number of dark, not-red patches (candidate post-inflammatory hyperpigmentation).
+
+    Formula: 8-connected components of {x in S : L_loc < -MACULE_DELTA_L and da < MACULE_MAX_DELTA_A},
+    opened with a 5-px disk (hair strands and pores vanish), area >= MACULE_MIN_AREA px.
+    Reference: PIH as localised darkening relative to surrounding skin (Davis EC, Callender VD.
+    J Clin Aesthet Dermatol 2010;3:20-31)."""
+    return float(m.macule_count)
+
+
+@feature("dark_macule_area_fraction", "fraction of the skin")
+def f_macule_area(m: Measurements) -> float:
+    """Share of the skin covered by dark macules (see dark_macule_count).
+
+    Formula: |macules| / |S|.
+    Reference: Davis & Callender 2010 (extent of PIH)."""
+    return _share(m.macules, m)
+
+
+@feature("pigment_delta_L", "L* units")
+def f_pigment_delta_L(m: Measurements) -> float:
+    """How much darker the dark macules are than the skin around them.
+
+    Formula: mean over macule pixels of -L_loc; 0 when there are none.
+    Reference: Delta L* as a pigmentation measure (Takiwaki 1998)."""
+    return float(-m.L_loc[m.macules].mean()) if m.macules.any() else 0.0
+
+
+@feature("ita_drop_deg", "degrees")
+def f_ita_drop(m: Measurements) -> float:
+    """Drop of the ITA in the dark macules below the untreated skin's ITA.
+
+    Formula: ITA(L*_ref, b*_ref) - ITA(median L*, median b* over macule pixels); 0 when none.
+    Reference: Chardon 1991; ITA changes as a pigmentation endpoint (Del Bino 2006)."""
+    if not m.macules.any():
+        return 0.0
+    px = m.lab[m.macules]
+    L_ref, _a, b_ref = m.reference
+    return float(ita_deg(L_ref, b_ref) - ita_deg(np.median(px[:, 0]), np.median(px[:, 2])))
+
+
+# --- lesion signs ---------------------------------------------------------------------------
+@feature("pustule_count", "count")
+def f_pustules(m: Measurements) -> float:
+    """Number of pustule-like spots: a small bright, yellowish centre with a red surround.
+
+    Formula: components of {L_loc > PUSTULE_DELTA_L and db > PUSTULE_DELTA_B} on the skin with
+    equivalent radius in PUSTULE_RADIUS px, whose surrounding ring (2-6 px outside) has median
+    da > PUSTULE_HALO_DELTA_A.
+    Reference: pustule morphology (white-yellow purulent centre, erythematous halo), e.g.
+    Bolognia, Dermatology 4th ed., ch. 1; infection signs after microneedling (seed articles)."""
+    cand = (m.L_loc > config.PUSTULE_DELTA_L) & (m.delta[..., 2] > config.PUSTULE_DELTA_B) & m.core
+    rmin, rmax = config.PUSTULE_RADIUS
+    labels, stats, _c, ids = _components(cand, int(math.pi * rmin**2), int(math.pi * rmax**2))
+    da = m.delta[..., 1]
+    count = 0
+    for (x, y, w, h, area), i in zip(stats, ids):
+        x0, y0, x1, y1 = max(0, x - 8), max(0, y - 8), x + w + 8, y + h + 8
+        blob = (labels[y0:y1, x0:x1] == i).astype(np.uint8)
+        ring = cv2.dilate(blob, np.ones((13, 13), np.uint8)) & ~cv2.dilate(blob, np.ones((5, 5), np.uint8)).astype(bool)
+        ring = ring.astype(bool) & m.skin[y0:y1, x0:x1]
+        if ring.any() and np.median(da[y0:y1, x0:x1][ring]) > config.PUSTULE_HALO_DELTA_A:
+            count += 1
+    return float(count)
+
+
+@feature("crust_area_fraction", "fraction of the skin")
+def f_crusts(m: Measurements) -> float:
+    """Share of the skin covered by yellow / honey-coloured crust-like regions.
+
+    Formula: |{x in S : hue in CRUST_HUE_DEG and C* - C*_ref > CRUST_DELTA_CHROMA}| in components
+    of at least CRUST_MIN_AREA px, / |S|; hue = atan2(b*, a*), C* = sqrt(a*^2 + b*^2).
+    Reference: honey-coloured crusts as the sign of impetiginisation (Hartman-Adams H et al.
+    Am Fam Physician 2014;90:229-235)."""
+    a, b = m.lab[..., 1], m.lab[..., 2]
+    hue = np.degrees(np.arctan2(b, a))
+    c_ref = math.hypot(m.reference[1], m.reference[2])
+    cand = (hue >= config.CRUST_HUE_DEG[0]) & (hue <= config.CRUST_HUE_DEG[1])
+    cand &= (np.hypot(a, b) - c_ref > config.CRUST_DELTA_CHROMA) & m.core
+    _l, stats, _c, _ids = _components(cand, config.CRUST_MIN_AREA)
+    return float(stats[:, cv2.CC_STAT_AREA].sum() / m.n_skin) if len(stats) else 0.0
+
+
+@feature("bleeding_spot_count", "count")
+def f_bleeding(m: Measurements) -> float:
+    """Number of pinpoint bleeding spots: tiny, much redder and darker than the skin.
+
+    Formula: components of {a_loc > BLEED_DELTA_A and L_loc < BLEED_DELTA_L} on the skin with area
+    in [2, BLEED_MAX_AREA] px.
+    Reference: pinpoint bleeding as the expected day-0 endpoint of microneedling (Dermatol Surg
+    2021 review of 85 studies)."""
+    cand = (m.a_loc > config.BLEED_DELTA_A) & (m.L_loc < config.BLEED_DELTA_L) & m.core
+    return float(len(_components(cand, 2, config.BLEED_MAX_AREA)[3]))
+
+
+@feature("papule_count", "count")
+def f_papules(m: Measurements) -> float:
+    """Number of papule-like red bumps.
+
+    Formula: components of {a_loc > PAPULE_DELTA_A} on the skin with area in PAPULE_AREA px.
+    Reference: papules and granulomas after microneedling (Soltani-Arabshahi R et al. JAMA
+    Dermatol 2014;150:68-72)."""
+    cand = (m.a_loc > config.PAPULE_DELTA_A) & m.core
+    return float(len(_components(cand, *config.PAPULE_AREA)[3]))
+
+
+@feature("track_aligned_dots", "count")
+def f_track(m: Measurements) -> float:
+    """Number of small red dots lying in straight, evenly spaced rows (roller track marks).
+
+    Formula: dots = components of {a_loc > DOT_DELTA_A} with area in DOT_AREA; a dot counts when
+    two other dots at distances d1, d2 in TRACK_DOT_SPACING, d1/d2 in [0.6, 1.6], lie on
+    opposite sides within TRACK_ANGLE_TOL_DEG of a straight line through it.
+    Reference: 'tram-track' scarring after microneedling (Pahwa M et al. Dermatol Surg
+    2012;38:1107-1108)."""
+    pts = m.small_red_dots
+    if len(pts) < 3:
+        return 0.0
+    from scipy.spatial import cKDTree
+
+    lo, hi = config.TRACK_DOT_SPACING
+    tree = cKDTree(pts)
+    cos_tol = math.cos(math.radians(180.0 - config.TRACK_ANGLE_TOL_DEG))
+    count = 0
+    for i, p in enumerate(pts):
+        nb = [j for j in tree.query_ball_point(p, hi) if j != i]
+        vecs = pts[nb] - p
+        d = np.hypot(vecs[:, 0], vecs[:, 1])
+        ok = d >= lo
+        vecs, d = vecs[ok], d[ok]
+        if len(d) < 2:
+            continue
+        unit = vecs / d[:, None]
+        cos = unit @ unit.T
+        ratio = d[:, None] / d[None, :]
+        if np.any((cos < cos_tol) & (ratio > 0.6) & (ratio < 1.6)):
+            count += 1
+    return float(count)
+
+
+@feature("bruise_area_fraction", "fraction of the skin")
+def f_bruise(m: Measurements) -> float:
+    """Share of the skin that looks bruised: darker than its redness explains, and bluer.
+
+    Formula: |{x in S : dL < -BRUISE_DELTA_L, db < -BRUISE_DELTA_B, da > 2, -dL > 1.2 da}| / |S|
+    (Lab differences smoothed with a Gaussian of sigma 5 px), components >= BRUISE_MIN_AREA px.
+    Erythema (oxygenated blood) darkens skin about 0.6 L* per a*; a bruise (deoxygenated blood)
+    about 1.6.
+    Reference: colour of bruises (Stephenson T, Bialas Y. Arch Dis Child 1996;74:53-55); Lab of
+    oxy/deoxy hemoglobin via the optical model in triage.synth."""
+    d = cv2.GaussianBlur(m.delta, (0, 0), 5.0)
+    dL, da, db = d[..., 0], d[..., 1], d[..., 2]
+    cand = (dL < -config.BRUISE_DELTA_L) & (db < -config.BRUISE_DELTA_B) & (da > 2.0) & (-dL > 1.2 * da) & m.core
+    _l, stats, _c, _ids = _components(cand, config.BRUISE_MIN_AREA)
+    return float(stats[:, cv2.CC_STAT_AREA].sum() / m.n_skin) if len(stats) else 0.0
+
+
+# --- texture --------------------------------------------------------------------------------
+@feature("texture_roughness", "log-luminance units")
+def f_texture(m: Measurements) -> float:
+    """Fine texture of the skin (dryness, flaking, scaling raise it).
+
+    Formula: 1.4826 * MAD over S of the band-pass log(Y) - G_2 * log(Y) (Gaussian sigma 2 px),
+    Y the linear luminance.
+    Reference: skin surface texture from image band-pass energy (e.g. Haralick-free roughness
+    in Bielfeldt S et al. Skin Res Technol 2018; MAD as robust scale, Rousseeuw & Croux 1993)."""
+    lin = m.linear
+    logy = np.log(0.2126 * lin[..., 0] + 0.7152 * lin[..., 1] + 0.0722 * lin[..., 2] + 1e-3)
+    band = logy - cv2.GaussianBlur(logy, (0, 0), 2.0)
+    v = band[m.skin]
+    return float(1.4826 * np.median(np.abs(v - np.median(v))))
+
+
+FEATURE_NAMES: tuple[str, ...] = tuple(REGISTRY)
+
+
+def compute(linear: np.ndarray, lab: np.ndarray, skin: np.ndarray) -> dict[str, float | None]:
+    """All registered features; None for every feature but skin_fraction when there is no skin."""
+    if skin.sum() < 100:
+        return {name: (float(skin.mean()) if name == "skin_fraction" else None) for name in FEATURE_NAMES}
+    m = Measurements(linear, lab, skin)
+    out: dict[str, float | None] = {}
+    for name, feat in REGISTRY.items():
+        v = feat.func(m)
+        out[name] = float(v) if v is not None and math.isfinite(v) else None
+    return out
