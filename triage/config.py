@@ -137,6 +137,10 @@ PAPULE_DELTA_A = 5.0
 #: Small red dots (track marks, needle points): a* above the neighbourhood by this, 3-60 px.
 DOT_DELTA_A = 5.0
 DOT_AREA = (3, 60)
+#: ...peaking at least this far above the neighbourhood (generated track dots peak at +9..+15,
+#: the noisy rim of a red patch at +5..+6) and no more elongated than this (bounding box).
+DOT_PEAK_DELTA_A = 8.0
+DOT_MAX_ASPECT = 2.5
 #: Track marks: dots in threes with spacing in this range (px) and this angle tolerance.
 TRACK_DOT_SPACING = (6.0, 40.0)
 TRACK_ANGLE_TOL_DEG = 12.0
@@ -150,6 +154,14 @@ BRUISE_MIN_AREA = 200
 LEVELS = ("normal", "monitor", "seek-care")
 #: Days assumed when the day since treatment is unknown (TRIAGE_POLICY: judge as for days 2-3).
 UNKNOWN_DAY_AS = 2.5
+#: Days beyond this are treated as this day by the model: the policy's expected course ends at
+#: day 7 and nothing changes after day 14 in it.
+MAX_MODEL_DAY = 14
+#: Regularisation of the logistic regression (inverse strength). Chosen by 5-fold CV on a
+#: generated set over C in {0.1, 0.3, 1, 3, 10} (scripts/train_default_model.py --search).
+LOGISTIC_C = 1.0
+#: Share of a training set held out to calibrate the temperature and the seek-care threshold.
+CALIBRATION_SHARE = 0.25
 #: Seek-care recall target the seek-care threshold is chosen for on validation data.
 SEEK_CARE_RECALL_TARGET = 0.97
 #: Number of reasons quoted in an explanation.

@@ -142,10 +142,18 @@ class Measurements:
 
     @cached_property
     def small_red_dots(self) -> np.ndarray:
-        """Centroids (x, y) of small red dots: a_loc > PAPULE... within the dot area range."""
+        """Centroids (x, y) of small red dots: compact components of a_loc > DOT_DELTA_A with
+        area in DOT_AREA, at most DOT_MAX_ASPECT elongated, peaking above DOT_PEAK_DELTA_A
+        (fragments of a red region's rim are neither compact nor peaked)."""
         m = (self.a_loc > config.DOT_DELTA_A) & self.core
-        _l, _s, cents, _ids = _components(m, *config.DOT_AREA)
-        return cents
+        labels, stats, cents, ids = _components(m, *config.DOT_AREA)
+        if len(ids) == 0:
+            return cents
+        peak = np.zeros(labels.max() + 1, np.float32)
+        np.maximum.at(peak, labels[m], self.a_loc[m])
+        w, h = stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]
+        compact = np.maximum(w, h) <= config.DOT_MAX_ASPECT * np.minimum(w, h)
+        return cents[compact & (peak[ids] >= config.DOT_PEAK_DELTA_A)]
 
 
 def _share(mask: np.ndarray, m: Measurements) -> float:
@@ -367,7 +375,8 @@ def f_papules(m: Measurements) -> float:
 def f_track(m: Measurements) -> float:
     """Number of small red dots lying in straight, evenly spaced rows (roller track marks).
 
-    Formula: dots = components of {a_loc > DOT_DELTA_A} with area in DOT_AREA; a dot counts when
+    Formula: dots = compact components of {a_loc > DOT_DELTA_A} with area in DOT_AREA peaking
+    above DOT_PEAK_DELTA_A; a dot counts when
     two other dots at distances d1, d2 in TRACK_DOT_SPACING, d1/d2 in [0.6, 1.6], lie on
     opposite sides within TRACK_ANGLE_TOL_DEG of a straight line through it.
     Reference: 'tram-track' scarring after microneedling (Pahwa M et al. Dermatol Surg

@@ -530,23 +530,33 @@ def make_photo(seed: int, index: int, size: tuple[int, int]) -> tuple[bytes, np.
     return buf.getvalue(), skin, row
 
 
-def generate(out: str | Path, n: int, seed: int, size: tuple[int, int] = (1024, 768)) -> Path:
-    """Write n photos to out/images, their skin masks to out/masks and out/labels.csv."""
+def _write_photo(args) -> dict:
+    out, seed, index, size = args
+    data, skin, row = make_photo(seed, index, size)
+    name = f"s{seed}_{index:05d}"
+    atomic_write_bytes(Path(out) / "images" / f"{name}.jpg", data)
+    ok, png = cv2.imencode(".png", skin.astype(np.uint8) * 255)
+    atomic_write_bytes(Path(out) / "masks" / f"{name}.png", png.tobytes())
+    return {"file": f"images/{name}.jpg", "mask": f"masks/{name}.png", **row}
+
+
+def generate(out: str | Path, n: int, seed: int, size: tuple[int, int] = (1024, 768), workers: int = 1, progress=None) -> Path:
+    """Write n photos to out/images, their skin masks to out/masks and out/labels.csv (rows in
+    index order, so the output does not depend on the number of workers)."""
+    from .parallel import imap_unordered
+
     out = Path(out)
     (out / "images").mkdir(parents=True, exist_ok=True)
     (out / "masks").mkdir(parents=True, exist_ok=True)
     rows = []
-    for i in range(n):
-        data, skin, row = make_photo(seed, i, size)
-        name = f"s{seed}_{i:05d}"
-        atomic_write_bytes(out / "images" / f"{name}.jpg", data)
-        ok, png = cv2.imencode(".png", skin.astype(np.uint8) * 255)
-        atomic_write_bytes(out / "masks" / f"{name}.png", png.tobytes())
-        rows.append({"file": f"images/{name}.jpg", "mask": f"masks/{name}.png", **row})
+    for k, row in enumerate(imap_unordered(_write_photo, [(str(out), seed, i, size) for i in range(n)], workers), 1):
+        rows.append(row)
+        if progress:
+            progress(k, n)
+    rows.sort(key=lambda r: r["file"])
     text = _io.StringIO()
     writer = csv.DictWriter(text, fieldnames=LABEL_COLUMNS, lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
     atomic_write_bytes(out / "labels.csv", text.getvalue().encode())
     return out / "labels.csv"
-

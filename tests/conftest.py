@@ -1,0 +1,73 @@
+"""Shared fixtures: real image files made by the tests (small, generated, with known content)."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+_DROP_ROOT = """
+import os
+import triage.batch, triage.pipeline, triage.model, triage.explain, triage.features, scipy.spatial  # warm imports
+triage.model.load_default()
+if os.geteuid() == 0:  # root reads anything: drop to 'nobody' so file permissions apply
+    os.setgroups([])
+    os.setgid(65534)
+    os.setuid(65534)
+"""
+
+
+def run_unprivileged(code: str):
+    """Run `code` in a child Python that has dropped root (if any) after importing triage, so
+    that file permissions are enforced as for a clinic user. Returns the CompletedProcess."""
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, "-c", _DROP_ROOT + code], capture_output=True, text=True, timeout=300)
+
+
+def open_dir(tmp_path: Path) -> Path:
+    """A folder that an unprivileged process can enter and write (pytest's tmp is 0700)."""
+    import os
+    import tempfile
+
+    d = Path(tempfile.mkdtemp(prefix="triage-test-"))
+    os.chmod(d, 0o777)
+    (tmp_path / "open_dir").write_text(str(d))
+    return d
+
+
+REAL_DEV = Path(__file__).resolve().parent.parent.parent / "shared" / "real-dev"
+
+
+def skin_photo(seed: int = 3, size=(320, 240)) -> np.ndarray:
+    """A generated skin photo (uint8 RGB) from the project's generator."""
+    from triage import synth
+
+    data, _mask, _row = synth.make_photo(seed, 0, size)
+    return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+
+
+@pytest.fixture(scope="session")
+def photo() -> np.ndarray:
+    return skin_photo()
+
+
+@pytest.fixture(scope="session")
+def small_dataset(tmp_path_factory) -> Path:
+    """60 generated photos at 320x240 with labels.csv (session-wide: made once)."""
+    from triage import synth
+
+    out = tmp_path_factory.mktemp("dataset")
+    synth.generate(out, 60, seed=77, size=(320, 240))
+    return out
+
+
+@pytest.fixture(scope="session")
+def model():
+    from triage import load_model
+
+    return load_model()

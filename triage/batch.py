@@ -1,0 +1,297 @@
+"""`triage run`: discover photos, analyse them over a process pool, write the result files.
+
+Crash safety: each finished row is appended to DIR/results.partial.jsonl as soon as it is
+known (one line, flushed). The final files (results.jsonl sorted by path, results.csv, run.json)
+are written to temp files and renamed, then the partial log is removed. A run killed at any
+point leaves the previous final files intact and a partial log whose complete lines `--resume`
+reuses (a torn last line is ignored), so every file ends up exactly once.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io as _io
+import json
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from . import __version__, config
+from .fsutil import atomic_write_text
+
+PARTIAL_LOG = "results.partial.jsonl"
+
+
+class UsageError(Exception):
+    """Bad options or inputs: exit code 2, one-line message."""
+
+
+@dataclass(frozen=True)
+class Source:
+    path: str  #: where to read it
+    rel: str  #: the row's path: relative to its input root, POSIX separators
+
+
+def is_image_name(name: str) -> bool:
+    return os.path.splitext(name)[1].lower() in config.IMAGE_EXTENSIONS
+
+
+def discover(inputs: list[str | Path]) -> list[Source]:
+    """Image files under the inputs: folders walked recursively in sorted order, hidden files and
+    folders skipped, each directory entered once (symlink loops cannot hang it); a file given
+    directly keeps its name. Sorted by row path."""
+    found: list[Source] = []
+    for inp in inputs:
+        p = Path(inp)
+        if not p.exists():
+            raise UsageError(f"input not found: {inp}")
+        if p.is_file():
+            found.append(Source(str(p), p.name))
+            continue
+        seen: set[tuple[int, int]] = set()
+        for root, dirs, files in os.walk(p, followlinks=True):
+            st = os.stat(root)
+            if (st.st_dev, st.st_ino) in seen:
+                dirs[:] = []
+                continue
+            seen.add((st.st_dev, st.st_ino))
+            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+            for name in sorted(files):
+                if name.startswith(".") or not is_image_name(name):
+                    continue
+                full = Path(root) / name
+                found.append(Source(str(full), full.relative_to(p).as_posix()))
+    found.sort(key=lambda s: s.rel)
+    return found
+
+
+def read_manifest(path: str | Path | None, sources: list[Source]) -> dict[str, int | None]:
+    """Days since treatment per row path from a CSV with path,days_since_treatment[,patient_id];
+    its paths may be row paths, paths as given, or absolute paths."""
+    if path is None:
+        return {}
+    p = Path(path)
+    if not p.is_file():
+        raise UsageError(f"manifest not found: {path}")
+    by_key: dict[str, int | None] = {}
+    with open(p, newline="", encoding="utf-8") as f:
+        reader = csv.DictReader(f)
+        if not reader.fieldnames or not {"path", "days_since_treatment"} <= set(reader.fieldnames):
+            raise UsageError(f"manifest {path} needs the columns path,days_since_treatment")
+        for n, row in enumerate(reader, start=2):
+            d = (row["days_since_treatment"] or "").strip()
+            try:
+                days = int(float(d)) if d else None
+            except ValueError:
+                raise UsageError(f"manifest {path} line {n}: days_since_treatment {d!r} is not a number") from None
+            if days is not None and days < 0:
+                raise UsageError(f"manifest {path} line {n}: days_since_treatment must be >= 0")
+            by_key[(row["path"] or "").strip()] = days
+    out = {}
+    for s in sources:
+        for key in (s.rel, s.path, str(Path(s.path).resolve())):
+            if key in by_key:
+                out[s.rel] = by_key[key]
+                break
+    return out
+
+
+# --- the per-file job (runs in the workers) ----------------------------------------------------
+_MODEL = None
+
+
+def _load_worker_model(model_path: str | None) -> None:
+    global _MODEL
+    from .model import load_model
+
+    _MODEL = load_model(model_path)
+
+
+def _job(args: tuple[str, str, int | None]) -> dict:
+    from .pipeline import analyze_file, error_row
+
+    path, rel, days = args
+    try:
+        return analyze_file(path, rel, days, _MODEL)
+    except Exception as e:  # noqa: BLE001 - one photo must never stop the batch
+        return error_row(rel, None, f"internal error: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}", days, _MODEL)
+
+
+def sha256_file(path: str) -> str | None:
+    h = hashlib.sha256()
+    try:
+        with open(path, "rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                h.update(chunk)
+    except OSError:
+        return None
+    return h.hexdigest()
+
+
+def _read_rows(path: Path) -> list[dict]:
+    """Complete JSON lines of a results file or partial log (a torn last line is skipped)."""
+    rows = []
+    try:
+        with open(path, encoding="utf-8") as f:
+            for line in f:
+                try:
+                    rows.append(json.loads(line))
+                except json.JSONDecodeError:
+                    continue
+    except FileNotFoundError:
+        pass
+    return rows
+
+
+# --- outputs ----------------------------------------------------------------------------------
+def csv_text(rows: list[dict]) -> str:
+    from .features import FEATURE_NAMES
+
+    buf = _io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["path", "status", "error", "label", "p_normal", "p_monitor", "p_seek_care", "quality_ok",
+                "quality_issues", "summary", *FEATURE_NAMES])  # fmt: skip
+    for r in rows:
+        p = r.get("probabilities") or {}
+        q = r.get("quality") or {}
+        f = r.get("features") or {}
+        w.writerow([
+            r["path"], r["status"], r["error"] or "", r["label"] or "",
+            p.get("normal", ""), p.get("monitor", ""), p.get("seek-care", ""),
+            "" if not q else str(q.get("ok")).lower(), ";".join(q.get("issues", [])) if q else "",
+            (r.get("explanation") or {}).get("summary", ""),
+            *["" if f.get(n) is None else f[n] for n in FEATURE_NAMES],
+        ])  # fmt: skip
+    return buf.getvalue()
+
+
+@dataclass
+class RunSummary:
+    counts: dict[str, int] = field(default_factory=dict)
+    errors: int = 0
+    total: int = 0
+    reused: int = 0
+    out: Path | None = None
+
+    def line(self) -> str:
+        c = self.counts
+        return (
+            f"triaged {self.total} photos: {c.get('seek-care', 0)} seek-care, {c.get('monitor', 0)} monitor, "
+            f"{c.get('normal', 0)} normal, {self.errors} errors"
+            + (f" ({self.reused} reused from a previous run)" if self.reused else "")
+        )
+
+
+class Progress:
+    """Progress on stderr: at most one line a second (or every photo on a terminal)."""
+
+    def __init__(self, total: int, enabled: bool = True):
+        self.total, self.enabled, self.last = total, enabled, 0.0
+        self.tty = sys.stderr.isatty()
+
+    def __call__(self, k: int, path: str = "") -> None:
+        if not self.enabled:
+            return
+        now = time.monotonic()
+        if self.tty:
+            sys.stderr.write(f"\r[{k}/{self.total}] {path[:60]:<60}")
+            if k == self.total:
+                sys.stderr.write("\n")
+        elif now - self.last >= 1.0 or k == self.total:
+            sys.stderr.write(f"[{k}/{self.total}] {path}\n")
+            self.last = now
+        sys.stderr.flush()
+
+
+def run(
+    inputs: list[str | Path],
+    out: str | Path,
+    *,
+    model_path: str | Path | None = None,
+    workers: int | None = None,
+    manifest: str | Path | None = None,
+    resume: bool = False,
+    progress: bool = True,
+) -> RunSummary:
+    """Triage every image under `inputs` into `out` (see module docstring)."""
+    from .model import ModelError, load_model
+    from .parallel import default_workers, imap_unordered
+
+    started = datetime.now(timezone.utc)
+    if workers is not None and workers < 1:
+        raise UsageError("--workers must be at least 1")
+    workers = workers or default_workers()
+    sources = discover(inputs)
+    if not sources:
+        raise UsageError("no images found in " + ", ".join(str(i) for i in inputs))
+    days = read_manifest(manifest, sources)
+    try:
+        model = load_model(model_path)
+    except ModelError as e:
+        raise UsageError(str(e)) from None
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out} exists and is not a folder")
+    out.mkdir(parents=True, exist_ok=True)
+    partial = out / PARTIAL_LOG
+
+    kept: list[dict] = []
+    todo = sources
+    if resume:
+        done = {}
+        for row in _read_rows(out / "results.jsonl") + _read_rows(partial):
+            if row.get("sha256"):
+                done[(row["path"], row["sha256"])] = row
+        todo = []
+        for s in sources:
+            row = done.get((s.rel, sha256_file(s.path)))
+            if row is not None:
+                kept.append(row)
+            else:
+                todo.append(s)
+        # keep the partial log as it is and append: it stays a valid record if killed again
+        log = open(partial, "a", encoding="utf-8")
+    else:
+        log = open(partial, "w", encoding="utf-8")
+
+    show = Progress(len(todo), progress)
+    new: list[dict] = []
+    jobs = [(s.path, s.rel, days.get(s.rel)) for s in todo]
+    with log:
+        for k, row in enumerate(imap_unordered(_job, jobs, workers, _load_worker_model, (model_path and str(model_path),)), 1):
+            log.write(json.dumps(row) + "\n")
+            log.flush()
+            new.append(row)
+            show(k, row["path"])
+
+    rows = sorted(kept + new, key=lambda r: r["path"])
+    summary = RunSummary(total=len(rows), reused=len(kept), out=out)
+    for r in rows:
+        if r["status"] == "error":
+            summary.errors += 1
+        else:
+            summary.counts[r["label"]] = summary.counts.get(r["label"], 0) + 1
+    atomic_write_text(out / "results.jsonl", "".join(json.dumps(r) + "\n" for r in rows))
+    atomic_write_text(out / "results.csv", csv_text(rows))
+    run_info = {
+        "software": {"name": "triage", "version": __version__, "config_hash": config.config_hash()},
+        "model": {"name": model.name, "version": model.version, "sha256": model.sha256},
+        "settings": {
+            "inputs": [str(i) for i in inputs],
+            "workers": workers,
+            "manifest": str(manifest) if manifest else None,
+            "resume": resume,
+            "working_long_side": config.WORK_LONG_SIDE,
+        },
+        "counts": {"total": summary.total, "errors": summary.errors, "reused": summary.reused, **summary.counts},
+        "started": started.isoformat(timespec="seconds"),
+        "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "disclaimer": "Decision support for clinic staff, not a diagnosis.",
+    }
+    atomic_write_text(out / "run.json", json.dumps(run_info, indent=2) + "\n")
+    partial.unlink(missing_ok=True)
+    return summary

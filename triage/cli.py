@@ -1,0 +1,187 @@
+"""The `triage` command line: thin wiring only; every command imports its module when it runs so
+that `triage --help` starts fast. Data goes to files, progress and summaries to stderr."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+DISCLAIMER = "Decision support for clinic staff, not a diagnosis."
+
+app = typer.Typer(
+    help=f"Skin-reaction photo triage after microneedling: normal / monitor / seek-care. {DISCLAIMER}",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _fail(message: str, code: int = 2) -> None:
+    typer.echo(f"triage: error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def _parse_size(size: str) -> tuple[int, int]:
+    try:
+        w, h = (int(v) for v in size.lower().split("x"))
+    except ValueError:
+        _fail(f"--size must look like 1024x768, not {size!r}")
+    if not (16 <= w <= 8192 and 16 <= h <= 8192):
+        _fail("--size must be between 16x16 and 8192x8192")
+    return w, h
+
+
+def _progress(label: str):
+    def show(k: int, n: int) -> None:
+        if k == n or k % max(1, n // 20) == 0:
+            typer.echo(f"{label}: {k}/{n}", err=True)
+
+    return show
+
+
+@app.command()
+def run(
+    inputs: List[Path] = typer.Argument(..., help="Photo files and/or folders (searched recursively)."),
+    out: Path = typer.Option(..., "--out", help="Output folder for results.jsonl, results.csv, run.json."),
+    model: Optional[Path] = typer.Option(None, "--model", help="Model file (default: the shipped model)."),
+    workers: Optional[int] = typer.Option(None, "--workers", help="Processes (default: all cores)."),
+    manifest: Optional[Path] = typer.Option(None, "--manifest", help="CSV: path,days_since_treatment[,patient_id]."),
+    resume: bool = typer.Option(False, "--resume", help="Skip files already in DIR/results.jsonl with the same sha256."),
+    quiet: bool = typer.Option(False, "--quiet", help="No progress lines (the summary line stays)."),
+) -> None:
+    """Batch-triage photo files and folders into DIR."""
+    from .batch import UsageError, run as run_batch
+
+    try:
+        summary = run_batch(inputs, out, model_path=model, workers=workers, manifest=manifest, resume=resume, progress=not quiet)
+    except UsageError as e:
+        _fail(str(e))
+    typer.echo(summary.line(), err=True)
+    typer.echo(f"results: {out / 'results.jsonl'} (also results.csv, run.json)", err=True)
+    raise typer.Exit(1 if summary.errors else 0)
+
+
+@app.command()
+def explain(
+    image: Path = typer.Argument(..., help="One photo."),
+    days: Optional[int] = typer.Option(None, "--days", min=0, help="Days since treatment."),
+    model: Optional[Path] = typer.Option(None, "--model", help="Model file (default: the shipped model)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the results.jsonl row."),
+) -> None:
+    """One photo: level, probabilities and the reasons, in words."""
+    from .model import ModelError, load_model
+    from .pipeline import analyze
+
+    if not image.is_file():
+        _fail(f"image not found: {image}")
+    try:
+        m = load_model(model)
+    except ModelError as e:
+        _fail(str(e))
+    row = analyze(image, days_since_treatment=days, model=m).to_dict()
+    if as_json:
+        typer.echo(json.dumps(row, indent=2))
+    elif row["status"] == "error":
+        typer.echo(f"{row['path']}: cannot be triaged: {row['error']}")
+    else:
+        p = row["probabilities"]
+        typer.echo(f"{row['path']}: {row['label'].upper()}")
+        typer.echo(f"probabilities: normal {p['normal']:.0%}, monitor {p['monitor']:.0%}, seek-care {p['seek-care']:.0%}")
+        typer.echo(row["explanation"]["summary"])
+        for r in row["explanation"]["reasons"]:
+            typer.echo(f"  - {r['text']}  [contribution {r['contribution']:+.2f}]")
+        typer.echo(DISCLAIMER)
+    raise typer.Exit(1 if row["status"] == "error" else 0)
+
+
+@app.command()
+def inspect(
+    image: Path = typer.Argument(..., help="One photo."),
+    out: Path = typer.Option(..., "--out", help="Folder for the stage images and result.json."),
+    days: Optional[int] = typer.Option(None, "--days", min=0),
+    model: Optional[Path] = typer.Option(None, "--model"),
+) -> None:
+    """The stages of one photo as PNGs (normalised, mask, redness, pigment, overlay) + result.json."""
+    from .model import ModelError, load_model
+    from .stages import inspect as run_inspect
+
+    if not image.is_file():
+        _fail(f"image not found: {image}")
+    try:
+        m = load_model(model)
+    except ModelError as e:
+        _fail(str(e))
+    row = run_inspect(image, out, days, m)
+    typer.echo(f"stages written to {out}" + (f" (cannot decode: {row['error']})" if row["status"] == "error" else ""), err=True)
+    raise typer.Exit(1 if row["status"] == "error" else 0)
+
+
+@app.command()
+def synth(
+    out: Path = typer.Option(..., "--out", help="Output folder (images/, masks/, labels.csv)."),
+    n: int = typer.Option(..., "--n", min=1, help="Number of photos."),
+    seed: int = typer.Option(..., "--seed", help="Same seed, byte-identical files."),
+    size: str = typer.Option("1024x768", "--size", help="WxH, e.g. 4032x3024 for phone-size photos."),
+    workers: Optional[int] = typer.Option(None, "--workers", min=1),
+) -> None:
+    """Generate labelled post-treatment skin photos with known ground truth."""
+    from .parallel import default_workers
+    from .synth import generate
+
+    labels = generate(out, n, seed, _parse_size(size), workers or default_workers(), _progress("synth"))
+    typer.echo(f"{n} photos and {labels}", err=True)
+
+
+@app.command()
+def train(
+    dataset: Path = typer.Argument(..., help="Folder with labels.csv."),
+    out: Path = typer.Option(..., "--out", help="Model file to write (e.g. models/mine.skops)."),
+    seed: int = typer.Option(0, "--seed"),
+    workers: Optional[int] = typer.Option(None, "--workers", min=1),
+) -> None:
+    """Fit a model from a labelled dataset; writes the model and its model card."""
+    from .dataset import DatasetError
+    from .parallel import default_workers
+    from .train import card_path, train as run_train
+
+    try:
+        card = run_train(dataset, out, seed=seed, workers=workers or default_workers(), progress=_progress("measuring"))
+    except (DatasetError, ValueError) as e:
+        _fail(str(e))
+    v = card["validation_metrics"]
+    typer.echo(f"model {out} (card {card_path(out)}); held-out macro-F1 {v['macro_f1']:.3f}, "
+               f"seek-care recall {v['per_class']['seek-care']['recall']:.3f}", err=True)  # fmt: skip
+
+
+@app.command()
+def evaluate(
+    dataset: Path = typer.Argument(..., help="Folder with labels.csv."),
+    model: Optional[Path] = typer.Option(None, "--model", help="Model file (default: the shipped model)."),
+    out: Path = typer.Option(..., "--out", help="Folder for metrics.json, predictions.csv and plots."),
+    workers: Optional[int] = typer.Option(None, "--workers", min=1),
+) -> None:
+    """Metrics of a model on a labelled dataset (also per ITA band and days band) and plots."""
+    from .dataset import DatasetError
+    from .evaluate import evaluate as run_eval
+    from .model import ModelError, load_model
+    from .parallel import default_workers
+
+    try:
+        m = load_model(model)
+        result = run_eval(dataset, m, out, workers=workers or default_workers(), progress=_progress("measuring"))
+    except (DatasetError, ModelError) as e:
+        _fail(str(e))
+    o, r = result["overall"], result["rules_baseline"]
+    typer.echo(
+        f"macro-F1 {o['macro_f1']:.3f} (rules {r['macro_f1']:.3f}); seek-care recall "
+        f"{o['per_class']['seek-care']['recall']}; ECE {o['ece']:.3f}; written to {out}",
+        err=True,
+    )
+
+
+def main() -> None:  # pragma: no cover - console entry for `python -m triage`
+    sys.exit(app())

@@ -1,0 +1,85 @@
+"""Labelled datasets (contract layout: a folder with labels.csv) and their measured features."""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import config
+from .io import ImageError, load_image
+from .parallel import imap_unordered
+
+
+class DatasetError(Exception):
+    """A dataset folder that cannot be used; str() is one line."""
+
+
+@dataclass
+class Item:
+    file: str  #: relative to the dataset folder
+    label: str
+    days: int | None
+    meta: dict  #: every other column of labels.csv
+
+
+def read_labels(folder: str | Path) -> list[Item]:
+    folder = Path(folder)
+    path = folder / "labels.csv"
+    if not path.is_file():
+        raise DatasetError(f"no labels.csv in {folder}")
+    items = []
+    with open(path, newline="", encoding="utf-8") as f:
+        reader = csv.DictReader(f)
+        if not reader.fieldnames or not {"file", "label"} <= set(reader.fieldnames):
+            raise DatasetError(f"{path} needs the columns file,label")
+        for n, row in enumerate(reader, start=2):
+            label = (row.get("label") or "").strip()
+            if label not in config.LEVELS:
+                continue  # unlabelled rows (e.g. between two levels) are not used
+            d = (row.get("days_since_treatment") or "").strip()
+            try:
+                days = int(float(d)) if d else None
+            except ValueError:
+                raise DatasetError(f"{path}:{n}: days_since_treatment {d!r} is not a number") from None
+            items.append(Item(row["file"], label, days, row))
+    if not items:
+        raise DatasetError(f"{path} has no rows labelled {', '.join(config.LEVELS)}")
+    return items
+
+
+@dataclass
+class MeasuredItem:
+    item: Item
+    features: dict
+    quality_ok: bool
+    quality_issues: list[str]
+
+
+def _measure_one(args) -> tuple[Item, MeasuredItem | None, str | None]:
+    from .pipeline import measure
+
+    folder, item = args
+    try:
+        img = load_image(Path(folder) / item.file)
+    except ImageError as e:
+        return item, None, str(e)
+    m = measure(img.rgb, (img.width, img.height))
+    return item, MeasuredItem(item, m.features, m.quality.ok, m.quality.issues), None
+
+
+def measure_dataset(
+    folder: str | Path, items: list[Item], workers: int, progress=None
+) -> tuple[list[MeasuredItem], list[tuple[Item, str]]]:
+    """Features and quality of every item (in the items' order), and the items that failed."""
+    done: dict[str, MeasuredItem] = {}
+    failed = []
+    jobs = [(str(folder), it) for it in items]
+    for k, (item, measured, err) in enumerate(imap_unordered(_measure_one, jobs, workers), 1):
+        if measured is None:
+            failed.append((item, err))
+        else:
+            done[item.file] = measured
+        if progress:
+            progress(k, len(items))
+    return [done[it.file] for it in items if it.file in done], failed

@@ -1,0 +1,146 @@
+"""One photo through the pipeline: decode -> normalise -> skin + quality -> features -> model ->
+policy -> explanation -> one results.jsonl row. Pure per photo: no state but the model."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from . import color, config, features, quality, skin
+from .io import DecodedImage, ImageError, decode, read_bytes
+
+SCHEMA = 1
+
+
+@dataclass
+class Measured:
+    """What the pixels say, before any model: used by analyze and by training alike."""
+
+    normalised: color.Normalised
+    skin: np.ndarray
+    quality: quality.Quality
+    features: dict[str, float | None]
+
+
+def measure(rgb: np.ndarray, original_size: tuple[int, int] | None = None) -> Measured:
+    """Normalise colour, segment skin, gate quality and compute every feature of an RGB photo."""
+    norm = color.normalise(rgb)
+    mask = skin.skin_mask_lab(norm.lab)
+    q = quality.assess(norm.linear, norm.lab, mask, original_size or (rgb.shape[1], rgb.shape[0]))
+    feats = features.compute(norm.linear, norm.lab, mask)
+    return Measured(norm, mask, q, feats)
+
+
+@dataclass
+class Result:
+    """One analysed photo; `to_dict()` is exactly one results.jsonl row."""
+
+    row: dict
+
+    def to_dict(self) -> dict:
+        return copy.deepcopy(self.row)
+
+    @property
+    def label(self) -> str | None:
+        return self.row["label"]
+
+
+def model_info(model) -> dict:
+    return {"name": model.name, "version": model.version, "sha256": getattr(model, "sha256", "")}
+
+
+def _clean_days(days) -> int | None:
+    if days is None or (isinstance(days, float) and np.isnan(days)) or days == "":
+        return None
+    return int(days)
+
+
+def error_row(path: str, sha256: str | None, message: str, days=None, model=None) -> dict:
+    return {
+        "schema": SCHEMA,
+        "path": path,
+        "sha256": sha256,
+        "status": "error",
+        "error": message,
+        "label": None,
+        "probabilities": None,
+        "quality": None,
+        "days_since_treatment": _clean_days(days),
+        "features": None,
+        "explanation": None,
+        "model": model_info(model) if model is not None else None,
+        "image": None,
+    }
+
+
+def analyze_decoded(decoded: DecodedImage, *, path: str, sha256: str, days, model) -> dict:
+    """The full row for a decoded photo."""
+    from .explain import explain
+    from .model import input_vector
+
+    days = _clean_days(days)
+    m = measure(decoded.rgb, (decoded.width, decoded.height))
+    decision = model.decide(input_vector(m.features, days), quality_ok=m.quality.ok)
+    return {
+        "schema": SCHEMA,
+        "path": path,
+        "sha256": sha256,
+        "status": "ok",
+        "error": None,
+        "label": decision.label,
+        "probabilities": {k: round(v, 6) for k, v in decision.probabilities.items()},
+        "quality": m.quality.to_dict(),
+        "days_since_treatment": days,
+        "features": {k: (None if v is None else round(v, 6)) for k, v in m.features.items()},
+        "explanation": explain(model, decision, m.features, days, m.quality.issues),
+        "model": model_info(model),
+        "image": {
+            "width": decoded.width,
+            "height": decoded.height,
+            "format": decoded.format,
+            "normalisation": m.normalised.method,
+        },
+    }
+
+
+def analyze_file(path: str | Path, rel_path: str, days, model) -> dict:
+    """Read, hash, decode and analyse one file; any unreadable input becomes an error row."""
+    try:
+        data = read_bytes(path)
+    except ImageError as e:
+        return error_row(rel_path, None, str(e), days, model)
+    sha = hashlib.sha256(data).hexdigest()
+    try:
+        decoded = decode(data)
+    except ImageError as e:
+        return error_row(rel_path, sha, str(e), days, model)
+    return analyze_decoded(decoded, path=rel_path, sha256=sha, days=days, model=model)
+
+
+def analyze(image, *, days_since_treatment=None, model=None) -> Result:
+    """Public API: analyse a photo given as a path or an RGB uint8 array (H, W, 3).
+
+    A path that cannot be decoded gives a Result with status "error" (as in results.jsonl)."""
+    from .model import load_default
+
+    model = model if model is not None else load_default()
+    if isinstance(image, (str, Path)):
+        return Result(analyze_file(image, Path(image).name, days_since_treatment, model))
+    rgb = np.asarray(image)
+    if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
+        raise ValueError("analyze expects a path or an RGB uint8 array of shape (H, W, 3)")
+    sha = hashlib.sha256(np.ascontiguousarray(rgb).tobytes()).hexdigest()
+    from .io import working_size
+
+    h, w = rgb.shape[:2]
+    if max(w, h) != config.WORK_LONG_SIDE:
+        import cv2
+
+        ww, hh = working_size(w, h)
+        rgb = cv2.resize(rgb, (ww, hh), interpolation=cv2.INTER_AREA if ww < w else cv2.INTER_LINEAR)
+    decoded = DecodedImage(rgb, w, h, "array")
+    return Result(analyze_decoded(decoded, path="<array>", sha256=sha, days=days_since_treatment, model=model))

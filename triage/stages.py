@@ -1,0 +1,66 @@
+"""`triage inspect`: the pipeline's stages of one photo as PNG files, for checking by eye.
+
+normalised.png (after white balance), mask.png (skin = 255), redness.png (delta a* against the
+person's untreated skin, 0..20 mapped to a heat scale, non-skin grey), pigment.png (local
+darkening -L_loc, 0..20), overlay.png (red regions outlined red, dark macules blue, on the
+photo), result.json (the results.jsonl row).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from .color import linear_to_srgb
+from .features import Measurements
+from .fsutil import atomic_write_bytes, atomic_write_text
+
+
+def _png(path: Path, rgb: np.ndarray) -> None:
+    ok, buf = cv2.imencode(".png", rgb[..., ::-1] if rgb.ndim == 3 else rgb)
+    atomic_write_bytes(path, buf.tobytes())
+
+
+def heat(values: np.ndarray, mask: np.ndarray, vmax: float) -> np.ndarray:
+    """Map values in [0, vmax] to a heat colour scale (OpenCV INFERNO); outside mask mid grey."""
+    v = np.clip(values / vmax, 0, 1)
+    rgb = cv2.applyColorMap((v * 255).astype(np.uint8), cv2.COLORMAP_INFERNO)[..., ::-1]
+    rgb = rgb.copy()
+    rgb[~mask] = 128
+    return rgb
+
+
+def overlay(rgb: np.ndarray, m: Measurements) -> np.ndarray:
+    """The photo with red regions outlined in red and dark macules in blue."""
+    out = rgb.copy()
+    for mask, colour in ((m.red, (255, 40, 40)), (m.macules, (40, 120, 255))):
+        contours, _ = cv2.findContours(mask.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+        cv2.drawContours(out, contours, -1, colour, 2)
+    return out
+
+
+def inspect(image: str | Path, out: str | Path, days=None, model=None) -> dict:
+    from .io import load_image
+    from .model import load_model
+    from .pipeline import analyze_file, measure
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    model = model or load_model()
+    row = analyze_file(image, Path(image).name, days, model)
+    if row["status"] == "ok":
+        img = load_image(image)
+        mz = measure(img.rgb, (img.width, img.height))
+        norm = (linear_to_srgb(mz.normalised.linear) * 255 + 0.5).astype(np.uint8)
+        _png(out / "normalised.png", norm)
+        _png(out / "mask.png", mz.skin.astype(np.uint8) * 255)
+        if mz.skin.sum() >= 100:
+            m = Measurements(mz.normalised.linear, mz.normalised.lab, mz.skin)
+            _png(out / "redness.png", heat(m.delta[..., 1], mz.skin, 20.0))
+            _png(out / "pigment.png", heat(-m.L_loc, mz.skin, 20.0))
+            _png(out / "overlay.png", overlay(img.rgb, m))
+    atomic_write_text(out / "result.json", json.dumps(row, indent=2) + "\n")
+    return row
