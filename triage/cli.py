@@ -35,6 +35,21 @@ def _parse_size(size: str) -> tuple[int, int]:
     return w, h
 
 
+def _existing_image(image: Path) -> Path:
+    if not image.is_file():
+        _fail(f"image not found: {image}")
+    return image
+
+
+def _model(path: Path | None):
+    from .model import ModelError, load_model
+
+    try:
+        return load_model(path)
+    except ModelError as e:
+        _fail(str(e))
+
+
 def _progress(label: str):
     def show(k: int, n: int) -> None:
         if k == n or k % max(1, n // 20) == 0:
@@ -73,16 +88,9 @@ def explain(
     as_json: bool = typer.Option(False, "--json", help="Print the results.jsonl row."),
 ) -> None:
     """One photo: level, probabilities and the reasons, in words."""
-    from .model import ModelError, load_model
     from .pipeline import analyze
 
-    if not image.is_file():
-        _fail(f"image not found: {image}")
-    try:
-        m = load_model(model)
-    except ModelError as e:
-        _fail(str(e))
-    row = analyze(image, days_since_treatment=days, model=m).to_dict()
+    row = analyze(_existing_image(image), days_since_treatment=days, model=_model(model)).to_dict()
     if as_json:
         typer.echo(json.dumps(row, indent=2))
     elif row["status"] == "error":
@@ -106,16 +114,9 @@ def inspect(
     model: Optional[Path] = typer.Option(None, "--model"),
 ) -> None:
     """The stages of one photo as PNGs (normalised, mask, redness, pigment, overlay) + result.json."""
-    from .model import ModelError, load_model
     from .stages import inspect as run_inspect
 
-    if not image.is_file():
-        _fail(f"image not found: {image}")
-    try:
-        m = load_model(model)
-    except ModelError as e:
-        _fail(str(e))
-    row = run_inspect(image, out, days, m)
+    row = run_inspect(_existing_image(image), out, days, _model(model))
     typer.echo(f"stages written to {out}" + (f" (cannot decode: {row['error']})" if row["status"] == "error" else ""), err=True)
     raise typer.Exit(1 if row["status"] == "error" else 0)
 
@@ -167,13 +168,12 @@ def evaluate(
     """Metrics of a model on a labelled dataset (also per ITA band and days band) and plots."""
     from .dataset import DatasetError
     from .evaluate import evaluate as run_eval
-    from .model import ModelError, load_model
     from .parallel import default_workers
 
+    m = _model(model)
     try:
-        m = load_model(model)
         result = run_eval(dataset, m, out, workers=workers or default_workers(), progress=_progress("measuring"))
-    except (DatasetError, ModelError) as e:
+    except DatasetError as e:
         _fail(str(e))
     o, r = result["overall"], result["rules_baseline"]
     typer.echo(

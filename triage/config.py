@@ -49,6 +49,16 @@ NEUTRAL_MIN_FRACTION = 0.02
 #: background than a colour cast.
 WB_MAX_GAIN = 1.6
 
+#: Colour-chart pre-check: saturated (C* > 35) pixels in at least 4 of 6 hue sectors, at least
+#: 30 pixels each on a 256-px thumbnail (a chart a fifth of the frame wide gives ~150 per
+#: patch). Skin, hair and one coloured garment fill two or three sectors.
+CHART_MIN_CHROMA = 35.0
+CHART_MIN_HUE_SECTORS = 4
+CHART_MIN_SECTOR_PIXELS = 30
+#: Reject a chart fit whose mean colour error (cv2.ccm loss, CIE2000) exceeds this: a patch
+#: grid that is not a ColorChecker fits badly (a real chart fits at ~1-3).
+CHART_MAX_LOSS = 8.0
+
 # --- skin segmentation (triage.skin) --------------------------------------------------------
 #: Broad prior of skin chromaticity in float Lab, wide enough for ITA -60..+75 deg under
 #: moderate casts: hue angle h = atan2(b*, a*) in degrees, chroma C* range.

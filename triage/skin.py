@@ -119,6 +119,15 @@ def _fill_small_holes(mask: np.ndarray, lab: np.ndarray, skin_median: np.ndarray
     return mask | fill[labels]
 
 
+def skin_mask_normalised(norm) -> np.ndarray:
+    """Skin mask of a colour-normalised photo (triage.color.Normalised): a detected colour chart
+    is never skin, though two of its patches are skin-coloured."""
+    mask = skin_mask_lab(norm.lab)
+    if norm.chart is not None:
+        mask &= ~norm.chart
+    return mask
+
+
 def skin_mask(rgb: np.ndarray) -> np.ndarray:
     """Public API: skin mask (bool, same H x W) of a uint8 RGB image, after colour normalisation."""
     from .color import normalise
@@ -126,4 +135,4 @@ def skin_mask(rgb: np.ndarray) -> np.ndarray:
     rgb = np.asarray(rgb)
     if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
         raise ValueError("skin_mask expects an RGB uint8 array of shape (H, W, 3)")
-    return skin_mask_lab(normalise(rgb).lab)
+    return skin_mask_normalised(normalise(rgb))

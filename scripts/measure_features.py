@@ -1,0 +1,104 @@
+#!/usr/bin/env python3
+"""Measure the feature targets of the measuring half and print them:
+
+1. skin-mask IoU against the generator's masks, per ITA band (target >= 0.9 in every band);
+2. erythema grade recoverable from the features: Spearman rho between the true grade and the
+   redness features (target >= 0.9) on generated photos without other lesions;
+3. on ../shared/real-dev (when present): the redness and lesion features per ACNE04 grade and
+   group, and their Spearman rho with the grade (they should rise).
+
+    .venv/bin/python scripts/measure_features.py [--n 300] [--seed 31]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+REDNESS = ["redness_delta_a", "erythema_index_delta", "redness_area_fraction", "redness_largest_region_fraction"]
+LESIONS = ["pustule_count", "papule_count", "crust_area_fraction", "bleeding_spot_count", "dark_macule_count"]
+
+
+def _generated(args):
+    seed, i = args
+    from triage import io as tio
+    from triage import synth
+    from triage.pipeline import measure
+
+    data, truth_mask, row = synth.make_photo(seed, i, (1024, 768))
+    d = tio.decode(data)
+    m = measure(d.rgb, (d.width, d.height))
+    inter = int((m.skin & truth_mask).sum())
+    union = int((m.skin | truth_mask).sum())
+    return row, m.features, inter / max(union, 1), m.quality.ok
+
+
+def _real(args):
+    folder, item = args
+    from triage.io import load_image
+    from triage.pipeline import measure
+
+    img = load_image(Path(folder) / item["file"])
+    return item, measure(img.rgb, (img.width, img.height)).features
+
+
+def main() -> int:
+    from scipy.stats import spearmanr
+
+    from triage.parallel import default_workers, imap_unordered
+
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--n", type=int, default=300)
+    ap.add_argument("--seed", type=int, default=31)
+    args = ap.parse_args()
+    w = default_workers()
+    results = list(imap_unordered(_generated, [(args.seed, i) for i in range(args.n)], w))
+    iou = defaultdict(list)
+    for row, _f, v, _ok in results:
+        if not row["quality_issue"]:
+            iou[row["ita_band"]].append(v)
+    print(f"1. skin-mask IoU on {sum(map(len, iou.values()))} generated photos (seed {args.seed}), target >= 0.9")
+    for band in ("very_light", "light", "intermediate", "tan", "brown", "dark"):
+        v = iou.get(band, [])
+        if v:
+            print(f"   {band:13s} n={len(v):3d} mean {np.mean(v):.3f}  median {np.median(v):.3f}  min {np.min(v):.3f}")
+    plain = [(r, f) for r, f, _v, ok in results if ok and r["scenario"] in ("expected_healing", "prolonged_redness", "intense_redness")]
+    grades = [int(r["erythema_grade"]) for r, _ in plain]
+    print(f"2. erythema grade vs redness features, Spearman rho on {len(plain)} photos without other lesions (target >= 0.9)")
+    for name in REDNESS:
+        print(f"   {name:34s} rho = {spearmanr(grades, [f[name] for _, f in plain])[0]:.3f}")
+    by_band = defaultdict(list)
+    for r, f in plain:
+        by_band[r["ita_band"]].append((int(r["erythema_grade"]), f["redness_delta_a"]))
+    print("   redness_delta_a per ITA band: " + ", ".join(
+        f"{b} {spearmanr(*zip(*v))[0]:.2f}" for b, v in sorted(by_band.items()) if len(v) > 5))
+
+    real = ROOT.parent / "shared" / "real-dev"
+    if not (real / "labels.csv").exists():
+        print("3. ../shared/real-dev not present: skipped")
+        return 0
+    items = list(csv.DictReader(io.StringIO((real / "labels.csv").read_text())))
+    rows = list(imap_unordered(_real, [(str(real), it) for it in items], w))
+    order = ["acne04_grade0", "acne04_grade1", "acne04_grade2", "acne04_grade3", "acne_purulent"]
+    print(f"3. ../shared/real-dev ({len(rows)} photos): feature medians per group")
+    names = REDNESS + LESIONS
+    print("   " + "group".ljust(15) + "".join(n[:16].rjust(17) for n in names))
+    for g in order:
+        vals = [f for it, f in rows if it["group"] == g]
+        med = [np.median([v[n] for v in vals if v[n] is not None]) for n in names]
+        print("   " + f"{g} (n={len(vals)})".ljust(15)[:15] + "".join(f"{m:17.3f}" for m in med))
+    acne = [(int(it["group"][-1]), f) for it, f in rows if it["group"].startswith("acne04")]
+    print("   Spearman rho with the ACNE04 grade (0-3): " + ", ".join(
+        f"{n} {spearmanr([g for g, _ in acne], [f[n] if f[n] is not None else 0 for _, f in acne])[0]:.2f}" for n in names))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

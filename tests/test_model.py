@@ -1,0 +1,121 @@
+"""The classifier: exact contributions, safety policy, trusted persistence, reproducible training,
+evaluation outputs."""
+
+from __future__ import annotations
+
+import json
+import pickle
+
+import numpy as np
+import pytest
+
+from triage import model as tm
+from triage.explain import feature_contributions
+from triage.pipeline import analyze
+
+
+def test_contributions_add_up_to_the_score(model, photo):
+    for days in (None, 1, 9):
+        row = analyze(photo, days_since_treatment=days, model=model).to_dict()
+        x = tm.input_vector(row["features"], days)
+        d = model.decide(x, quality_ok=row["quality"]["ok"])
+        for k, level in enumerate(model.levels_):
+            contrib = feature_contributions(model, d, level)
+            assert abs(sum(contrib.values()) + d.intercepts[k] - d.scores[k]) < 1e-6
+            # and the same score as the model's own vectorised path
+            assert abs(model.scores(x[None])[0, k] - d.scores[k]) < 1e-9
+        chosen = row["label"]
+        reasons = row["explanation"]["reasons"]
+        contrib = feature_contributions(model, d, chosen)
+        for r in reasons:  # the reasons quote the model's own numbers, and the row's feature values
+            assert r["contribution"] == pytest.approx(contrib[r["feature"]], abs=1e-6)
+            if r["feature"] in row["features"]:
+                assert r["value"] == pytest.approx(row["features"][r["feature"]], abs=1e-5)
+
+
+def test_probabilities_are_softmax_of_scores(model, photo):
+    row = analyze(photo, model=model).to_dict()
+    d = model.decide(tm.input_vector(row["features"], None))
+    p = np.exp(d.scores - d.scores.max())
+    p /= p.sum()
+    assert np.allclose([d.probabilities[lvl] for lvl in model.levels_], p)
+
+
+def test_safety_policy_overrides_are_said(model, photo):
+    row = analyze(photo, model=model).to_dict()
+    x = tm.input_vector(row["features"], 3)
+    d = model.decide(x, quality_ok=False)
+    assert d.label != "normal"
+    old = model.seek_care_threshold_
+    try:
+        model.seek_care_threshold_ = 0.0  # everything above the threshold: seek-care, and said so
+        d = model.decide(x)
+        assert d.label == "seek-care"
+        assert d.argmax == "seek-care" or "safety threshold" in d.override
+    finally:
+        model.seek_care_threshold_ = old
+
+
+def test_untrusted_model_files_are_refused(tmp_path):
+    import os
+
+    import skops.io as sio
+    from sklearn.linear_model import LogisticRegression
+
+    p = tmp_path / "sk.skops"
+    p.write_bytes(sio.dumps(LogisticRegression()))
+    with pytest.raises(tm.ModelError, match="untrusted types"):
+        tm.load(p)
+    p2 = tmp_path / "fn.skops"
+    p2.write_bytes(sio.dumps({"run": os.system}))
+    with pytest.raises(tm.ModelError, match="untrusted types"):
+        tm.load(p2)
+    p3 = tmp_path / "pickle.skops"
+    p3.write_bytes(pickle.dumps({"a": 1}))
+    with pytest.raises(tm.ModelError, match="not a triage model"):
+        tm.load(p3)
+    with pytest.raises(tm.ModelError, match="not found"):
+        tm.load(tmp_path / "missing.skops")
+
+
+def test_model_round_trip(tmp_path, model, photo):
+    p = tmp_path / "m.skops"
+    sha = tm.save(model, p)
+    again = tm.load(p)
+    assert again.sha256 == sha
+    x = tm.input_vector(analyze(photo, model=model).to_dict()["features"], 2)
+    assert np.array_equal(again.predict_proba(x[None]), model.predict_proba(x[None]))
+
+
+def test_train_is_reproducible_and_evaluate_writes_metrics(small_dataset, tmp_path):
+    from triage.evaluate import evaluate
+    from triage.train import card_path, train
+
+    a, b = tmp_path / "a.skops", tmp_path / "b.skops"
+    card = train(small_dataset, a, seed=3, workers=1)
+    train(small_dataset, b, seed=3, workers=2)
+    assert a.read_bytes() == b.read_bytes()  # same data and seed: the same model, byte for byte
+    card_file = json.loads(card_path(a).read_text())
+    for key in ("training_data", "features", "validation_metrics", "library_versions"):
+        assert card_file[key]
+    assert card_file["training_data"]["sha256"] == card["training_data"]["sha256"]
+    m = tm.load(a)
+    res = evaluate(small_dataset, m, tmp_path / "eval", workers=1)
+    for f in ("metrics.json", "predictions.csv", "confusion_matrix.png", "reliability.png"):
+        assert (tmp_path / "eval" / f).stat().st_size > 0
+    metrics = json.loads((tmp_path / "eval" / "metrics.json").read_text())
+    cm = np.array(metrics["overall"]["confusion_matrix"]["rows_truth_cols_pred"])
+    assert cm.sum() == metrics["overall"]["n"] == 60
+    assert set(metrics["per_ita_band"]) <= {"very_light", "light", "intermediate", "tan", "brown", "dark"}
+    assert metrics["rules_baseline"]["n"] == 60
+    assert 0 <= metrics["overall"]["ece"] <= 1
+    assert res["overall"]["macro_f1"] == metrics["overall"]["macro_f1"]
+
+
+def test_ece_on_a_known_case():
+    from triage.evaluate import expected_calibration_error
+
+    # 10 predictions at confidence 0.8, 8 right: perfectly calibrated -> 0; 5 right -> 0.3
+    proba = np.tile([0.8, 0.1, 0.1], (10, 1))
+    assert expected_calibration_error(["normal"] * 8 + ["monitor"] * 2, proba) == pytest.approx(0.0)
+    assert expected_calibration_error(["normal"] * 5 + ["monitor"] * 5, proba) == pytest.approx(0.3)
