@@ -58,11 +58,11 @@ def photo() -> np.ndarray:
 
 @pytest.fixture(scope="session")
 def small_dataset(tmp_path_factory) -> Path:
-    """60 generated photos at 320x240 with labels.csv (session-wide: made once)."""
+    """60 generated photos at 480x360 with labels.csv (session-wide: made once)."""
     from triage import synth
 
     out = tmp_path_factory.mktemp("dataset")
-    synth.generate(out, 60, seed=77, size=(320, 240))
+    synth.generate(out, 60, seed=77, size=(480, 360))
     return out
 
 

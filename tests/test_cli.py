@@ -47,9 +47,10 @@ def test_inspect_writes_every_stage(tmp_path, photo):
     r = runner.invoke(app, ["inspect", str(p), "--out", str(out)])
     assert r.exit_code == 0, r.output
     for name in ("normalised.png", "mask.png", "redness.png", "pigment.png", "overlay.png"):
-        im = Image.open(out / name)
-        assert im.size == (1024, 768)
-    mask = np.asarray(Image.open(out / "mask.png"))
+        with Image.open(out / name) as im:
+            assert im.size == (1024, 768)
+    with Image.open(out / "mask.png") as im:
+        mask = np.asarray(im)
     assert set(np.unique(mask)) <= {0, 255}
     row = json.loads((out / "result.json").read_text())
     assert abs((mask == 255).mean() - row["features"]["skin_fraction"]) < 1e-6
@@ -58,7 +59,8 @@ def test_inspect_writes_every_stage(tmp_path, photo):
 def test_synth_cli_and_size_errors(tmp_path):
     r = runner.invoke(app, ["synth", "--out", str(tmp_path / "s"), "--n", "2", "--seed", "1", "--size", "200x150", "--workers", "1"])
     assert r.exit_code == 0, r.output
-    assert Image.open(tmp_path / "s" / "images" / "s1_00000.jpg").size in ((200, 150), (300, 225))
+    with Image.open(tmp_path / "s" / "images" / "s1_00000.jpg") as im:
+        assert im.size in ((200, 150), (300, 225))
     r = runner.invoke(app, ["synth", "--out", str(tmp_path / "s"), "--n", "2", "--seed", "1", "--size", "big"])
     assert r.exit_code == 2 and "--size" in r.output
 

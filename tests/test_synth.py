@@ -104,6 +104,6 @@ def test_written_mask_is_the_skin_drawn(small_dataset):
     rows = [r for r in csv.DictReader((small_dataset / "labels.csv").read_text().splitlines()) if not r["quality_issue"]][:10]
     for r in rows:
         mask = cv2.imread(str(small_dataset / r["mask"]), cv2.IMREAD_GRAYSCALE) > 127
-        data, drawn, _row = synth.make_photo(77, int(r["file"][-9:-4]), (320, 240))
+        data, drawn, _row = synth.make_photo(77, int(r["file"][-9:-4]), (480, 360))
         assert np.array_equal(mask, drawn)
         assert abs(mask.mean() - float(r["skin_fraction"])) < 0.01

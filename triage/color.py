@@ -3,12 +3,7 @@
 - sRGB <-> linear RGB: IEC 61966-2-1 transfer function.
 - linear RGB -> CIE XYZ -> CIE L*a*b*: D65 white, 2 degree observer (CIE 15:2004).
 - ITA = arctan((L* - 50) / b*) * 180 / pi (Chardon et al. 1991, Int J Cosmet Sci 13:191).
-- ColorChecker: when an X-Rite/Macbeth 24-patch chart is in the photo it is found with OpenCV's
-  `cv2.mcc` and the photo corrected to the chart's reference values with `cv2.ccm` (linear 3x3
-  matrix after gamma linearisation). The detector costs 0.1-0.25 s, so it only runs when a cheap
-  pre-check (saturated colours in at least CHART_MIN_HUE_SECTORS of six hue sectors, on a
-  thumbnail) says a chart may be there; skin photos rarely show more than two.
-- White balance otherwise: shades-of-gray (Finlayson & Trezzi 2004) over bright, low-chroma
+- White balance: shades-of-gray (Finlayson & Trezzi 2004) over bright, low-chroma
   pixels only, never gray-world over the skin: a frame full of red skin has no neutral to learn
   from, and averaging the skin would remove the redness we measure.
 """
@@ -101,17 +96,11 @@ def ita_band(ita: float) -> str:
 class Normalised:
     linear: np.ndarray  #: float32 (H, W, 3) linear RGB after correction
     lab: np.ndarray  #: float32 (H, W, 3) CIE L*a*b*
-    method: str  #: "colorchecker", "shades_of_gray" or "none"
-    chart: np.ndarray | None = None  #: bool mask of a detected colour chart (not skin)
+    method: str  #: "shades_of_gray" or "none"
 
 
 def normalise(rgb: np.ndarray) -> Normalised:
     """Colour-normalise an upright uint8 RGB photo (see module docstring)."""
-    corrected = colorchecker_correct(rgb)
-    if corrected is not None:
-        srgb, chart = corrected
-        lin = srgb_to_linear(srgb)
-        return Normalised(lin, linear_to_lab(lin), "colorchecker", chart)
     lin = srgb_to_linear(rgb.astype(np.float32) / 255.0)
     lab = linear_to_lab(lin)
     gains = shades_of_gray_gains(lin, lab)
@@ -150,53 +139,7 @@ def shades_of_gray_gains(lin: np.ndarray, lab: np.ndarray) -> np.ndarray | None:
     return gains.astype(np.float32)
 
 
-def may_hold_chart(rgb: np.ndarray) -> bool:
-    """Cheap pre-check for a colour chart: saturated pixels (C* > CHART_MIN_CHROMA) in at least
-    CHART_MIN_HUE_SECTORS of the six 60-degree hue sectors, on a 256-px thumbnail."""
-    import cv2
 
-    h, w = rgb.shape[:2]
-    f = 256 / max(h, w)
-    thumb = cv2.resize(rgb, (max(1, int(w * f)), max(1, int(h * f))), interpolation=cv2.INTER_AREA)
-    lab = rgb8_to_lab(thumb)
-    sat = np.hypot(lab[..., 1], lab[..., 2]) > config.CHART_MIN_CHROMA
-    if sat.sum() < 6 * config.CHART_MIN_SECTOR_PIXELS:
-        return False
-    sector = ((np.degrees(np.arctan2(lab[..., 2], lab[..., 1])[sat]) % 360) // 60).astype(int)
-    return int((np.bincount(sector, minlength=6) >= config.CHART_MIN_SECTOR_PIXELS).sum()) >= config.CHART_MIN_HUE_SECTORS
-
-
-def colorchecker_correct(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
-    """(corrected sRGB float32 in [0, 1], chart mask) when a 24-patch chart is detected, else None."""
-    if not may_hold_chart(rgb):
-        return None
-    import cv2
-
-    bgr = np.ascontiguousarray(rgb[..., ::-1])
-    try:
-        # cv2.mcc's result depends on the number of charts it is told to expect, erratically:
-        # measured on generated photos, 2 found most charts, 3 and 1 found some of the rest
-        for expected_charts in (2, 3, 1):
-            detector = cv2.mcc.CCheckerDetector_create()
-            if detector.process(bgr, expected_charts):
-                break
-        else:
-            return None
-        checker = detector.getBestColorChecker()
-        means = checker.getChartsRGB()[:, 1].reshape(24, 1, 3) / 255.0  # patch means, RGB
-        model = cv2.ccm.ColorCorrectionModel(means.astype(np.float64), cv2.ccm.COLORCHECKER_MACBETH)
-        model.setColorSpace(cv2.ccm.COLOR_SPACE_SRGB)
-        model.setCcmType(cv2.ccm.CCM_LINEAR)
-        model.setLinearization(cv2.ccm.LINEARIZATION_GAMMA)
-        model.setLinearizationGamma(2.2)
-        model.compute()
-        if model.getLoss() > config.CHART_MAX_LOSS:
-            return None
-        out = model.correctImage(bgr.astype(np.float32) / 255.0)[..., ::-1]  # it works in BGR order
-    except cv2.error:
-        return None
-    chart = np.zeros(rgb.shape[:2], np.uint8)
-    box = np.asarray(checker.getBox(), np.float32).reshape(-1, 1, 2)
-    cv2.fillConvexPoly(chart, box.astype(np.int32), 1)
-    chart = cv2.dilate(chart, np.ones((15, 15), np.uint8)).astype(bool)
-    return np.clip(out, 0.0, 1.0).astype(np.float32), chart
+# A ColorChecker path (cv2.mcc detection + cv2.ccm correction) was built and removed: in
+# opencv-python-headless 5.0.0 the detector answers differently on identical input (even with
+# one thread and a fixed RNG seed), which a triage must not do. See the project notes.

@@ -49,16 +49,6 @@ NEUTRAL_MIN_FRACTION = 0.02
 #: background than a colour cast.
 WB_MAX_GAIN = 1.6
 
-#: Colour-chart pre-check: saturated (C* > 35) pixels in at least 4 of 6 hue sectors, at least
-#: 30 pixels each on a 256-px thumbnail (a chart a fifth of the frame wide gives ~150 per
-#: patch). Skin, hair and one coloured garment fill two or three sectors.
-CHART_MIN_CHROMA = 35.0
-CHART_MIN_HUE_SECTORS = 4
-CHART_MIN_SECTOR_PIXELS = 30
-#: Reject a chart fit whose mean colour error (cv2.ccm loss, CIE2000) exceeds this: a patch
-#: grid that is not a ColorChecker fits badly (a real chart fits at ~1-3).
-CHART_MAX_LOSS = 8.0
-
 # --- skin segmentation (triage.skin) --------------------------------------------------------
 #: Broad prior of skin chromaticity in float Lab, wide enough for ITA -60..+75 deg under
 #: moderate casts: hue angle h = atan2(b*, a*) in degrees, chroma C* range.
@@ -75,6 +65,7 @@ SKIN_MORPH_RADIUS = 3
 #: deeper than 12 L* units (hair is 20+ darker than the skin beside it; pores 8-10).
 HAIR_KERNEL = 11
 HAIR_BLACKHAT = 12.0
+HAIR_MIN_LENGTH = 20
 SKIN_MIN_COMPONENT_FRACTION = 0.01
 
 # --- quality gate (triage.quality) ----------------------------------------------------------
@@ -118,16 +109,18 @@ REDNESS_STRONG_DELTA_A = 9.0
 #: Gaussian sigma (px) smoothing the delta-a* map before thresholding redness regions; pores
 #: and noise are ~1-2 px.
 REDNESS_SMOOTH_SIGMA = 3.0
-#: Darker-than-reference pixels (delta L* below -this) that are not red form dark macules.
-MACULE_DELTA_L = 8.0
-#: ...not red: delta a* below this.
+#: Pixels darker than the skin around them (L_loc below -this) that are not red form dark
+#: macules; PIH is 5-15 L* darker than the surrounding skin.
+MACULE_DELTA_L = 6.0
+#: ...and not redder than the skin around them: a_loc below this.
 MACULE_MAX_DELTA_A = 5.0
 #: Minimum macule area (px at WORK_LONG_SIDE); smaller dark spots are pores.
 MACULE_MIN_AREA = 60
-#: Pustule-like spot: a bright (delta L* > +this), yellowish (delta b* > +PUSTULE_DELTA_B)
-#: centre of radius PUSTULE_RADIUS px with red surround.
+#: Pustule-like spot: a bright (L_loc > +this) centre that keeps the skin's yellowness
+#: (b* > PUSTULE_MIN_B_RATIO * b*_ref; a glint falls to b* ~ 0-5) of radius PUSTULE_RADIUS px,
+#: with a red surround.
 PUSTULE_DELTA_L = 6.0
-PUSTULE_DELTA_B = 3.0
+PUSTULE_MIN_B_RATIO = 0.8
 PUSTULE_RADIUS = (2.0, 12.0)
 PUSTULE_HALO_DELTA_A = 4.0
 #: Crust-like region: hue angle of yellow/honey (50-90 deg) with chroma above the reference by
@@ -135,10 +128,13 @@ PUSTULE_HALO_DELTA_A = 4.0
 CRUST_HUE_DEG = (50.0, 90.0)
 CRUST_DELTA_CHROMA = 20.0
 CRUST_MIN_AREA = 100
-#: Pinpoint bleeding: small (2..BLEED_MAX_AREA px) spots much redder (delta a* > this) and darker
-#: (L_loc below BLEED_DELTA_L) than the skin.
-BLEED_DELTA_A = 16.0
-BLEED_DELTA_L = -5.0
+#: Pinpoint bleeding: small (2..BLEED_MAX_AREA px) spots darker than the skin around them
+#: (L_loc < BLEED_DELTA_L; pores reach -8..-10, generated blood -20..-33 on light skin) and
+#: redder (a_loc > BLEED_DELTA_A), or much redder whatever their darkness (a_loc >
+#: BLEED_STRONG_DELTA_A: blood on dark skin).
+BLEED_DELTA_L = -12.0
+BLEED_DELTA_A = 4.0
+BLEED_STRONG_DELTA_A = 12.0
 BLEED_MAX_AREA = 40
 #: Papule: round red bump (a* above its 12-px neighbourhood by this) of this area range (px):
 #: radius 4-15 px.
@@ -172,6 +168,11 @@ MAX_MODEL_DAY = 14
 LOGISTIC_C = 1.0
 #: Share of a training set held out to calibrate the temperature and the seek-care threshold.
 CALIBRATION_SHARE = 0.25
+#: The plain-rules baseline (triage.evaluate.rules_level) reads the erythema grade from
+#: redness_delta_a with these lower bounds for grades 1..4: midpoints between the medians per
+#: grade measured on 1,510 generated photos without other lesions (seed 1000: 1.4, 2.7, 5.3,
+#: 8.9, 14.5 a* units).
+RULE_GRADE_DELTA_A = (2.1, 4.0, 7.1, 11.7)
 #: Seek-care recall target the seek-care threshold is chosen for on validation data.
 SEEK_CARE_RECALL_TARGET = 0.97
 #: Number of reasons quoted in an explanation.

@@ -26,7 +26,7 @@ import numpy as np
 from . import config
 from .color import ita_deg
 
-LOCAL_SIGMA = 40.0  # px; local background for dark macules and pustule tops (macules are <= ~50 px)
+LOCAL_SIGMA = 80.0  # px; local background for dark macules and pustule tops (macules reach ~60 px radius)
 DOT_SIGMA = 12.0
 _EDGE_KERNEL = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (9, 9))  # px; local background for papules and dots (a papule is <= ~13 px radius)
 
@@ -128,8 +128,9 @@ class Measurements:
 
     @cached_property
     def macules(self) -> np.ndarray:
-        """Dark, not-red regions of at least MACULE_MIN_AREA px."""
-        m = (self.L_loc < -config.MACULE_DELTA_L) & (self.delta[..., 1] < config.MACULE_MAX_DELTA_A) & self.core
+        """Dark regions, no redder than the skin around them, of at least MACULE_MIN_AREA px (PIH
+        often lies inside a red treated area: its redness is the area's, not its own)."""
+        m = (self.L_loc < -config.MACULE_DELTA_L) & (self.a_loc < config.MACULE_MAX_DELTA_A) & self.core
         m = cv2.morphologyEx(m.astype(np.uint8), cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5)))
         labels, stats, _c, ids = _components(m, min_area=config.MACULE_MIN_AREA)
         keep = np.zeros(labels.max() + 1, bool)
@@ -268,7 +269,7 @@ def f_melanin_index(m: Measurements) -> float:
 def f_macule_count(m: Measurements) -> float:
     """Number of dark, not-red patches (candidate post-inflammatory hyperpigmentation).
 
-    Formula: 8-connected components of {x in S : L_loc < -MACULE_DELTA_L and da < MACULE_MAX_DELTA_A},
+    Formula: 8-connected components of {x in S' : L_loc < -MACULE_DELTA_L and a_loc < MACULE_MAX_DELTA_A},
     opened with a 5-px disk (hair strands and pores vanish), area >= MACULE_MIN_AREA px.
     Reference: PIH as localised darkening relative to surrounding skin (Davis EC, Callender VD.
     J Clin Aesthet Dermatol 2010;3:20-31)."""
@@ -311,12 +312,13 @@ def f_ita_drop(m: Measurements) -> float:
 def f_pustules(m: Measurements) -> float:
     """Number of pustule-like spots: a small bright, yellowish centre with a red surround.
 
-    Formula: components of {L_loc > PUSTULE_DELTA_L and db > PUSTULE_DELTA_B} on the skin with
-    equivalent radius in PUSTULE_RADIUS px, whose surrounding ring (2-6 px outside) has median
-    da > PUSTULE_HALO_DELTA_A.
+    Formula: components of {L_loc > PUSTULE_DELTA_L and b* > PUSTULE_MIN_B_RATIO * b*_ref} on the
+    skin with equivalent radius in PUSTULE_RADIUS px, whose surrounding ring (2-6 px outside) has
+    median da > PUSTULE_HALO_DELTA_A. The b* test keeps yellow-white pus and drops glints, which
+    carry the illuminant's colour (b* near 0).
     Reference: pustule morphology (white-yellow purulent centre, erythematous halo), e.g.
     Bolognia, Dermatology 4th ed., ch. 1; infection signs after microneedling (seed articles)."""
-    cand = (m.L_loc > config.PUSTULE_DELTA_L) & (m.delta[..., 2] > config.PUSTULE_DELTA_B) & m.core
+    cand = (m.L_loc > config.PUSTULE_DELTA_L) & (m.lab[..., 2] > config.PUSTULE_MIN_B_RATIO * m.reference[2]) & m.core
     rmin, rmax = config.PUSTULE_RADIUS
     labels, stats, _c, ids = _components(cand, int(math.pi * rmin**2), int(math.pi * rmax**2))
     da = m.delta[..., 1]
@@ -350,13 +352,16 @@ def f_crusts(m: Measurements) -> float:
 
 @feature("bleeding_spot_count", "count")
 def f_bleeding(m: Measurements) -> float:
-    """Number of pinpoint bleeding spots: tiny, much redder and darker than the skin.
+    """Number of pinpoint bleeding spots: tiny, darker and redder than the skin around them.
 
-    Formula: components of {a_loc > BLEED_DELTA_A and L_loc < BLEED_DELTA_L} on the skin with area
-    in [2, BLEED_MAX_AREA] px.
+    Formula: components of {(L_loc < BLEED_DELTA_L and a_loc > BLEED_DELTA_A) or a_loc >
+    BLEED_STRONG_DELTA_A} on the skin with area in [2, BLEED_MAX_AREA] px. The second test finds
+    blood on dark skin, where it is hardly darker; JPEG's half-resolution chroma leaves a 3-px
+    dot only part of its redness, so the darkness test carries light skin.
     Reference: pinpoint bleeding as the expected day-0 endpoint of microneedling (Dermatol Surg
     2021 review of 85 studies)."""
-    cand = (m.a_loc > config.BLEED_DELTA_A) & (m.L_loc < config.BLEED_DELTA_L) & m.core
+    dark_red = (m.L_loc < config.BLEED_DELTA_L) & (m.a_loc > config.BLEED_DELTA_A)
+    cand = (dark_red | (m.a_loc > config.BLEED_STRONG_DELTA_A)) & m.core
     return float(len(_components(cand, 2, config.BLEED_MAX_AREA)[3]))
 
 

@@ -196,11 +196,38 @@ class TriageModel:
 
 
 # --- persistence ----------------------------------------------------------------------------
-TRUSTED_TYPES = ["triage.model.TriageModel"]
+#: Every type a model file may hold. skops on its own trusts much more (all of scikit-learn,
+#: for instance); this list is checked first, against every node of the file's schema.
+TRUSTED_TYPES = frozenset({
+    "triage.model.TriageModel", "numpy.ndarray", "builtins.dict", "builtins.list", "builtins.tuple",
+    "builtins.str", "builtins.int", "builtins.float", "builtins.bool", "builtins.NoneType",
+    "numpy.float64", "numpy.int64",
+})  # fmt: skip
 
 
 class ModelError(Exception):
     """A model file that is missing, unreadable or not trusted; str() is one line."""
+
+
+def types_in(data: bytes) -> set[str]:
+    """module.class of every object in a skops file (read from its schema, nothing loaded)."""
+    import io as _io
+    import json
+    import zipfile
+
+    with zipfile.ZipFile(_io.BytesIO(data)) as z:
+        schema = json.loads(z.read("schema.json"))
+    found: set[str] = set()
+    stack = [schema]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            if "__class__" in node:
+                found.add(f"{node.get('__module__')}.{node['__class__']}")
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return found
 
 
 def save(model: TriageModel, path: str | Path) -> str:
@@ -215,8 +242,8 @@ def save(model: TriageModel, path: str | Path) -> str:
 
 
 def load(path: str | Path) -> TriageModel:
-    """Load a skops model file, refusing any type outside TRUSTED_TYPES (plus numpy/builtins that
-    skops itself trusts); the model's sha256 attribute is the file's."""
+    """Load a skops model file, refusing it when any object in it is of a type outside
+    TRUSTED_TYPES; the model's sha256 attribute is the file's."""
     import skops.io as sio
 
     path = Path(path)
@@ -227,16 +254,16 @@ def load(path: str | Path) -> TriageModel:
     except OSError as e:
         raise ModelError(f"cannot read model file {path}: {e.strerror or e}") from None
     try:
-        untrusted = sio.get_untrusted_types(data=data)
-    except Exception as e:  # noqa: BLE001 - anything skops cannot parse is not a model
+        found = types_in(data)
+    except Exception as e:  # noqa: BLE001 - anything that is not a skops archive is not a model
         raise ModelError(f"not a triage model file ({type(e).__name__}): {path}") from None
-    extra = sorted(set(untrusted) - set(TRUSTED_TYPES))
+    extra = sorted(found - TRUSTED_TYPES)
     if extra:
         raise ModelError(f"model file refused: it contains untrusted types ({', '.join(extra[:5])})")
     try:
-        model = sio.loads(data, trusted=[t for t in untrusted if t in TRUSTED_TYPES])
+        model = sio.loads(data, trusted=sorted(found))
     except Exception as e:  # noqa: BLE001
-        raise ModelError(f"cannot load model file {path} ({type(e).__name__}: {e})") from None
+        raise ModelError(f"cannot load model file {path} ({type(e).__name__}: {str(e).splitlines()[0]})") from None
     if not isinstance(model, TriageModel):
         raise ModelError(f"model file refused: it holds a {type(model).__name__}, not a TriageModel")
     model.sha256 = hashlib.sha256(data).hexdigest()

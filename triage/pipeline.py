@@ -29,7 +29,7 @@ class Measured:
 def measure(rgb: np.ndarray, original_size: tuple[int, int] | None = None) -> Measured:
     """Normalise colour, segment skin, gate quality and compute every feature of an RGB photo."""
     norm = color.normalise(rgb)
-    mask = skin.skin_mask_normalised(norm)
+    mask = skin.skin_mask_lab(norm.lab)
     q = quality.assess(norm.linear, norm.lab, mask, original_size or (rgb.shape[1], rgb.shape[0]))
     feats = features.compute(norm.linear, norm.lab, mask)
     return Measured(norm, mask, q, feats)

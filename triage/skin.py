@@ -8,9 +8,10 @@
    it (plus a floor) and a* is not far below it; a* may rise freely, since erythema, halos and
    bruises are skin too. Hair (darker and greyer than this person's skin) fails the L*/b* test
    even when its hue passes the prior.
-3. Thin dark strands (hair) found by a black-hat transform are removed; opening removes noise, small enclosed holes that are not dark
+3. Opening removes noise, small enclosed holes that are not dark
    grey (pustule tops, bleeding points, crusts) are filled, components under
-   SKIN_MIN_COMPONENT_FRACTION of the frame are dropped.
+   SKIN_MIN_COMPONENT_FRACTION of the frame are dropped; last, thin dark strands (hair) found
+   by a black-hat transform are taken out.
 
 No fixed YCrCb box: the thresholds in step 2 move with each person's skin.
 """
@@ -74,23 +75,28 @@ def skin_mask_lab(lab: np.ndarray) -> np.ndarray:
         & (L > med[0] - (k * mad[0] + 12.0))
         & (a > med[1] - (k * mad[1] + 5.0))
     )
-    adapted &= ~hair_like(lab[..., 0])
     mask = cv2.morphologyEx(adapted.astype(np.uint8), cv2.MORPH_OPEN, _disk(r))
     mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, _disk(max(1, r - 1)))
     mask = _fill_small_holes(mask.astype(bool), lab, med, max_area=int(0.004 * h * w))
     n, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
     keep = np.zeros(n, bool)
     keep[1:] = stats[1:, cv2.CC_STAT_AREA] >= config.SKIN_MIN_COMPONENT_FRACTION * h * w
-    return keep[labels]
+    # hair is taken out last: skin between strands stays skin even where strands cut it into
+    # pieces smaller than the minimum component
+    return keep[labels] & ~hair_like(lab[..., 0])
 
 
 def hair_like(L: np.ndarray) -> np.ndarray:
     """Thin dark strands: morphological black-hat of L* (closing minus image) with a disk of
-    diameter HAIR_KERNEL px above HAIR_BLACKHAT L* units, dilated by one pixel to take the
-    anti-aliased edges. Pores are as thin but only ~8-10 L* darker than the skin."""
+    diameter HAIR_KERNEL px above HAIR_BLACKHAT L* units, in components at least HAIR_MIN_LENGTH
+    px long (hair is long; pinpoint bleeding and pores are dots), dilated by one pixel to take
+    the anti-aliased edges. Pores are as thin but only ~8-10 L* darker than the skin."""
     k = config.HAIR_KERNEL
     bh = cv2.morphologyEx(L.astype(np.float32), cv2.MORPH_BLACKHAT, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
-    return cv2.dilate((bh > config.HAIR_BLACKHAT).astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats((bh > config.HAIR_BLACKHAT).astype(np.uint8), connectivity=8)
+    long_ = np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]) >= config.HAIR_MIN_LENGTH
+    long_[0] = False
+    return cv2.dilate(long_[labels].astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
 
 
 def _fill_small_holes(mask: np.ndarray, lab: np.ndarray, skin_median: np.ndarray, max_area: int) -> np.ndarray:
@@ -119,15 +125,6 @@ def _fill_small_holes(mask: np.ndarray, lab: np.ndarray, skin_median: np.ndarray
     return mask | fill[labels]
 
 
-def skin_mask_normalised(norm) -> np.ndarray:
-    """Skin mask of a colour-normalised photo (triage.color.Normalised): a detected colour chart
-    is never skin, though two of its patches are skin-coloured."""
-    mask = skin_mask_lab(norm.lab)
-    if norm.chart is not None:
-        mask &= ~norm.chart
-    return mask
-
-
 def skin_mask(rgb: np.ndarray) -> np.ndarray:
     """Public API: skin mask (bool, same H x W) of a uint8 RGB image, after colour normalisation."""
     from .color import normalise
@@ -135,4 +132,4 @@ def skin_mask(rgb: np.ndarray) -> np.ndarray:
     rgb = np.asarray(rgb)
     if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
         raise ValueError("skin_mask expects an RGB uint8 array of shape (H, W, 3)")
-    return skin_mask_normalised(normalise(rgb))
+    return skin_mask_lab(normalise(rgb).lab)

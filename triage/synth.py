@@ -37,6 +37,7 @@ OD_BASE = np.array([0.14, 0.26, 0.58], np.float32)  # dermis scattering + carote
 SIGMA_MELANIN = np.array([0.80, 1.02, 1.22], np.float32)
 SIGMA_HEMOGLOBIN = np.array([0.06, 0.95, 0.45], np.float32)
 SIGMA_DEOXY = np.array([0.45, 0.85, 0.55], np.float32)  # bruise: deoxygenated blood, purple-blue
+BLOOD = (0.16, 0.006, 0.01)  # linear RGB of fresh blood (sRGB ~ (110, 15, 25)): dark red
 BASE_HEMOGLOBIN = (0.18, 0.32)  # range of the untreated skin's h
 #: Erythema grade -> added hemoglobin over the treated region (grade 1 about +2.5 a* on light skin,
 #: grade 4 about +16); scaled up by (1 + ERYTHEMA_MELANIN_GAIN * m) so that a grade means the same
@@ -103,7 +104,9 @@ class PhotoSpec:
     track_marks: int = 0
     bleeding_spots: int = 0
     pigment_macules: int = 0
+    pigment_marked: bool = False  #: large dark macules (> 10% of the treated area) vs a few small ones
     bruise: bool = False
+    bruise_extensive: bool = False  #: policy: extensive (> 8% of the skin) vs mild bruising
     flaking: bool = False
     ita_target: float = 0.0
     melanin: float = 0.0
@@ -167,7 +170,8 @@ def sample_spec(rng: np.random.Generator, index: int) -> PhotoSpec:
         spec.erythema_grade = max(spec.erythema_grade, int(rng.integers(1, 4)))
     elif scenario == "hyperpigmentation":
         spec.days_since_treatment = int(rng.integers(5, 15))
-        spec.pigment_macules = int(rng.integers(1, 9))
+        spec.pigment_marked = bool(rng.random() < 0.5)
+        spec.pigment_macules = int(rng.integers(4, 9)) if spec.pigment_marked else int(rng.integers(1, 4))
     elif scenario == "papules":
         spec.papules = int(rng.integers(1, 5))
     elif scenario == "track_marks":
@@ -179,6 +183,7 @@ def sample_spec(rng: np.random.Generator, index: int) -> PhotoSpec:
             spec.erythema_grade = int(rng.integers(1, 3))
     elif scenario == "bruising":
         spec.bruise = True
+        spec.bruise_extensive = bool(rng.random() < 0.5)
     # capture conditions
     spec.exposure = float(rng.uniform(0.78, 1.15))
     temp = rng.uniform(-1, 1)
@@ -201,7 +206,7 @@ def sample_spec(rng: np.random.Generator, index: int) -> PhotoSpec:
         # a photo that cannot be assessed shows an ordinary course: its level is "monitor" (retake)
         spec.scenario = "expected_healing"
         spec.pustules = spec.crusts = spec.papules = spec.track_marks = spec.bleeding_spots = 0
-        spec.pigment_macules, spec.bruise = 0, False
+        spec.pigment_macules, spec.bruise, spec.bruise_extensive = 0, False, False
         spec.erythema_grade = min(spec.erythema_grade, policy.expected_max_grade(spec.days_since_treatment))
         if spec.quality_issue == "too_dark":
             spec.exposure = float(rng.uniform(0.04, 0.09))
@@ -383,21 +388,21 @@ def render(spec: PhotoSpec, size: tuple[int, int], rng: np.random.Generator):
         if p is None:
             break
         r = L * rng.uniform(0.0012, 0.0025)
-        _disc(overlay, p[0], p[1], r, (0.30, 0.02, 0.03), soft=0.7)
+        _disc(overlay, p[0], p[1], r, BLOOD, soft=0.7)
         _disc(overlay_a, p[0], p[1], r, 1.0, soft=0.7)
     pigment = np.zeros((h, w), np.float32)
     for _ in range(spec.pigment_macules):
         p = place()
         if p is None:
             break
-        r = L * rng.uniform(0.012, 0.05)
+        r = L * (rng.uniform(0.035, 0.06) if spec.pigment_marked else rng.uniform(0.012, 0.022))
         pigment = np.maximum(pigment, _blob_mask(rng, h, w, p[0], p[1], r, r * rng.uniform(0.6, 1.0), wobble=0.3))
     if spec.pigment_macules:
         m = m + pigment * (0.35 + 0.25 * spec.melanin) * rng.uniform(0.9, 1.4)
     bruise_mask = np.zeros((h, w), np.float32)
     if spec.bruise:
         p = _random_point(rng, skin_mask) or (w / 2, h / 2)
-        r = L * rng.uniform(0.04, 0.16)
+        r = L * (rng.uniform(0.16, 0.24) if spec.bruise_extensive else rng.uniform(0.03, 0.07))
         bruise_mask = _blob_mask(rng, h, w, p[0], p[1], r, r * rng.uniform(0.5, 0.9), wobble=0.3)
         deoxy += bruise_mask * rng.uniform(0.5, 0.9)
 

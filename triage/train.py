@@ -1,7 +1,8 @@
 """`triage train`: fit a model from a labelled dataset and write it with its model card.
 
-Reproducible: the same data and seed give the same model file byte for byte (no timestamps in
-the model; the card carries the date). Photos that fail the quality gate are left out of the
+Reproducible: the same data and seed give the same model and the same predictions, whatever
+the number of workers (the split is seeded by patient, the solver is deterministic; only the
+zip timestamps inside the skops file and the card's date differ). Photos that fail the quality gate are left out of the
 fit: their level comes from the policy (never normal), not from features measured on a photo
 that cannot be assessed.
 """
