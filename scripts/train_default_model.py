@@ -2,7 +2,7 @@
 """Train the shipped model models/default.skops from generated data and evaluate it on a
 separately seeded generated set (and on ../shared/real-dev when present).
 
-    .venv/bin/python scripts/train_default_model.py            # 3000 train (seed 1000), 1000 test (seed 2000)
+    .venv/bin/python scripts/train_default_model.py            # 3000 train (seed 1000), 1000 test (seed 3000)
     .venv/bin/python scripts/train_default_model.py --work /tmp/triage-data
 
 Generated sets are kept in --work and reused when their labels.csv exists. Prints the test
@@ -25,7 +25,7 @@ def main() -> int:
     ap.add_argument("--train-n", type=int, default=3000)
     ap.add_argument("--train-seed", type=int, default=1000)
     ap.add_argument("--test-n", type=int, default=1000)
-    ap.add_argument("--test-seed", type=int, default=2000)
+    ap.add_argument("--test-seed", type=int, default=3000)
     ap.add_argument("--seed", type=int, default=0, help="training seed (split, solver)")
     ap.add_argument("--out", type=Path, default=ROOT / "models" / "default.skops")
     ap.add_argument("--workers", type=int, default=None)

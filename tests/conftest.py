@@ -40,6 +40,15 @@ def open_dir(tmp_path: Path) -> Path:
     return d
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _feature_cache(tmp_path_factory):
+    """Tests measure with a fresh feature cache of their own, never the user's."""
+    import os
+
+    os.environ["TRIAGE_CACHE_DIR"] = str(tmp_path_factory.mktemp("feature-cache"))
+    yield
+
+
 REAL_DEV = Path(__file__).resolve().parent.parent.parent / "shared" / "real-dev"
 
 

@@ -10,7 +10,6 @@ reuses (a torn last line is ignored), so every file ends up exactly once.
 from __future__ import annotations
 
 import csv
-import hashlib
 import io as _io
 import json
 import os
@@ -21,7 +20,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from . import __version__, config
-from .fsutil import atomic_write_text
+from .fsutil import atomic_write_text, file_sha256
 
 PARTIAL_LOG = "results.partial.jsonl"
 
@@ -119,17 +118,6 @@ def _job(args: tuple[str, str, int | None]) -> dict:
         return analyze_file(path, rel, days, _MODEL)
     except Exception as e:  # noqa: BLE001 - one photo must never stop the batch
         return error_row(rel, None, f"internal error: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}", days, _MODEL)
-
-
-def sha256_file(path: str) -> str | None:
-    h = hashlib.sha256()
-    try:
-        with open(path, "rb") as f:
-            for chunk in iter(lambda: f.read(1 << 20), b""):
-                h.update(chunk)
-    except OSError:
-        return None
-    return h.hexdigest()
 
 
 def _read_rows(path: Path) -> list[dict]:
@@ -248,7 +236,7 @@ def run(
                 done[(row["path"], row["sha256"])] = row
         todo = []
         for s in sources:
-            row = done.get((s.rel, sha256_file(s.path)))
+            row = done.get((s.rel, file_sha256(s.path)))
             if row is not None:
                 kept.append(row)
             else:

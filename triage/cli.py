@@ -154,7 +154,7 @@ def train(
     except (DatasetError, ValueError) as e:
         _fail(str(e))
     v = card["validation_metrics"]
-    typer.echo(f"model {out} (card {card_path(out)}); held-out macro-F1 {v['macro_f1']:.3f}, "
+    typer.echo(f"model {out} (card {card_path(out)}); cross-validated macro-F1 {v['macro_f1']:.3f}, "
                f"seek-care recall {v['per_class']['seek-care']['recall']:.3f}", err=True)  # fmt: skip
 
 

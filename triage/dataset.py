@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,30 +57,54 @@ class MeasuredItem:
     quality_issues: list[str]
 
 
-def _measure_one(args) -> tuple[Item, MeasuredItem | None, str | None]:
+def _measure_one(args) -> tuple[Item, str | None, dict | None, str | None]:
+    """(item, sha256 of the file, {features, quality_ok, quality_issues} or None, error or None)."""
+    from .io import decode, read_bytes
     from .pipeline import measure
 
     folder, item = args
     try:
-        img = load_image(Path(folder) / item.file)
+        data = read_bytes(Path(folder) / item.file)
+        sha = hashlib.sha256(data).hexdigest()
+        img = decode(data)
     except ImageError as e:
-        return item, None, str(e)
+        return item, None, None, str(e)
     m = measure(img.rgb, (img.width, img.height))
-    return item, MeasuredItem(item, m.features, m.quality.ok, m.quality.issues), None
+    return item, sha, {"features": m.features, "quality_ok": m.quality.ok, "quality_issues": m.quality.issues}, None
 
 
 def measure_dataset(
     folder: str | Path, items: list[Item], workers: int, progress=None
 ) -> tuple[list[MeasuredItem], list[tuple[Item, str]]]:
-    """Features and quality of every item (in the items' order), and the items that failed."""
+    """Features and quality of every item (in the items' order), and the items that failed.
+    Measurements are cached by file sha256 (see FeatureCache): a photo is decoded once per
+    version of the measuring code."""
+    from .cache import FeatureCache
+    from .fsutil import file_sha256
+
+    folder = Path(folder)
+    cache = FeatureCache.default()
     done: dict[str, MeasuredItem] = {}
     failed = []
-    jobs = [(str(folder), it) for it in items]
-    for k, (item, measured, err) in enumerate(imap_unordered(_measure_one, jobs, workers), 1):
-        if measured is None:
+    todo = []
+    for it in items:
+        sha = file_sha256(folder / it.file) if cache else None
+        hit = cache.get(sha) if cache and sha else None
+        if hit is not None:
+            done[it.file] = MeasuredItem(it, hit["features"], hit["quality_ok"], hit["quality_issues"])
+        else:
+            todo.append(it)
+    n_cached = len(done)
+    jobs = [(str(folder), it) for it in todo]
+    new = {}
+    for k, (item, sha, value, err) in enumerate(imap_unordered(_measure_one, jobs, workers), 1):
+        if value is None:
             failed.append((item, err))
         else:
-            done[item.file] = measured
+            done[item.file] = MeasuredItem(item, value["features"], value["quality_ok"], value["quality_issues"])
+            new[sha] = value
         if progress:
-            progress(k, len(items))
+            progress(n_cached + k, len(items))
+    if cache and new:
+        cache.put_many(new)
     return [done[it.file] for it in items if it.file in done], failed

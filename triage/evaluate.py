@@ -114,7 +114,7 @@ def evaluate(dataset: str | Path, model: TriageModel, out: str | Path, *, worker
 
 def evaluate_measured(measured: list[MeasuredItem], model: TriageModel) -> dict:
     y = np.array([m.item.label for m in measured], dtype=object)
-    X = np.array([input_vector(m.features, m.item.days) for m in measured])
+    X = np.array([input_vector(m.features, m.item.days, m.quality_ok) for m in measured])
     decisions = [model.decide(x, quality_ok=m.quality_ok) for x, m in zip(X, measured)]
     pred = np.array([d.label for d in decisions], dtype=object)
     proba = np.array([[d.probabilities[lvl] for lvl in LEVELS] for d in decisions])

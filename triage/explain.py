@@ -1,8 +1,8 @@
 """Explanations in plain words, read from the model that decided.
 
-Each reason is one feature's contribution to the model's score for the chosen level (its main
-term plus its day interaction: both are functions of that feature), so the contributions plus
-the level's intercept add up to the score (see triage.model). The reasons quoted are those
+Each reason is one feature's contribution to the model's score for the chosen level (the sum
+over every model input computed from that feature: its spline terms and its day interactions),
+so the contributions plus the level's intercept add up to the score (see triage.model). The reasons quoted are those
 pushing hardest towards the chosen level; their text quotes the measured value (the same number
 as in the row's features) and the range seen on that day in normally healing training photos
 (the model's expected_ranges_, the 95th percentile per policy day band).
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from . import config
 from .color import ita_band
-from .model import DAY_INTERACTIONS, Decision, TriageModel
+from .model import Decision, TriageModel, input_feature
 from .policy import judged_day
 from .quality import RETAKE_ADVICE
 
@@ -73,17 +73,12 @@ TEXTS = {
 
 
 def feature_contributions(model: TriageModel, decision: Decision, level: str) -> dict[str, float]:
-    """Contribution of each feature (and of the day) to the score of `level`; main term and day
-    interaction summed per feature, the day's two terms summed under days_since_treatment."""
+    """Contribution of each feature (and of the day) to the score of `level`: the contributions
+    of all inputs computed from it (model.input_feature), summed."""
     k = model.levels_.index(level)
     out: dict[str, float] = {}
     for name, c in zip(model.input_names_, decision.contributions[k]):
-        if name in ("days_since_treatment", "day_unknown"):
-            key = "days_since_treatment"
-        elif name.endswith("_x_day") and name[: -len("_x_day")] in DAY_INTERACTIONS:
-            key = name[: -len("_x_day")]
-        else:
-            key = name
+        key = input_feature(name)
         out[key] = out.get(key, 0.0) + float(c)
     return out
 

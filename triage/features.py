@@ -415,15 +415,17 @@ def f_track(m: Measurements) -> float:
 def f_bruise(m: Measurements) -> float:
     """Share of the skin that looks bruised: darker than its redness explains, and bluer.
 
-    Formula: |{x in S : dL < -BRUISE_DELTA_L, db < -BRUISE_DELTA_B, da > 2, -dL > 1.2 da}| / |S|
-    (Lab differences smoothed with a Gaussian of sigma 5 px), components >= BRUISE_MIN_AREA px.
+    Formula: |{x in S' : dL < -k BRUISE_DELTA_L, db < -k BRUISE_DELTA_B, da > 2k, -dL > 1.2 da}| / |S|
+    with k = L*_ref / 65 (contrast shrinks on darker skin), Lab differences smoothed with a
+    Gaussian of sigma 5 px, components >= BRUISE_MIN_AREA px.
     Erythema (oxygenated blood) darkens skin about 0.6 L* per a*; a bruise (deoxygenated blood)
     about 1.6.
     Reference: colour of bruises (Stephenson T, Bialas Y. Arch Dis Child 1996;74:53-55); Lab of
     oxy/deoxy hemoglobin via the optical model in triage.synth."""
     d = cv2.GaussianBlur(m.delta, (0, 0), 5.0)
     dL, da, db = d[..., 0], d[..., 1], d[..., 2]
-    cand = (dL < -config.BRUISE_DELTA_L) & (db < -config.BRUISE_DELTA_B) & (da > 2.0) & (-dL > 1.2 * da) & m.core
+    k = max(float(m.reference[0]), 1.0) / 65.0
+    cand = (dL < -config.BRUISE_DELTA_L * k) & (db < -config.BRUISE_DELTA_B * k) & (da > 2.0 * k) & (-dL > 1.2 * da) & m.core
     _l, stats, _c, _ids = _components(cand, config.BRUISE_MIN_AREA)
     return float(stats[:, cv2.CC_STAT_AREA].sum() / m.n_skin) if len(stats) else 0.0
 

@@ -1,18 +1,29 @@
-"""The classifier: standardised features into a multinomial logistic regression, temperature-
-calibrated, with a safety policy over its probabilities and exact per-feature contributions.
+"""The classifier: a multinomial logistic regression over linear-spline terms of the features,
+temperature-calibrated, with a safety policy over its probabilities and exact per-feature
+contributions.
 
-Inputs (`input_vector`): every registered feature (counts through log1p, area fractions through
-sqrt: both compress long tails so one extreme photo does not dominate), the judged day since
-treatment (unknown -> UNKNOWN_DAY_AS, with a 0/1 `day_unknown` indicator), and the product of
-each redness feature with the day (`<feature>_x_day`): the policy's allowed redness falls with
-the day, which a model additive in redness and day cannot express on its own.
+Inputs (`input_vector`, names from `input_names`): every registered feature (counts through
+log1p, area fractions through sqrt: both compress long tails); the judged day since treatment
+(unknown -> UNKNOWN_DAY_AS, with a 0/1 `day_unknown` indicator) and its hinges past days 1, 3 and
+7 (where TRIAGE_POLICY's expected course steps down); each redness feature times the day and
+times each hinge (the allowed redness falls with the day); pinpoint bleeding counted only after
+day 0 (`bleeding_spot_count_after_day0`: the policy expects bleeding on day 0 only); and
+`quality_failed` (the quality gate's verdict: a photo that cannot be assessed is "monitor", and
+the model is trained on such photos too, so its probabilities for them are calibrated).
 
-Scores: z = (x - mean) / scale; s_k = (b_k + sum_j w_kj z_j) / T, with w and b centred over the
-three classes (softmax is unchanged by a shift common to all classes, so centring makes s_k the
-log-odds of class k against the average class). p = softmax(s). The contribution of input j to
-class k is w_kj z_j / T; contributions plus b_k / T add up to s_k exactly.
+Each standardised input z_j enters through a linear spline: z_j and max(0, z_j - t) for its
+knots t at the 50/80/95/99th percentiles of the training data (duplicates dropped), which lets a
+finding matter only past a level, as the policy's thresholds do. Basis columns are standardised
+(u) and fed to the regression:
 
-Safety policy (`decide`): seek-care when p(seek-care) >= the threshold chosen on validation data
+    s_k = (b_k + sum_c w_kc u_c) / T,  p = softmax(s)
+
+with w and b centred over the three classes (softmax ignores a shift common to all classes) and
+T fitted on held-out data. The contribution of input j to class k is sum over j's columns of
+w_kc u_c / T; contributions plus b_k / T add up to s_k exactly, and `input_feature` maps each
+input to the feature it is computed from, so explanations can name features.
+
+Safety policy (`decide`): seek-care when p(seek-care) >= the threshold chosen on held-out data
 for seek-care recall >= SEEK_CARE_RECALL_TARGET, whatever the arg-max; a photo failing the
 quality gate is never "normal" (at least "monitor"). The decision says when it overrode the
 arg-max.
@@ -31,7 +42,9 @@ from . import config
 from .features import FEATURE_NAMES
 
 LEVELS = list(config.LEVELS)
-DAY_INTERACTIONS = ("redness_delta_a", "redness_area_fraction", "erythema_index_delta", "redness_strong_area_fraction")
+REDNESS_INPUTS = ("redness_delta_a", "redness_area_fraction", "erythema_index_delta", "redness_strong_area_fraction")
+DAY_HINGES = (1, 3, 7)  # days where the policy's expected course changes
+KNOT_QUANTILES = (0.5, 0.8, 0.95, 0.99)
 
 
 def transform_name(name: str) -> str:
@@ -44,26 +57,49 @@ def transform_name(name: str) -> str:
 
 
 def input_names() -> list[str]:
-    return list(FEATURE_NAMES) + ["days_since_treatment", "day_unknown"] + [f"{n}_x_day" for n in DAY_INTERACTIONS]
+    names = list(FEATURE_NAMES) + ["days_since_treatment", "day_unknown"]
+    names += [f"days_past_{h}" for h in DAY_HINGES]
+    for r in REDNESS_INPUTS:
+        names += [f"{r}_x_day"] + [f"{r}_x_days_past_{h}" for h in DAY_HINGES]
+    return names + ["bleeding_spot_count_after_day0", "quality_failed"]
 
 
-def input_vector(features: dict, days: int | float | None) -> np.ndarray:
-    """The model's input row (NaN where a feature is missing; imputed by the model)."""
-    vals = []
-    for name in FEATURE_NAMES:
-        v = features.get(name)
-        if v is None:
-            vals.append(np.nan)
-            continue
-        kind = transform_name(name)
-        v = float(v)
-        vals.append(math.log1p(max(v, 0.0)) if kind == "log1p" else math.sqrt(max(v, 0.0)) if kind == "sqrt" else v)
+def input_feature(name: str) -> str:
+    """The feature (or 'days_since_treatment') an input is computed from."""
+    if name == "quality_failed":
+        return "quality_failed"
+    if name in ("day_unknown",) or name.startswith("days_past_"):
+        return "days_since_treatment"
+    if name == "bleeding_spot_count_after_day0":
+        return "bleeding_spot_count"
+    for r in REDNESS_INPUTS:
+        if name.startswith(r + "_x_day"):
+            return r
+    return name
+
+
+def _transformed(name: str, v) -> float:
+    if v is None:
+        return np.nan
+    kind = transform_name(name)
+    v = float(v)
+    return math.log1p(max(v, 0.0)) if kind == "log1p" else math.sqrt(max(v, 0.0)) if kind == "sqrt" else v
+
+
+def input_vector(features: dict, days: int | float | None, quality_ok: bool = True) -> np.ndarray:
+    """The model's input row in `input_names()` order (NaN where a feature is missing)."""
+    vals = [_transformed(name, features.get(name)) for name in FEATURE_NAMES]
     unknown = days is None or (isinstance(days, float) and math.isnan(days))
     d = config.UNKNOWN_DAY_AS if unknown else float(min(max(days, 0), config.MAX_MODEL_DAY))
-    vals += [d, 1.0 if unknown else 0.0]
-    for name in DAY_INTERACTIONS:
-        v = features.get(name)
-        vals.append(np.nan if v is None else float(v) * d / config.MAX_MODEL_DAY)
+    hinges = [max(0.0, d - h) for h in DAY_HINGES]
+    vals += [d, 1.0 if unknown else 0.0, *hinges]
+    for r in REDNESS_INPUTS:
+        v = features.get(r)
+        for scale in (d, *hinges):
+            vals.append(np.nan if v is None else float(v) * scale / 7.0)
+    bleed = features.get("bleeding_spot_count")
+    vals.append(np.nan if bleed is None else math.log1p(max(float(bleed), 0.0)) * (1.0 if d > 0 else 0.0))
+    vals.append(0.0 if quality_ok else 1.0)
     return np.array(vals, dtype=np.float64)
 
 
@@ -84,10 +120,14 @@ class TriageModel:
     def __init__(self):
         self.input_names_: list[str] = input_names()
         self.levels_: list[str] = LEVELS
-        self.impute_: np.ndarray | None = None
-        self.mean_: np.ndarray | None = None
+        self.impute_: np.ndarray | None = None  # per input: training median
+        self.mean_: np.ndarray | None = None  # per input
         self.scale_: np.ndarray | None = None
-        self.coef_: np.ndarray | None = None  # centred over classes
+        self.knots_: list[np.ndarray] = []  # per input: spline knots on the standardised scale
+        self.basis_mean_: np.ndarray | None = None  # per basis column
+        self.basis_scale_: np.ndarray | None = None
+        self.basis_input_: np.ndarray | None = None  # per basis column: index of its input
+        self.coef_: np.ndarray | None = None  # (levels, basis columns), centred over levels
         self.intercept_: np.ndarray | None = None
         self.temperature_: float = 1.0
         self.seek_care_threshold_: float = 0.5
@@ -100,16 +140,24 @@ class TriageModel:
     def fit(self, X: np.ndarray, y: np.ndarray, *, seed: int = 0, C: float = 1.0) -> "TriageModel":
         from sklearn.linear_model import LogisticRegression
 
-        self.impute_ = np.nanmedian(X, axis=0)
-        self.impute_ = np.where(np.isnan(self.impute_), 0.0, self.impute_)
+        med = np.nanmedian(np.where(np.isfinite(X), X, np.nan), axis=0)
+        self.impute_ = np.where(np.isnan(med), 0.0, med)
         Xi = self._impute(X)
         self.mean_ = Xi.mean(axis=0)
-        self.scale_ = np.where(Xi.std(axis=0) > 1e-9, Xi.std(axis=0), 1.0)
+        sd = Xi.std(axis=0)
+        self.scale_ = np.where(sd > 1e-9, sd, 1.0)
         Z = (Xi - self.mean_) / self.scale_
+        self.knots_ = [np.unique(np.quantile(Z[:, j], KNOT_QUANTILES)) for j in range(Z.shape[1])]
+        B = self._basis(Z)
+        self.basis_input_ = np.repeat(np.arange(Z.shape[1]), [1 + len(k) for k in self.knots_])
+        self.basis_mean_ = B.mean(axis=0)
+        bsd = B.std(axis=0)
+        self.basis_scale_ = np.where(bsd > 1e-9, bsd, 1.0)
+        U = (B - self.basis_mean_) / self.basis_scale_
         yi = np.array([self.levels_.index(v) for v in y])
-        lr = LogisticRegression(C=C, max_iter=5000, random_state=seed)
-        lr.fit(Z, yi)
-        coef = np.zeros((len(self.levels_), Z.shape[1]))
+        lr = LogisticRegression(C=C, max_iter=10000, random_state=seed)
+        lr.fit(U, yi)
+        coef = np.zeros((len(self.levels_), U.shape[1]))
         icpt = np.zeros(len(self.levels_))
         coef[lr.classes_] = lr.coef_
         icpt[lr.classes_] = lr.intercept_
@@ -117,25 +165,36 @@ class TriageModel:
         self.intercept_ = icpt - icpt.mean()
         return self
 
-    def calibrate(self, X: np.ndarray, y: np.ndarray) -> "TriageModel":
-        """Temperature scaling on held-out data (Guo et al. ICML 2017): the T minimising the
-        negative log-likelihood; it keeps contributions exact (all divided by the same T)."""
+    def _basis(self, Z: np.ndarray) -> np.ndarray:
+        """Linear-spline basis: per input z and max(0, z - t) for each of its knots."""
+        cols = []
+        for j, knots in enumerate(self.knots_):
+            cols.append(Z[:, j])
+            cols.extend(np.maximum(0.0, Z[:, j] - t) for t in knots)
+        return np.column_stack(cols)
+
+    def calibrate_scores(self, raw_scores: np.ndarray, y) -> "TriageModel":
+        """Temperature scaling (Guo et al. ICML 2017) on held-out raw scores, T minimising the
+        Brier score (a proper scoring rule that, unlike the log-loss, is not dominated by the
+        few confidently wrong photos whose label the pixels cannot show). It keeps contributions
+        exact: all are divided by the same T."""
         from scipy.optimize import minimize_scalar
 
-        s = self._raw_scores(X)
-        yi = np.array([self.levels_.index(v) for v in y])
+        onehot = np.eye(len(self.levels_))[[self.levels_.index(v) for v in y]]
 
-        def nll(log_t):
-            z = s / math.exp(log_t)
-            z = z - z.max(axis=1, keepdims=True)
-            return float(-(z[np.arange(len(yi)), yi] - np.log(np.exp(z).sum(axis=1))).mean())
+        def brier(log_t):
+            p = _softmax(raw_scores / math.exp(log_t))
+            return float(((p - onehot) ** 2).sum(axis=1).mean())
 
-        self.temperature_ = float(math.exp(minimize_scalar(nll, bounds=(-3, 3), method="bounded").x))
+        self.temperature_ = float(math.exp(minimize_scalar(brier, bounds=(-2, 2), method="bounded").x))
         return self
 
-    def choose_seek_care_threshold(self, X: np.ndarray, y: np.ndarray, target: float) -> float:
-        """The highest threshold on p(seek-care) whose seek-care recall on (X, y) is >= target."""
-        p_seek = self.predict_proba(X)[:, self.levels_.index("seek-care")]
+    def proba_from_raw(self, raw_scores: np.ndarray) -> np.ndarray:
+        return _softmax(raw_scores / self.temperature_)
+
+    def choose_seek_care_threshold(self, proba: np.ndarray, y, target: float) -> float:
+        """The highest threshold on p(seek-care) whose seek-care recall on (proba, y) is >= target."""
+        p_seek = proba[:, self.levels_.index("seek-care")]
         pos = np.sort(p_seek[np.asarray(y) == "seek-care"])
         if len(pos) == 0:
             self.seek_care_threshold_ = 0.5
@@ -144,6 +203,14 @@ class TriageModel:
         self.seek_care_threshold_ = float(min(0.5, pos[k] - 1e-9))
         return self.seek_care_threshold_
 
+    def policy_labels(self, proba: np.ndarray, quality_ok: np.ndarray | None = None) -> np.ndarray:
+        """The safety policy applied to many rows of probabilities (see `decide`)."""
+        out = np.array(self.levels_, dtype=object)[np.argmax(proba, axis=1)]
+        out[proba[:, self.levels_.index("seek-care")] >= self.seek_care_threshold_] = "seek-care"
+        if quality_ok is not None:
+            out[(~np.asarray(quality_ok, bool)) & (out == "normal")] = "monitor"
+        return out
+
     # --- predicting ------------------------------------------------------------------------
     def _impute(self, X: np.ndarray) -> np.ndarray:
         X = np.array(X, dtype=np.float64, copy=True)
@@ -151,24 +218,27 @@ class TriageModel:
         X[bad] = np.broadcast_to(self.impute_, X.shape)[bad]
         return X
 
-    def standardise(self, X: np.ndarray) -> np.ndarray:
-        return (self._impute(np.atleast_2d(X)) - self.mean_) / self.scale_
+    def design(self, X: np.ndarray) -> np.ndarray:
+        """Standardised spline basis U of input rows X."""
+        Z = (self._impute(np.atleast_2d(X)) - self.mean_) / self.scale_
+        return (self._basis(Z) - self.basis_mean_) / self.basis_scale_
 
     def _raw_scores(self, X: np.ndarray) -> np.ndarray:
-        return self.standardise(X) @ self.coef_.T + self.intercept_
+        return self.design(X) @ self.coef_.T + self.intercept_
 
     def scores(self, X: np.ndarray) -> np.ndarray:
         return self._raw_scores(X) / self.temperature_
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
-        s = self.scores(X)
-        e = np.exp(s - s.max(axis=1, keepdims=True))
-        return e / e.sum(axis=1, keepdims=True)
+        return _softmax(self.scores(X))
 
     def decide(self, x: np.ndarray, quality_ok: bool = True) -> Decision:
         """The policy's level for one input row, with probabilities and contributions."""
-        z = self.standardise(x)[0]
-        contrib = self.coef_ * z / self.temperature_
+        u = self.design(x)[0]
+        per_column = self.coef_ * u / self.temperature_
+        contrib = np.zeros((len(self.levels_), len(self.input_names_)))
+        for k in range(len(self.levels_)):
+            contrib[k] = np.bincount(self.basis_input_, weights=per_column[k], minlength=len(self.input_names_))
         icpt = self.intercept_ / self.temperature_
         s = contrib.sum(axis=1) + icpt
         e = np.exp(s - s.max())
@@ -187,12 +257,14 @@ class TriageModel:
         probs = {lvl: float(v) for lvl, v in zip(self.levels_, p)}
         return Decision(label, argmax, probs, override, s, contrib, icpt)
 
-    def predict(self, X: np.ndarray) -> np.ndarray:
-        """Policy labels for many rows (quality assumed ok)."""
-        p = self.predict_proba(X)
-        out = np.array(self.levels_, dtype=object)[np.argmax(p, axis=1)]
-        out[p[:, self.levels_.index("seek-care")] >= self.seek_care_threshold_] = "seek-care"
-        return out
+    def predict(self, X: np.ndarray, quality_ok: np.ndarray | None = None) -> np.ndarray:
+        """Policy labels for many input rows."""
+        return self.policy_labels(self.predict_proba(X), quality_ok)
+
+
+def _softmax(s: np.ndarray) -> np.ndarray:
+    e = np.exp(s - s.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
 
 
 # --- persistence ----------------------------------------------------------------------------

@@ -84,7 +84,7 @@ def analyze_decoded(decoded: DecodedImage, *, path: str, sha256: str, days, mode
 
     days = _clean_days(days)
     m = measure(decoded.rgb, (decoded.width, decoded.height))
-    decision = model.decide(input_vector(m.features, days), quality_ok=m.quality.ok)
+    decision = model.decide(input_vector(m.features, days, m.quality.ok), quality_ok=m.quality.ok)
     return {
         "schema": SCHEMA,
         "path": path,

@@ -202,12 +202,9 @@ def sample_spec(rng: np.random.Generator, index: int) -> PhotoSpec:
     else:
         spec.background = tuple(float(x) for x in rng.uniform(0.05, 0.8, 3))
     if rng.random() < QUALITY_FAILURE_SHARE:
+        # a photo that cannot be assessed keeps its findings: the policy's most urgent row wins
+        # (at least "monitor", seek-care when the findings say so)
         spec.quality_issue = _choice(rng, list(QUALITY_ISSUES))
-        # a photo that cannot be assessed shows an ordinary course: its level is "monitor" (retake)
-        spec.scenario = "expected_healing"
-        spec.pustules = spec.crusts = spec.papules = spec.track_marks = spec.bleeding_spots = 0
-        spec.pigment_macules, spec.bruise, spec.bruise_extensive = 0, False, False
-        spec.erythema_grade = min(spec.erythema_grade, policy.expected_max_grade(spec.days_since_treatment))
         if spec.quality_issue == "too_dark":
             spec.exposure = float(rng.uniform(0.04, 0.09))
         elif spec.quality_issue == "overexposed":

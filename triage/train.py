@@ -2,9 +2,10 @@
 
 Reproducible: the same data and seed give the same model and the same predictions, whatever
 the number of workers (the split is seeded by patient, the solver is deterministic; only the
-zip timestamps inside the skops file and the card's date differ). Photos that fail the quality gate are left out of the
-fit: their level comes from the policy (never normal), not from features measured on a photo
-that cannot be assessed.
+zip timestamps inside the skops file and the card's date differ). Photos that fail the quality gate are part of the fit, with the gate's verdict as an input
+(`quality_failed`), so that the probabilities reported for them are calibrated too; the policy
+still never calls them normal. The expected ranges quoted in explanations come from assessable
+photos only.
 """
 
 from __future__ import annotations
@@ -38,14 +39,14 @@ def dataset_hash(folder: Path) -> str:
     return h.hexdigest()
 
 
-def split_groups(items: list[MeasuredItem], share: float, seed: int) -> np.ndarray:
-    """Boolean mask of the held-out part, split by patient (patient_id, else file) so that no
-    person is on both sides."""
+def group_folds(items: list[MeasuredItem], k: int, seed: int) -> np.ndarray:
+    """Fold number (0..k-1) of every item, by patient (patient_id, else file): no person is in
+    two folds."""
     keys = [it.item.meta.get("patient_id") or it.item.file for it in items]
     uniq = sorted(set(keys))
-    rng = np.random.default_rng(seed)
-    held = set(np.array(uniq, dtype=object)[rng.random(len(uniq)) < share])
-    return np.array([k in held for k in keys])
+    order = np.random.default_rng(seed).permutation(len(uniq))
+    fold_of = {uniq[i]: n % k for n, i in enumerate(order)}
+    return np.array([fold_of[key] for key in keys])
 
 
 def expected_ranges(items: list[MeasuredItem]) -> dict[str, dict[str, float]]:
@@ -64,18 +65,27 @@ def expected_ranges(items: list[MeasuredItem]) -> dict[str, dict[str, float]]:
     return out
 
 
-def fit_model(measured: list[MeasuredItem], seed: int, name: str, version: str) -> tuple[TriageModel, np.ndarray]:
-    """Fit, calibrate and set the seek-care threshold; returns the model and the held-out mask."""
-    X = np.array([input_vector(m.features, m.item.days) for m in measured])
+def fit_model(measured: list[MeasuredItem], seed: int, name: str, version: str) -> tuple[TriageModel, dict]:
+    """Fit on all photos; temperature and seek-care threshold from out-of-fold predictions
+    (CV_FOLDS folds grouped by patient). Returns the model and the out-of-fold metrics."""
+    from .evaluate import metrics
+
+    X = np.array([input_vector(m.features, m.item.days, m.quality_ok) for m in measured])
     y = np.array([m.item.label for m in measured], dtype=object)
-    held = split_groups(measured, config.CALIBRATION_SHARE, seed)
-    model = TriageModel()
-    model.fit(X[~held], y[~held], seed=seed, C=config.LOGISTIC_C)
-    model.calibrate(X[held], y[held])
-    model.choose_seek_care_threshold(X[held], y[held], config.SEEK_CARE_RECALL_TARGET)
-    model.expected_ranges_ = expected_ranges([m for m, h in zip(measured, held) if not h])
+    folds = group_folds(measured, config.CV_FOLDS, seed)
+    oof_scores = np.zeros((len(y), len(config.LEVELS)))
+    for f in range(config.CV_FOLDS):
+        part = TriageModel().fit(X[folds != f], y[folds != f], seed=seed, C=config.LOGISTIC_C)
+        oof_scores[folds == f] = part.scores(X[folds == f])
+    model = TriageModel().fit(X, y, seed=seed, C=config.LOGISTIC_C)
+    model.calibrate_scores(oof_scores, y)
+    oof_proba = model.proba_from_raw(oof_scores)
+    model.choose_seek_care_threshold(oof_proba, y, config.SEEK_CARE_RECALL_TARGET)
+    model.expected_ranges_ = expected_ranges([m for m in measured if m.quality_ok])
     model.name, model.version = name, version
-    return model, held
+    quality_ok = np.array([m.quality_ok for m in measured])
+    oof_pred = model.policy_labels(oof_proba, quality_ok)
+    return model, metrics(y, oof_pred, oof_proba)
 
 
 def library_versions() -> dict[str, str]:
@@ -92,22 +102,16 @@ def library_versions() -> dict[str, str]:
 
 def train(dataset: str | Path, out: str | Path, *, seed: int = 0, workers: int = 1, progress=None) -> dict:
     """Train on `dataset`, write the model to `out` and its card to `<out>.card.json`."""
-    from .evaluate import metrics
-
     dataset, out = Path(dataset), Path(out)
     items = read_labels(dataset)
-    measured, failed = measure_dataset(dataset, items, workers, progress)
-    usable = [m for m in measured if m.quality_ok]
-    if len({m.item.label for m in usable}) < 3:
+    usable, failed = measure_dataset(dataset, items, workers, progress)
+    if len({m.item.label for m in usable if m.quality_ok}) < 3:
         raise ValueError("training needs photos of all three levels that pass the quality gate")
     data_sha = dataset_hash(dataset)
     name = out.name.split(".")[0]
-    model, held = fit_model(usable, seed, name, f"{data_sha[:12]}-s{seed}")
+    model, oof_metrics = fit_model(usable, seed, name, f"{data_sha[:12]}-s{seed}")
     out.parent.mkdir(parents=True, exist_ok=True)
     sha = save(model, out)
-    X = np.array([input_vector(m.features, m.item.days) for m in usable])
-    y = [m.item.label for m in usable]
-    pred = model.predict(X[held])
     card = {
         "model": {"name": model.name, "version": model.version, "file": out.name, "sha256": sha},
         "intended_use": "Decision support for clinic staff triaging post-microneedling skin photos into "
@@ -115,17 +119,18 @@ def train(dataset: str | Path, out: str | Path, *, seed: int = 0, workers: int =
         "training_data": {
             "path": str(dataset),
             "sha256": data_sha,
-            "description": f"{len(items)} labelled photos; {len(usable)} passed the quality gate and were used "
-            f"({len(failed)} unreadable). Labels per TRIAGE_POLICY.md.",
+            "description": f"{len(items)} labelled photos, {len(usable)} used ({sum(m.quality_ok for m in usable)} "
+            f"passed the quality gate; {len(failed)} unreadable). Labels per TRIAGE_POLICY.md.",
             "labels": {lvl: int(sum(1 for m in usable if m.item.label == lvl)) for lvl in config.LEVELS},
             "seed": seed,
-            "held_out_share": config.CALIBRATION_SHARE,
+            "cross_validation_folds": config.CV_FOLDS,
         },
         "inputs": model.input_names_,
         "features": list(FEATURE_NAMES),
         "temperature": model.temperature_,
         "seek_care_threshold": model.seek_care_threshold_,
-        "validation_metrics": metrics(np.array(y, dtype=object)[held], pred, model.predict_proba(X[held])),
+        "validation_metrics": oof_metrics,
+        "validation": f"out-of-fold predictions, {config.CV_FOLDS} folds grouped by patient, policy applied",
         "library_versions": library_versions(),
         "config_hash": config.config_hash(),
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
