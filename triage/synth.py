@@ -205,10 +205,14 @@ def sample_spec(rng: np.random.Generator, index: int) -> PhotoSpec:
         # a photo that cannot be assessed keeps its findings: the policy's most urgent row wins
         # (at least "monitor", seek-care when the findings say so)
         spec.quality_issue = _choice(rng, list(QUALITY_ISSUES))
+        # exposure faults relative to this skin's own brightness (a x4 exposure does not blow
+        # out dark skin): skin luminance Y pushed to 0.4-1.2% (too dark) or 130-250% (clipped)
+        L_skin = float(skin_lab(spec.melanin, spec.hemoglobin)[0])
+        y_skin = ((L_skin + 16) / 116) ** 3
         if spec.quality_issue == "too_dark":
-            spec.exposure = float(rng.uniform(0.04, 0.09))
+            spec.exposure = float(rng.uniform(0.004, 0.012)) / y_skin
         elif spec.quality_issue == "overexposed":
-            spec.exposure = float(rng.uniform(3.0, 5.0))
+            spec.exposure = float(rng.uniform(1.3, 2.5)) / y_skin
         elif spec.quality_issue == "blurry":
             spec.blur = float(rng.uniform(7.0, 12.0))
         elif spec.quality_issue == "no_skin":

@@ -1,0 +1,63 @@
+"""The quality gate on generated photos whose capture fault is known, and on a few made by hand."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from triage import synth
+from triage.pipeline import measure
+
+
+def render_with(issue: str, seed: int = 5, size=(800, 600)):
+    spec = synth.sample_spec(np.random.default_rng([seed, 0]), 0)
+    spec = replace(spec, quality_issue="", exposure=1.0, blur=0.3, noise=0.004, skin_extent=0.8, wb_gains=(1.0, 1.0, 1.0))
+    y_skin = ((synth.skin_lab(spec.melanin, spec.hemoglobin)[0] + 16) / 116) ** 3  # skin luminance
+    spec = replace(spec, background=(0.55, 0.57, 0.6), clothing=False)
+    if issue == "too_dark":
+        spec = replace(spec, exposure=0.008 / y_skin)
+    elif issue == "overexposed":
+        spec = replace(spec, exposure=1.8 / y_skin)
+    elif issue == "blurry":
+        spec = replace(spec, blur=9.0)
+    elif issue == "no_skin":
+        spec = replace(spec, skin_extent=0.08)
+    elif issue == "low_resolution":
+        size = (300, 225)
+    rgb, _skin, _t = synth.render(spec, size, np.random.default_rng(seed))
+    return rgb
+
+
+@pytest.mark.parametrize("issue", ["too_dark", "overexposed", "blurry", "no_skin", "low_resolution"])
+@pytest.mark.parametrize("seed", [5, 6])
+def test_generated_capture_faults_are_caught(issue, seed):
+    rgb = render_with(issue, seed)
+    q = measure(rgb, (rgb.shape[1], rgb.shape[0])).quality
+    assert not q.ok and issue in q.issues, q.issues
+
+
+@pytest.mark.parametrize("seed", [5, 6, 7])
+def test_good_photos_pass(seed):
+    rgb = render_with("", seed)
+    q = measure(rgb, (rgb.shape[1], rgb.shape[0])).quality
+    assert q.ok, q.issues
+
+
+def test_grayscale_and_colour_cast(photo):
+    gray = np.repeat(photo.mean(axis=2, keepdims=True), 3, axis=2).astype(np.uint8)
+    q = measure(gray).quality
+    assert "grayscale" in q.issues and not q.ok
+    green = np.clip(photo.astype(float) * (0.35, 1.0, 0.35), 0, 255).astype(np.uint8)  # a strong green cast
+    q = measure(green).quality
+    assert "color_cast" in q.issues or "no_skin" in q.issues
+
+
+def test_quality_failure_is_never_normal(model):
+    from triage.pipeline import analyze
+
+    rgb = render_with("too_dark")
+    row = analyze(rgb, days_since_treatment=2, model=model).to_dict()
+    assert not row["quality"]["ok"] and row["label"] != "normal"
+    assert "retake" in row["explanation"]["summary"].lower() or "brighter" in row["explanation"]["summary"]
