@@ -17,7 +17,7 @@ from triage.pipeline import analyze
 def test_contributions_add_up_to_the_score(model, photo):
     for days in (None, 1, 9):
         row = analyze(photo, days_since_treatment=days, model=model).to_dict()
-        x = tm.input_vector(row["features"], days)
+        x = tm.input_vector(row["features"], days, row["quality"]["ok"])
         d = model.decide(x, quality_ok=row["quality"]["ok"])
         for k, level in enumerate(model.levels_):
             contrib = feature_contributions(model, d, level)
@@ -35,7 +35,7 @@ def test_contributions_add_up_to_the_score(model, photo):
 
 def test_probabilities_are_softmax_of_scores(model, photo):
     row = analyze(photo, model=model).to_dict()
-    d = model.decide(tm.input_vector(row["features"], None))
+    d = model.decide(tm.input_vector(row["features"], None, row["quality"]["ok"]))
     p = np.exp(d.scores - d.scores.max())
     p /= p.sum()
     assert np.allclose([d.probabilities[lvl] for lvl in model.levels_], p)

@@ -92,10 +92,10 @@ def analyze_decoded(decoded: DecodedImage, *, path: str, sha256: str, days, mode
         "status": "ok",
         "error": None,
         "label": decision.label,
-        "probabilities": {k: round(v, 6) for k, v in decision.probabilities.items()},
+        "probabilities": decision.probabilities,
         "quality": m.quality.to_dict(),
         "days_since_treatment": days,
-        "features": {k: (None if v is None else round(v, 6)) for k, v in m.features.items()},
+        "features": m.features,
         "explanation": explain(model, decision, m.features, days, m.quality.issues),
         "model": model_info(model),
         "image": {
