@@ -179,8 +179,10 @@ RULE_GRADE_DELTA_A = (2.1, 4.0, 7.1, 11.7)
 #: set, so the recall estimate has a standard error of ~0.006).
 SEEK_CARE_RECALL_TARGET = 0.97
 CV_FOLDS = 5
-#: Number of reasons quoted in an explanation.
+#: Number of reasons quoted in an explanation, and the smallest contribution quoted as a share
+#: of the strongest one (smaller ones read as noise: "0.0 L* darker" offered as a reason).
 MAX_REASONS = 3
+MIN_REASON_SHARE = 0.2
 
 
 def config_hash() -> str:

@@ -3,7 +3,8 @@
 Each reason is one feature's contribution to the model's score for the chosen level (the sum
 over every model input computed from that feature: its spline terms and its day interactions),
 so the contributions plus the level's intercept add up to the score (see triage.model). The reasons quoted are those
-pushing hardest towards the chosen level; their text quotes the measured value (the same number
+pushing hardest towards the chosen level (at most MAX_REASONS, none weaker than MIN_REASON_SHARE
+of the strongest); their text quotes the measured value (the same number
 as in the row's features) and the range seen on that day in normally healing training photos
 (the model's expected_ranges_, the 95th percentile per policy day band).
 """
@@ -42,6 +43,10 @@ def _pct(v: float) -> str:
     return f"{v:.0%}" if v >= 0.01 or v == 0 else f"{v:.1%}"
 
 
+def _at_most(e: float) -> str:
+    return "none" if round(e) == 0 else f"at most {e:.0f}"
+
+
 def _n(v: float, one: str, many: str) -> str:
     n = int(round(v))
     return f"{n} {one if n == 1 else many}"
@@ -56,15 +61,15 @@ TEXTS = {
     "redness_largest_region_fraction": (lambda v: f"The largest red area covers {_pct(v)} of the skin", lambda e: f"under {_pct(e)}"),
     "redness_spread": (lambda v: f"Redness spread over the skin {v:.2f} (0 none, 1 everywhere)", lambda e: f"under {e:.2f}"),
     "melanin_index_delta": (lambda v: f"Melanin index {v:.1f} above the untreated skin", lambda e: f"under {e:.1f}"),
-    "dark_macule_count": (lambda v: _n(v, "dark patch", "dark patches") + " darker than the skin around", lambda e: f"at most {e:.0f}"),
+    "dark_macule_count": (lambda v: _n(v, "dark patch", "dark patches") + " darker than the skin around", _at_most),
     "dark_macule_area_fraction": (lambda v: f"Dark patches cover {_pct(v)} of the skin", lambda e: f"under {_pct(e)}"),
     "pigment_delta_L": (lambda v: f"Dark patches are {v:.1f} L* units darker than the skin around them", lambda e: f"under {e:.1f}"),
     "ita_drop_deg": (lambda v: f"Skin tone in the dark patches is {v:.0f} deg ITA darker than the untreated skin", lambda e: f"under {e:.0f}"),
-    "pustule_count": (lambda v: _n(v, "pustule-like spot", "pustule-like spots") + " detected", lambda e: f"at most {e:.0f}"),
+    "pustule_count": (lambda v: _n(v, "pustule-like spot", "pustule-like spots") + " detected", _at_most),
     "crust_area_fraction": (lambda v: f"Yellow crust-like areas cover {_pct(v)} of the skin", lambda e: f"under {_pct(e)}"),
-    "bleeding_spot_count": (lambda v: _n(v, "pinpoint bleeding spot", "pinpoint bleeding spots"), lambda e: f"at most {e:.0f}"),
-    "papule_count": (lambda v: _n(v, "papule-like red bump", "papule-like red bumps"), lambda e: f"at most {e:.0f}"),
-    "track_aligned_dots": (lambda v: _n(v, "red dot", "red dots") + " in straight rows like roller track marks", lambda e: f"at most {e:.0f}"),
+    "bleeding_spot_count": (lambda v: _n(v, "pinpoint bleeding spot", "pinpoint bleeding spots"), _at_most),
+    "papule_count": (lambda v: _n(v, "papule-like red bump", "papule-like red bumps"), _at_most),
+    "track_aligned_dots": (lambda v: _n(v, "red dot", "red dots") + " in straight rows like roller track marks", _at_most),
     "bruise_area_fraction": (lambda v: f"Bruise-like discolouration covers {_pct(v)} of the skin", lambda e: f"under {_pct(e)}"),
     "texture_roughness": (lambda v: f"Skin texture roughness {v:.3f} (dryness, flaking)", lambda e: f"under {e:.3f}"),
     "ita_deg": (lambda v: f"Skin tone ITA {v:.0f} deg ({ita_band(v).replace('_', ' ')})", None),
@@ -103,6 +108,8 @@ def explain(
     contrib = feature_contributions(model, decision, label)
     band = day_band(days)
     ranked = sorted((c, n) for n, c in contrib.items() if c > 0)[::-1][: config.MAX_REASONS]
+    if ranked:  # quote what decided: drop reasons weaker than a fifth of the strongest
+        ranked = [(c, n) for c, n in ranked if c >= config.MIN_REASON_SHARE * ranked[0][0]]
     reasons = []
     for c, name in ranked:
         value = days if name == "days_since_treatment" else features.get(name)
