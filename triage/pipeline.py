@@ -79,11 +79,15 @@ def error_row(path: str, sha256: str | None, message: str, days=None, model=None
 
 def analyze_decoded(decoded: DecodedImage, *, path: str, sha256: str, days, model) -> dict:
     """The full row for a decoded photo."""
+    return row_for(decoded, measure(decoded.rgb, (decoded.width, decoded.height)), path=path, sha256=sha256, days=days, model=model)
+
+
+def row_for(decoded: DecodedImage, m: Measured, *, path: str, sha256: str, days, model) -> dict:
+    """The full row for a decoded photo and its measurements: model, policy, explanation."""
     from .explain import explain
     from .model import input_vector
 
     days = _clean_days(days)
-    m = measure(decoded.rgb, (decoded.width, decoded.height))
     decision = model.decide(input_vector(m.features, days, m.quality.ok), quality_ok=m.quality.ok)
     return {
         "schema": SCHEMA,

@@ -43,17 +43,25 @@ def overlay(rgb: np.ndarray, m: Measurements) -> np.ndarray:
 
 
 def inspect(image: str | Path, out: str | Path, days=None, model=None) -> dict:
-    from .io import load_image
+    """Write the stage images and result.json of one photo to `out`; returns the row."""
+    import hashlib
+
+    from .io import ImageError, decode, read_bytes
     from .model import load_model
-    from .pipeline import analyze_file, measure
+    from .pipeline import error_row, measure, row_for
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     model = model or load_model()
-    row = analyze_file(image, Path(image).name, days, model)
-    if row["status"] == "ok":
-        img = load_image(image)
+    name = Path(image).name
+    try:
+        data = read_bytes(image)
+        img = decode(data)
+    except ImageError as e:
+        row = error_row(name, None, str(e), days, model)
+    else:
         mz = measure(img.rgb, (img.width, img.height))
+        row = row_for(img, mz, path=name, sha256=hashlib.sha256(data).hexdigest(), days=days, model=model)
         norm = (linear_to_srgb(mz.normalised.linear) * 255 + 0.5).astype(np.uint8)
         _png(out / "normalised.png", norm)
         _png(out / "mask.png", mz.skin.astype(np.uint8) * 255)
