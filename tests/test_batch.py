@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+import triage.io  # noqa: F401 - registers the HEIF codec with Pillow, used to write test files
 from triage.batch import discover, run
 from triage.cli import app
 

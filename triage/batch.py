@@ -10,6 +10,7 @@ reuses (a torn last line is ignored), so every file ends up exactly once.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io as _io
 import json
 import os
@@ -20,7 +21,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from . import __version__, config
-from .fsutil import atomic_write_text, file_sha256
+from .fsutil import atomic_write_text
 
 PARTIAL_LOG = "results.partial.jsonl"
 
@@ -110,14 +111,24 @@ def _load_worker_model(model_path: str | None) -> None:
     _MODEL = load_model(model_path)
 
 
-def _job(args: tuple[str, str, int | None]) -> dict:
-    from .pipeline import analyze_file, error_row
+def _job(args: tuple[str, str, int | None, frozenset]) -> dict:
+    """One file -> its row; or, when its sha256 is among `reusable` (a previous run's rows for
+    this path), only {"reuse": sha256}: each file is read once, resumed or not."""
+    from .io import ImageError, read_bytes
+    from .pipeline import analyze_bytes, error_row
 
-    path, rel, days = args
+    path, rel, days, reusable = args
     try:
-        return analyze_file(path, rel, days, _MODEL)
+        data = read_bytes(path)
+    except ImageError as e:
+        return error_row(rel, None, str(e), days, _MODEL)
+    sha = hashlib.sha256(data).hexdigest()
+    if sha in reusable:
+        return {"reuse": sha, "path": rel}
+    try:
+        return analyze_bytes(data, rel, days, _MODEL, sha)
     except Exception as e:  # noqa: BLE001 - one photo must never stop the batch
-        return error_row(rel, None, f"internal error: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}", days, _MODEL)
+        return error_row(rel, sha, f"internal error: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}", days, _MODEL)
 
 
 def _read_rows(path: Path) -> list[dict]:
@@ -227,33 +238,29 @@ def run(
     out.mkdir(parents=True, exist_ok=True)
     partial = out / PARTIAL_LOG
 
-    kept: list[dict] = []
-    todo = sources
-    if resume:
-        done = {}
+    done: dict[tuple[str, str], dict] = {}
+    if resume:  # rows of the last finished run and of a killed one, by (path, sha256)
         for row in _read_rows(out / "results.jsonl") + _read_rows(partial):
             if row.get("sha256"):
                 done[(row["path"], row["sha256"])] = row
-        todo = []
-        for s in sources:
-            row = done.get((s.rel, file_sha256(s.path)))
-            if row is not None:
-                kept.append(row)
-            else:
-                todo.append(s)
-        # keep the partial log as it is and append: it stays a valid record if killed again
-        log = open(partial, "a", encoding="utf-8")
-    else:
-        log = open(partial, "w", encoding="utf-8")
+    reusable: dict[str, set[str]] = {}
+    for rel, sha in done:
+        reusable.setdefault(rel, set()).add(sha)
+    # resuming appends to the partial log, which stays a valid record if killed again
+    log = open(partial, "a" if resume else "w", encoding="utf-8")
 
-    show = Progress(len(todo), progress)
+    show = Progress(len(sources), progress)
+    kept: list[dict] = []
     new: list[dict] = []
-    jobs = [(s.path, s.rel, days.get(s.rel)) for s in todo]
+    jobs = [(s.path, s.rel, days.get(s.rel), frozenset(reusable.get(s.rel, ()))) for s in sources]
     with log:
         for k, row in enumerate(imap_unordered(_job, jobs, workers, _load_worker_model, (model_path and str(model_path),)), 1):
-            log.write(json.dumps(row) + "\n")
-            log.flush()
-            new.append(row)
+            if "reuse" in row:
+                kept.append(done[(row["path"], row["reuse"])])
+            else:
+                log.write(json.dumps(row) + "\n")
+                log.flush()
+                new.append(row)
             show(k, row["path"])
 
     rows = sorted(kept + new, key=lambda r: r["path"])

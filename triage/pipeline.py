@@ -117,7 +117,12 @@ def analyze_file(path: str | Path, rel_path: str, days, model) -> dict:
         data = read_bytes(path)
     except ImageError as e:
         return error_row(rel_path, None, str(e), days, model)
-    sha = hashlib.sha256(data).hexdigest()
+    return analyze_bytes(data, rel_path, days, model)
+
+
+def analyze_bytes(data: bytes, rel_path: str, days, model, sha256: str | None = None) -> dict:
+    """Decode and analyse a file's bytes (sha256 computed unless given)."""
+    sha = sha256 or hashlib.sha256(data).hexdigest()
     try:
         decoded = decode(data)
     except ImageError as e:
