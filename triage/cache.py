@@ -28,6 +28,9 @@ def measuring_version() -> str:
     return h.hexdigest()[:16]
 
 
+_OPEN: dict[str, "FeatureCache"] = {}
+
+
 class FeatureCache:
     def __init__(self, path: str | Path):
         self.path = Path(path)
@@ -43,13 +46,21 @@ class FeatureCache:
         return sqlite3.connect(self.path, timeout=30)
 
     @classmethod
+    def at(cls, path: str | Path) -> "FeatureCache":
+        """The cache at `path`, opened once per process (workers call this per photo)."""
+        key = str(path)
+        if key not in _OPEN:
+            _OPEN[key] = cls(path)
+        return _OPEN[key]
+
+    @classmethod
     def default(cls) -> "FeatureCache | None":
         where = os.environ.get("TRIAGE_CACHE_DIR")
         if where == "off":
             return None
         base = Path(where) if where else Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "triage"
         try:
-            return cls(base / "features.sqlite")
+            return cls.at(base / "features.sqlite")
         except (OSError, sqlite3.Error):
             return None  # a cache that cannot be opened is no cache, never an error
 

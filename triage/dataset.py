@@ -57,20 +57,28 @@ class MeasuredItem:
     quality_issues: list[str]
 
 
-def _measure_one(args) -> tuple[Item, str | None, dict | None, str | None]:
-    """(item, sha256 of the file, {features, quality_ok, quality_issues} or None, error or None)."""
+def _measure_one(args) -> tuple[Item, str | None, dict | None, str | None, bool]:
+    """(item, sha256, {features, quality_ok, quality_issues} or None, error or None, from cache):
+    the file is read once; it is decoded only when the cache does not know its sha256."""
+    from .cache import FeatureCache
     from .io import decode, read_bytes
     from .pipeline import measure
 
-    folder, item = args
+    folder, item, cache_path = args
     try:
         data = read_bytes(Path(folder) / item.file)
-        sha = hashlib.sha256(data).hexdigest()
+    except ImageError as e:
+        return item, None, None, str(e), False
+    sha = hashlib.sha256(data).hexdigest()
+    hit = FeatureCache.at(cache_path).get(sha) if cache_path else None
+    if hit is not None:
+        return item, sha, hit, None, True
+    try:
         img = decode(data)
     except ImageError as e:
-        return item, None, None, str(e)
+        return item, sha, None, str(e), False
     m = measure(img.rgb, (img.width, img.height))
-    return item, sha, {"features": m.features, "quality_ok": m.quality.ok, "quality_issues": m.quality.issues}, None
+    return item, sha, {"features": m.features, "quality_ok": m.quality.ok, "quality_issues": m.quality.issues}, None, False
 
 
 def measure_dataset(
@@ -80,31 +88,22 @@ def measure_dataset(
     Measurements are cached by file sha256 (see FeatureCache): a photo is decoded once per
     version of the measuring code."""
     from .cache import FeatureCache
-    from .fsutil import file_sha256
 
-    folder = Path(folder)
     cache = FeatureCache.default()
+    cache_path = str(cache.path) if cache else None
     done: dict[str, MeasuredItem] = {}
     failed = []
-    todo = []
-    for it in items:
-        sha = file_sha256(folder / it.file) if cache else None
-        hit = cache.get(sha) if cache and sha else None
-        if hit is not None:
-            done[it.file] = MeasuredItem(it, hit["features"], hit["quality_ok"], hit["quality_issues"])
-        else:
-            todo.append(it)
-    n_cached = len(done)
-    jobs = [(str(folder), it) for it in todo]
     new = {}
-    for k, (item, sha, value, err) in enumerate(imap_unordered(_measure_one, jobs, workers), 1):
+    jobs = [(str(folder), it, cache_path) for it in items]
+    for k, (item, sha, value, err, cached) in enumerate(imap_unordered(_measure_one, jobs, workers), 1):
         if value is None:
             failed.append((item, err))
         else:
             done[item.file] = MeasuredItem(item, value["features"], value["quality_ok"], value["quality_issues"])
-            new[sha] = value
+            if not cached:
+                new[sha] = value
         if progress:
-            progress(n_cached + k, len(items))
+            progress(k, len(items))
     if cache and new:
         cache.put_many(new)
     return [done[it.file] for it in items if it.file in done], failed

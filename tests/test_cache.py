@@ -1,0 +1,30 @@
+"""The feature cache: a photo measured once is not decoded again; changed bytes are."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+
+def test_second_measurement_comes_from_the_cache(small_dataset, tmp_path, monkeypatch):
+    from triage import io as tio
+    from triage.dataset import measure_dataset, read_labels
+
+    monkeypatch.setenv("TRIAGE_CACHE_DIR", str(tmp_path / "cache"))
+    folder = tmp_path / "ds"
+    shutil.copytree(small_dataset, folder)
+    items = read_labels(folder)[:5]
+    first, failed = measure_dataset(folder, items, workers=1)
+    assert len(first) == 5 and not failed
+
+    def no_decoding(*a, **k):
+        raise AssertionError("decoded a photo the cache knows")
+
+    monkeypatch.setattr(tio, "decode", no_decoding)
+    again, failed = measure_dataset(folder, items, workers=1)
+    assert not failed and [m.features for m in again] == [m.features for m in first]
+
+    (folder / items[0].file).write_bytes((folder / items[1].file).read_bytes() + b"\x00")  # new bytes
+    with pytest.raises(AssertionError, match="cache knows"):
+        measure_dataset(folder, items[:1], workers=1)
