@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import os
 
-os.environ.setdefault("OPENCV_IO_MAX_IMAGE_PIXELS", "100000000")  # = config.MAX_IMAGE_PIXELS
+from .config import MAX_IMAGE_PIXELS
+
+# OpenCV reads its decoder pixel limit once, when it loads: set before any module imports cv2
+os.environ.setdefault("OPENCV_IO_MAX_IMAGE_PIXELS", str(MAX_IMAGE_PIXELS))
 
 __version__ = "0.1.0"
 __all__ = ["analyze", "load_model", "skin_mask", "__version__"]

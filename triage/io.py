@@ -18,19 +18,16 @@ Every failure is an `ImageError` with a one-line reason.
 from __future__ import annotations
 
 import io as _io
-import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-os.environ.setdefault("OPENCV_IO_MAX_IMAGE_PIXELS", "100000000")  # = config.MAX_IMAGE_PIXELS
+import cv2  # the package's __init__ has set OPENCV_IO_MAX_IMAGE_PIXELS before this import
+import numpy as np
+import pillow_heif
+from PIL import Image, ImageOps, UnidentifiedImageError
 
-import cv2  # noqa: E402
-import numpy as np  # noqa: E402
-import pillow_heif  # noqa: E402
-from PIL import Image, ImageOps, UnidentifiedImageError  # noqa: E402
-
-from . import config  # noqa: E402
+from . import config
 
 pillow_heif.register_heif_opener()
 Image.MAX_IMAGE_PIXELS = config.MAX_IMAGE_PIXELS
@@ -110,11 +107,17 @@ def decode(data: bytes, long_side: int = config.WORK_LONG_SIDE) -> DecodedImage:
         raise ImageError("image too large to decode in memory") from None
     if rgb.shape[0] < 2 or rgb.shape[1] < 2:
         raise ImageError(f"image too small ({rgb.shape[1]}x{rgb.shape[0]} pixels)")
+    return DecodedImage(to_working_size(rgb, long_side), full_w, full_h, fmt)
+
+
+def to_working_size(rgb: np.ndarray, long_side: int = config.WORK_LONG_SIDE) -> np.ndarray:
+    """Resize an RGB array so its long side is `long_side`: area averaging when shrinking,
+    bilinear when enlarging."""
     out_w, out_h = working_size(rgb.shape[1], rgb.shape[0], long_side)
     if (out_w, out_h) != (rgb.shape[1], rgb.shape[0]):
         shrinking = out_w < rgb.shape[1]
         rgb = cv2.resize(rgb, (out_w, out_h), interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR)
-    return DecodedImage(np.ascontiguousarray(rgb), full_w, full_h, fmt)
+    return np.ascontiguousarray(rgb)
 
 
 def load_image(path: str | Path, long_side: int = config.WORK_LONG_SIDE) -> DecodedImage:

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
-from . import color, config, features, quality, skin
-from .io import DecodedImage, ImageError, decode, read_bytes
+from . import color, features, quality, skin
+from .io import DecodedImage, ImageError, decode, read_bytes, to_working_size
 
 SCHEMA = 1
 
@@ -143,13 +143,6 @@ def analyze(image, *, days_since_treatment=None, model=None) -> Result:
     if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
         raise ValueError("analyze expects a path or an RGB uint8 array of shape (H, W, 3)")
     sha = hashlib.sha256(np.ascontiguousarray(rgb).tobytes()).hexdigest()
-    from .io import working_size
-
     h, w = rgb.shape[:2]
-    if max(w, h) != config.WORK_LONG_SIDE:
-        import cv2
-
-        ww, hh = working_size(w, h)
-        rgb = cv2.resize(rgb, (ww, hh), interpolation=cv2.INTER_AREA if ww < w else cv2.INTER_LINEAR)
-    decoded = DecodedImage(rgb, w, h, "array")
+    decoded = DecodedImage(to_working_size(rgb), w, h, "array")
     return Result(analyze_decoded(decoded, path="<array>", sha256=sha, days=days_since_treatment, model=model))
