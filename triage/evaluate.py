@@ -25,20 +25,26 @@ from .model import TriageModel, input_vector
 LEVELS = list(config.LEVELS)
 
 
-def expected_calibration_error(y_true, proba: np.ndarray, bins: int = 10) -> float:
-    """ECE = sum_b |B_b|/n * |accuracy(B_b) - confidence(B_b)| over the top-label confidence."""
-    if len(y_true) == 0:
-        return float("nan")
+def reliability(y_true, proba: np.ndarray, bins: int = 10) -> list[dict]:
+    """Top-label reliability bins: for each non-empty confidence bin (lo, hi], its size, mean
+    confidence and accuracy."""
     conf = proba.max(axis=1)
-    pred = np.array(LEVELS, dtype=object)[proba.argmax(axis=1)]
-    correct = pred == np.asarray(y_true, dtype=object)
+    correct = np.array(LEVELS, dtype=object)[proba.argmax(axis=1)] == np.asarray(y_true, dtype=object)
     edges = np.linspace(0, 1, bins + 1)
-    ece = 0.0
+    out = []
     for lo, hi in zip(edges[:-1], edges[1:]):
         sel = (conf > lo) & (conf <= hi)
         if sel.any():
-            ece += sel.mean() * abs(correct[sel].mean() - conf[sel].mean())
-    return float(ece)
+            out.append({"bin": [float(lo), float(hi)], "n": int(sel.sum()), "confidence": float(conf[sel].mean()),
+                        "accuracy": float(correct[sel].mean())})  # fmt: skip
+    return out
+
+
+def expected_calibration_error(y_true, proba: np.ndarray, bins: int = 10) -> float:
+    """ECE = sum_b |B_b|/n * |accuracy(B_b) - confidence(B_b)| over the reliability bins."""
+    if len(y_true) == 0:
+        return float("nan")
+    return float(sum(b["n"] * abs(b["accuracy"] - b["confidence"]) for b in reliability(y_true, proba, bins)) / len(y_true))
 
 
 def metrics(y_true, y_pred, proba: np.ndarray | None = None) -> dict:
@@ -135,7 +141,7 @@ def evaluate_measured(measured: list[MeasuredItem], model: TriageModel) -> dict:
              if v["per_class"]["seek-care"]["recall"] is not None and seek is not None),
             default=None,
         ),  # fmt: skip
-        "reliability": _reliability(y, proba),
+        "reliability": reliability(y, proba),
         "predictions": [
             {"file": m.item.file, "label": t, "predicted": p, "rules": r, "p_seek_care": round(float(pp[2]), 4)}
             for m, t, p, r, pp in zip(measured, y, pred, rules, proba)
@@ -146,19 +152,6 @@ def evaluate_measured(measured: list[MeasuredItem], model: TriageModel) -> dict:
 def _band_of(features: dict) -> str:
     v = features.get("ita_deg")
     return ita_band(v) if v is not None else "unknown"
-
-
-def _reliability(y, proba, bins: int = 10) -> list[dict]:
-    conf = proba.max(axis=1)
-    correct = np.array(LEVELS, dtype=object)[proba.argmax(axis=1)] == y
-    edges = np.linspace(0, 1, bins + 1)
-    out = []
-    for lo, hi in zip(edges[:-1], edges[1:]):
-        sel = (conf > lo) & (conf <= hi)
-        if sel.any():
-            out.append({"bin": [float(lo), float(hi)], "n": int(sel.sum()), "confidence": float(conf[sel].mean()),
-                        "accuracy": float(correct[sel].mean())})  # fmt: skip
-    return out
 
 
 def _write_plots(result: dict, out: Path) -> None:
