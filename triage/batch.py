@@ -14,8 +14,6 @@ import hashlib
 import io as _io
 import json
 import os
-import sys
-import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -185,27 +183,6 @@ class RunSummary:
         )
 
 
-class Progress:
-    """Progress on stderr: at most one line a second (or every photo on a terminal)."""
-
-    def __init__(self, total: int, enabled: bool = True):
-        self.total, self.enabled, self.last = total, enabled, 0.0
-        self.tty = sys.stderr.isatty()
-
-    def __call__(self, k: int, path: str = "") -> None:
-        if not self.enabled:
-            return
-        now = time.monotonic()
-        if self.tty:
-            sys.stderr.write(f"\r[{k}/{self.total}] {path[:60]:<60}")
-            if k == self.total:
-                sys.stderr.write("\n")
-        elif now - self.last >= 1.0 or k == self.total:
-            sys.stderr.write(f"[{k}/{self.total}] {path}\n")
-            self.last = now
-        sys.stderr.flush()
-
-
 def run(
     inputs: list[str | Path],
     out: str | Path,
@@ -218,7 +195,7 @@ def run(
 ) -> RunSummary:
     """Triage every image under `inputs` into `out` (see module docstring)."""
     from .model import ModelError, load_model
-    from .parallel import default_workers, imap_unordered
+    from .parallel import Progress, default_workers, imap_unordered
 
     started = datetime.now(timezone.utc)
     if workers is not None and workers < 1:
@@ -249,7 +226,7 @@ def run(
     # resuming appends to the partial log, which stays a valid record if killed again
     log = open(partial, "a" if resume else "w", encoding="utf-8")
 
-    show = Progress(len(sources), progress)
+    show = Progress("triage run", progress)
     kept: list[dict] = []
     new: list[dict] = []
     jobs = [(s.path, s.rel, days.get(s.rel), frozenset(reusable.get(s.rel, ()))) for s in sources]
@@ -261,7 +238,7 @@ def run(
                 log.write(json.dumps(row) + "\n")
                 log.flush()
                 new.append(row)
-            show(k, row["path"])
+            show(k, len(sources), row["path"])
 
     rows = sorted(kept + new, key=lambda r: r["path"])
     summary = RunSummary(total=len(rows), reused=len(kept), out=out)

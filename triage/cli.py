@@ -50,14 +50,6 @@ def _model(path: Path | None):
         _fail(str(e))
 
 
-def _progress(label: str):
-    def show(k: int, n: int) -> None:
-        if k == n or k % max(1, n // 20) == 0:
-            typer.echo(f"{label}: {k}/{n}", err=True)
-
-    return show
-
-
 @app.command()
 def run(
     inputs: List[Path] = typer.Argument(..., help="Photo files and/or folders (searched recursively)."),
@@ -130,10 +122,10 @@ def synth(
     workers: Optional[int] = typer.Option(None, "--workers", min=1),
 ) -> None:
     """Generate labelled post-treatment skin photos with known ground truth."""
-    from .parallel import default_workers
+    from .parallel import Progress, default_workers
     from .synth import generate
 
-    labels = generate(out, n, seed, _parse_size(size), workers or default_workers(), _progress("synth"))
+    labels = generate(out, n, seed, _parse_size(size), workers or default_workers(), Progress("synth"))
     typer.echo(f"{n} photos and {labels}", err=True)
 
 
@@ -146,11 +138,11 @@ def train(
 ) -> None:
     """Fit a model from a labelled dataset; writes the model and its model card."""
     from .dataset import DatasetError
-    from .parallel import default_workers
+    from .parallel import Progress, default_workers
     from .train import card_path, train as run_train
 
     try:
-        card = run_train(dataset, out, seed=seed, workers=workers or default_workers(), progress=_progress("measuring"))
+        card = run_train(dataset, out, seed=seed, workers=workers or default_workers(), progress=Progress("measuring"))
     except (DatasetError, ValueError) as e:
         _fail(str(e))
     v = card["validation_metrics"]
@@ -168,11 +160,11 @@ def evaluate(
     """Metrics of a model on a labelled dataset (also per ITA band and days band) and plots."""
     from .dataset import DatasetError
     from .evaluate import evaluate as run_eval
-    from .parallel import default_workers
+    from .parallel import Progress, default_workers
 
     m = _model(model)
     try:
-        result = run_eval(dataset, m, out, workers=workers or default_workers(), progress=_progress("measuring"))
+        result = run_eval(dataset, m, out, workers=workers or default_workers(), progress=Progress("measuring"))
     except DatasetError as e:
         _fail(str(e))
     o, r = result["overall"], result["rules_baseline"]

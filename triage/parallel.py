@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import sys
+import time
 from typing import Callable, Iterable, Iterator
 
 
@@ -38,3 +40,22 @@ def imap_unordered(
     ctx = mp.get_context("spawn")
     with ctx.Pool(workers, initializer=_init, initargs=(initializer, initargs)) as pool:
         yield from pool.imap_unordered(func, items, chunksize=1)
+
+
+class Progress:
+    """Progress of a long job on stderr, as a callback progress(k, n, detail=""): on a terminal
+    one line rewritten for every item, otherwise at most one line a second (and the last)."""
+
+    def __init__(self, label: str, enabled: bool = True):
+        self.label, self.enabled, self.last = label, enabled, 0.0
+        self.tty = sys.stderr.isatty()
+
+    def __call__(self, k: int, n: int, detail: str = "") -> None:
+        if not self.enabled:
+            return
+        if self.tty:
+            sys.stderr.write(f"\r{self.label} [{k}/{n}] {detail[:60]:<60}" + ("\n" if k == n else ""))
+        elif time.monotonic() - self.last >= 1.0 or k == n:
+            sys.stderr.write(f"{self.label} [{k}/{n}] {detail}\n")
+            self.last = time.monotonic()
+        sys.stderr.flush()
