@@ -127,19 +127,24 @@ class Measurements:
         return a - _blur_masked(a, self.skin, DOT_SIGMA)
 
     @cached_property
-    def macules(self) -> np.ndarray:
+    def _macule_regions(self) -> tuple[np.ndarray, int]:
         """Dark regions, no redder than the skin around them, of at least MACULE_MIN_AREA px (PIH
-        often lies inside a red treated area: its redness is the area's, not its own)."""
+        often lies inside a red treated area: its redness is the area's, not its own): (mask,
+        number of regions)."""
         m = (self.L_loc < -config.MACULE_DELTA_L) & (self.a_loc < config.MACULE_MAX_DELTA_A) & self.core
         m = cv2.morphologyEx(m.astype(np.uint8), cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5)))
         labels, stats, _c, ids = _components(m, min_area=config.MACULE_MIN_AREA)
         keep = np.zeros(labels.max() + 1, bool)
         keep[ids] = True
-        return keep[labels]
+        return keep[labels], len(ids)
 
-    @cached_property
+    @property
+    def macules(self) -> np.ndarray:
+        return self._macule_regions[0]
+
+    @property
     def macule_count(self) -> int:
-        return len(_components(self.macules)[3])
+        return self._macule_regions[1]
 
     @cached_property
     def small_red_dots(self) -> np.ndarray:
