@@ -56,6 +56,28 @@ def test_safety_policy_overrides_are_said(model, photo):
         model.seek_care_threshold_ = old
 
 
+@pytest.mark.parametrize("name", ["pustule_count", "redness_area_fraction", "bleeding_spot_count"])
+def test_findings_beyond_training_are_clamped_and_never_normal(model, photo, name):
+    """A real photo can measure far outside the generated training data (salt noise read as
+    200 pustules): the spline must not extrapolate. Beyond the training maximum the scores are
+    those at the maximum, the finding is named, and the level is never normal."""
+    row = analyze(photo, days_since_treatment=5, model=model).to_dict()
+    j = model.input_names_.index(name)
+    top = model.upper_[j]  # on the model's input scale: log1p for counts, sqrt for fractions
+    at_max = float(np.expm1(top)) if name.endswith("_count") else float(top) ** 2
+    far = at_max * 10 if name.endswith("_count") else 1.0
+    assert far > at_max
+    x_max = tm.input_vector(dict(row["features"], **{name: at_max}), 5)
+    x_far = tm.input_vector(dict(row["features"], **{name: far}), 5)
+    d_max, d_far = model.decide(x_max), model.decide(x_far)
+    assert name in d_far.beyond_training and name not in d_max.beyond_training
+    assert d_far.label != "normal"
+    if [tm.input_feature(n) for n in model.input_names_].count(name) == 1:  # no day interaction
+        assert np.allclose(d_far.scores, d_max.scores)
+    summary = analyze(photo, days_since_treatment=5, model=model).to_dict()["explanation"]["summary"]
+    assert "beyond anything" not in summary  # an ordinary photo is within the training range
+
+
 def test_untrusted_model_files_are_refused(tmp_path):
     import os
 

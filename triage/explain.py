@@ -124,6 +124,9 @@ def explain(
         parts.append(f"Photo not fully assessable ({fixes}).")
     if decision.override:
         parts.append(f"The model's most likely level was {decision.argmax}, but {decision.override}.")
+    if decision.beyond_training and "beyond anything" not in (decision.override or ""):
+        names = ", ".join(n.replace("_", " ") for n in decision.beyond_training[:3])
+        parts.append(f"Some findings are beyond anything the model was trained on ({names}): review the photo.")
     if days is None:
         parts.append("The day since treatment was not given; judged as days 2-3.")
     parts.append(GUIDANCE[label])

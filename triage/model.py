@@ -23,6 +23,12 @@ T fitted on held-out data. The contribution of input j to class k is sum over j'
 w_kc u_c / T; contributions plus b_k / T add up to s_k exactly, and `input_feature` maps each
 input to the feature it is computed from, so explanations can name features.
 
+Inputs are clamped to the range seen in training before the basis (`lower_`, `upper_`): a
+linear spline extrapolates its last slope without end, and a measurement far outside the
+training data (a real photo with 200 "pustules") must not swing the scores to any level. A
+finding beyond the training maximum is out of the model's experience: the decision names it and
+is never "normal".
+
 Safety policy (`decide`): seek-care when p(seek-care) >= the threshold chosen on held-out data
 for seek-care recall >= SEEK_CARE_RECALL_TARGET, whatever the arg-max; a photo failing the
 quality gate is never "normal" (at least "monitor"). The decision says when it overrode the
@@ -45,6 +51,7 @@ LEVELS = list(config.LEVELS)
 REDNESS_INPUTS = ("redness_delta_a", "redness_area_fraction", "erythema_index_delta", "redness_strong_area_fraction")
 DAY_HINGES = (1, 3, 7)  # days where the policy's expected course changes
 KNOT_QUANTILES = (0.5, 0.8, 0.95, 0.99)
+CONTEXT_FEATURES = ("ita_deg", "skin_fraction")  # describe the photo, not a finding
 
 
 def transform_name(name: str) -> str:
@@ -109,6 +116,7 @@ class Decision:
     argmax: str
     probabilities: dict[str, float]
     override: str | None  #: why the policy changed the arg-max, or None
+    beyond_training: list[str]  #: findings above anything seen in training (clamped)
     scores: np.ndarray  #: s_k per level
     contributions: np.ndarray  #: (levels, inputs) w_kj z_j / T
     intercepts: np.ndarray  #: b_k / T
@@ -123,6 +131,8 @@ class TriageModel:
         self.impute_: np.ndarray | None = None  # per input: training median
         self.mean_: np.ndarray | None = None  # per input
         self.scale_: np.ndarray | None = None
+        self.lower_: np.ndarray | None = None  # per input: training minimum (inputs are clamped)
+        self.upper_: np.ndarray | None = None  # per input: training maximum
         self.knots_: list[np.ndarray] = []  # per input: spline knots on the standardised scale
         self.basis_mean_: np.ndarray | None = None  # per basis column
         self.basis_scale_: np.ndarray | None = None
@@ -143,6 +153,7 @@ class TriageModel:
         med = np.nanmedian(np.where(np.isfinite(X), X, np.nan), axis=0)
         self.impute_ = np.where(np.isnan(med), 0.0, med)
         Xi = self._impute(X)
+        self.lower_, self.upper_ = Xi.min(axis=0), Xi.max(axis=0)
         self.mean_ = Xi.mean(axis=0)
         sd = Xi.std(axis=0)
         self.scale_ = np.where(sd > 1e-9, sd, 1.0)
@@ -203,12 +214,12 @@ class TriageModel:
         self.seek_care_threshold_ = float(min(0.5, pos[k] - 1e-9))
         return self.seek_care_threshold_
 
-    def policy_labels(self, proba: np.ndarray, quality_ok: np.ndarray | None = None) -> np.ndarray:
-        """The safety policy applied to many rows of probabilities (see `decide`)."""
+    def policy_labels(self, proba: np.ndarray, never_normal: np.ndarray) -> np.ndarray:
+        """The safety policy applied to many rows of probabilities (see `decide`); never_normal
+        marks rows failing the quality gate or with findings beyond the training range."""
         out = np.array(self.levels_, dtype=object)[np.argmax(proba, axis=1)]
         out[proba[:, self.levels_.index("seek-care")] >= self.seek_care_threshold_] = "seek-care"
-        if quality_ok is not None:
-            out[(~np.asarray(quality_ok, bool)) & (out == "normal")] = "monitor"
+        out[np.asarray(never_normal, bool) & (out == "normal")] = "monitor"
         return out
 
     # --- predicting ------------------------------------------------------------------------
@@ -218,9 +229,17 @@ class TriageModel:
         X[bad] = np.broadcast_to(self.impute_, X.shape)[bad]
         return X
 
+    def beyond_training(self, x: np.ndarray) -> list[str]:
+        """Findings (not ita_deg / skin_fraction, which describe the photo) whose input in row x
+        is above the training maximum."""
+        above = self._impute(np.atleast_2d(x))[0] > self.upper_
+        names = {input_feature(n) for n, a in zip(self.input_names_, above) if a}
+        return [n for n in FEATURE_NAMES if n in names and n not in CONTEXT_FEATURES]
+
     def design(self, X: np.ndarray) -> np.ndarray:
-        """Standardised spline basis U of input rows X."""
-        Z = (self._impute(np.atleast_2d(X)) - self.mean_) / self.scale_
+        """Standardised spline basis U of input rows X (clamped to the training range)."""
+        Xi = np.clip(self._impute(np.atleast_2d(X)), self.lower_, self.upper_)
+        Z = (Xi - self.mean_) / self.scale_
         return (self._basis(Z) - self.basis_mean_) / self.basis_scale_
 
     def _raw_scores(self, X: np.ndarray) -> np.ndarray:
@@ -254,12 +273,15 @@ class TriageModel:
         elif not quality_ok and label == "normal":
             label = "monitor"
             override = "the photo could not be assessed reliably, so it is never called normal"
+        beyond = self.beyond_training(x)
+        if beyond and label == "normal":
+            label = "monitor"
+            override = (
+                "some findings are beyond anything the model was trained on "
+                f"({', '.join(n.replace('_', ' ') for n in beyond[:3])}), so it is never called normal"
+            )
         probs = {lvl: float(v) for lvl, v in zip(self.levels_, p)}
-        return Decision(label, argmax, probs, override, s, contrib, icpt)
-
-    def predict(self, X: np.ndarray, quality_ok: np.ndarray | None = None) -> np.ndarray:
-        """Policy labels for many input rows."""
-        return self.policy_labels(self.predict_proba(X), quality_ok)
+        return Decision(label, argmax, probs, override, beyond, s, contrib, icpt)
 
 
 def _softmax(s: np.ndarray) -> np.ndarray:

@@ -74,17 +74,18 @@ def fit_model(measured: list[MeasuredItem], seed: int, name: str, version: str) 
     y = np.array([m.item.label for m in measured], dtype=object)
     folds = group_folds(measured, config.CV_FOLDS, seed)
     oof_scores = np.zeros((len(y), len(config.LEVELS)))
+    never_normal = np.array([not m.quality_ok for m in measured])
     for f in range(config.CV_FOLDS):
         part = TriageModel().fit(X[folds != f], y[folds != f], seed=seed, C=config.LOGISTIC_C)
         oof_scores[folds == f] = part.scores(X[folds == f])
+        never_normal[folds == f] |= [bool(part.beyond_training(x)) for x in X[folds == f]]
     model = TriageModel().fit(X, y, seed=seed, C=config.LOGISTIC_C)
     model.calibrate_scores(oof_scores, y)
     oof_proba = model.proba_from_raw(oof_scores)
     model.choose_seek_care_threshold(oof_proba, y, config.SEEK_CARE_RECALL_TARGET)
     model.expected_ranges_ = expected_ranges([m for m in measured if m.quality_ok])
     model.name, model.version = name, version
-    quality_ok = np.array([m.quality_ok for m in measured])
-    oof_pred = model.policy_labels(oof_proba, quality_ok)
+    oof_pred = model.policy_labels(oof_proba, never_normal)
     return model, metrics(y, oof_pred, oof_proba)
 
 
