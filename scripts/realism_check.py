@@ -21,14 +21,13 @@ STATS = ["L*", "a*", "b*", "ITA", "redness contrast", "skin fraction"]
 
 
 def stats_of(rgb, size):
-    from triage.features import Measurements
     from triage.pipeline import measure
 
     m = measure(rgb, size)
     if m.skin.sum() < 100:
         return None
     lab = m.normalised.lab[m.skin]
-    meas = Measurements(m.normalised.linear, m.normalised.lab, m.skin)
+    meas = m.maps
     return [float(np.median(lab[:, 0])), float(np.median(lab[:, 1])), float(np.median(lab[:, 2])),
             m.features["ita_deg"], m.features["redness_delta_a"], m.features["skin_fraction"]]  # fmt: skip
 

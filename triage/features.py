@@ -82,6 +82,14 @@ def _components(mask: np.ndarray, min_area: int = 1, max_area: int | None = None
     return labels, stats[ids], cents[ids], ids
 
 
+def _kept(mask: np.ndarray, min_area: int) -> np.ndarray:
+    """The mask's 8-connected components of at least min_area px."""
+    labels, _s, _c, ids = _components(mask, min_area)
+    keep = np.zeros(labels.max() + 1, bool)
+    keep[ids] = True
+    return keep[labels]
+
+
 class Measurements:
     """Intermediate maps shared by the features, computed once each on first use."""
 
@@ -133,7 +141,7 @@ class Measurements:
         number of regions)."""
         m = (self.L_loc < -config.MACULE_DELTA_L) & (self.a_loc < config.MACULE_MAX_DELTA_A) & self.core
         m = cv2.morphologyEx(m.astype(np.uint8), cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5)))
-        labels, stats, _c, ids = _components(m, min_area=config.MACULE_MIN_AREA)
+        labels, _s, _c, ids = _components(m, min_area=config.MACULE_MIN_AREA)
         keep = np.zeros(labels.max() + 1, bool)
         keep[ids] = True
         return keep[labels], len(ids)
@@ -160,6 +168,54 @@ class Measurements:
         w, h = stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]
         compact = np.maximum(w, h) <= config.DOT_MAX_ASPECT * np.minimum(w, h)
         return cents[compact & (peak[ids] >= config.DOT_PEAK_DELTA_A)]
+
+    # --- lesion detections: located here so the report can draw them; features count them ---
+    @cached_property
+    def pustules(self) -> np.ndarray:
+        """Centroids (x, y) of pustule-like spots (see f_pustules)."""
+        cand = (self.L_loc > config.PUSTULE_DELTA_L) & (self.lab[..., 2] > config.PUSTULE_MIN_B_RATIO * self.reference[2]) & self.core
+        rmin, rmax = config.PUSTULE_RADIUS
+        labels, stats, cents, ids = _components(cand, int(math.pi * rmin**2), int(math.pi * rmax**2))
+        da = self.delta[..., 1]
+        found = np.zeros(len(ids), bool)
+        for n, ((x, y, w, h, _area), i) in enumerate(zip(stats, ids)):
+            x0, y0, x1, y1 = max(0, x - 8), max(0, y - 8), x + w + 8, y + h + 8
+            blob = (labels[y0:y1, x0:x1] == i).astype(np.uint8)
+            ring = cv2.dilate(blob, np.ones((13, 13), np.uint8)) & ~cv2.dilate(blob, np.ones((5, 5), np.uint8)).astype(bool)
+            ring = ring.astype(bool) & self.skin[y0:y1, x0:x1]
+            found[n] = ring.any() and np.median(da[y0:y1, x0:x1][ring]) > config.PUSTULE_HALO_DELTA_A
+        return cents[found]
+
+    @cached_property
+    def crusts(self) -> np.ndarray:
+        """Mask of yellow crust-like regions (see f_crusts)."""
+        a, b = self.lab[..., 1], self.lab[..., 2]
+        hue = np.degrees(np.arctan2(b, a))
+        c_ref = math.hypot(self.reference[1], self.reference[2])
+        cand = (hue >= config.CRUST_HUE_DEG[0]) & (hue <= config.CRUST_HUE_DEG[1])
+        cand &= (np.hypot(a, b) - c_ref > config.CRUST_DELTA_CHROMA) & self.core
+        return _kept(cand, config.CRUST_MIN_AREA)
+
+    @cached_property
+    def bleeding_spots(self) -> np.ndarray:
+        """Centroids (x, y) of pinpoint bleeding spots (see f_bleeding)."""
+        dark_red = (self.L_loc < config.BLEED_DELTA_L) & (self.a_loc > config.BLEED_DELTA_A)
+        cand = (dark_red | (self.a_loc > config.BLEED_STRONG_DELTA_A)) & self.core
+        return _components(cand, 2, config.BLEED_MAX_AREA)[2]
+
+    @cached_property
+    def papules(self) -> np.ndarray:
+        """Centroids (x, y) of papule-like red bumps (see f_papules)."""
+        return _components((self.a_loc > config.PAPULE_DELTA_A) & self.core, *config.PAPULE_AREA)[2]
+
+    @cached_property
+    def bruises(self) -> np.ndarray:
+        """Mask of bruise-like regions (see f_bruise)."""
+        d = cv2.GaussianBlur(self.delta, (0, 0), 5.0)
+        dL, da, db = d[..., 0], d[..., 1], d[..., 2]
+        k = max(float(self.reference[0]), 1.0) / 65.0
+        cand = (dL < -config.BRUISE_DELTA_L * k) & (db < -config.BRUISE_DELTA_B * k) & (da > 2.0 * k) & (-dL > 1.2 * da) & self.core
+        return _kept(cand, config.BRUISE_MIN_AREA)
 
 
 def _share(mask: np.ndarray, m: Measurements) -> float:
@@ -323,19 +379,7 @@ def f_pustules(m: Measurements) -> float:
     carry the illuminant's colour (b* near 0).
     Reference: pustule morphology (white-yellow purulent centre, erythematous halo), e.g.
     Bolognia, Dermatology 4th ed., ch. 1; infection signs after microneedling (seed articles)."""
-    cand = (m.L_loc > config.PUSTULE_DELTA_L) & (m.lab[..., 2] > config.PUSTULE_MIN_B_RATIO * m.reference[2]) & m.core
-    rmin, rmax = config.PUSTULE_RADIUS
-    labels, stats, _c, ids = _components(cand, int(math.pi * rmin**2), int(math.pi * rmax**2))
-    da = m.delta[..., 1]
-    count = 0
-    for (x, y, w, h, area), i in zip(stats, ids):
-        x0, y0, x1, y1 = max(0, x - 8), max(0, y - 8), x + w + 8, y + h + 8
-        blob = (labels[y0:y1, x0:x1] == i).astype(np.uint8)
-        ring = cv2.dilate(blob, np.ones((13, 13), np.uint8)) & ~cv2.dilate(blob, np.ones((5, 5), np.uint8)).astype(bool)
-        ring = ring.astype(bool) & m.skin[y0:y1, x0:x1]
-        if ring.any() and np.median(da[y0:y1, x0:x1][ring]) > config.PUSTULE_HALO_DELTA_A:
-            count += 1
-    return float(count)
+    return float(len(m.pustules))
 
 
 @feature("crust_area_fraction", "fraction of the skin")
@@ -346,13 +390,7 @@ def f_crusts(m: Measurements) -> float:
     of at least CRUST_MIN_AREA px, / |S|; hue = atan2(b*, a*), C* = sqrt(a*^2 + b*^2).
     Reference: honey-coloured crusts as the sign of impetiginisation (Hartman-Adams H et al.
     Am Fam Physician 2014;90:229-235)."""
-    a, b = m.lab[..., 1], m.lab[..., 2]
-    hue = np.degrees(np.arctan2(b, a))
-    c_ref = math.hypot(m.reference[1], m.reference[2])
-    cand = (hue >= config.CRUST_HUE_DEG[0]) & (hue <= config.CRUST_HUE_DEG[1])
-    cand &= (np.hypot(a, b) - c_ref > config.CRUST_DELTA_CHROMA) & m.core
-    _l, stats, _c, _ids = _components(cand, config.CRUST_MIN_AREA)
-    return float(stats[:, cv2.CC_STAT_AREA].sum() / m.n_skin) if len(stats) else 0.0
+    return _share(m.crusts, m)
 
 
 @feature("bleeding_spot_count", "count")
@@ -365,9 +403,7 @@ def f_bleeding(m: Measurements) -> float:
     dot only part of its redness, so the darkness test carries light skin.
     Reference: pinpoint bleeding as the expected day-0 endpoint of microneedling (Dermatol Surg
     2021 review of 85 studies)."""
-    dark_red = (m.L_loc < config.BLEED_DELTA_L) & (m.a_loc > config.BLEED_DELTA_A)
-    cand = (dark_red | (m.a_loc > config.BLEED_STRONG_DELTA_A)) & m.core
-    return float(len(_components(cand, 2, config.BLEED_MAX_AREA)[3]))
+    return float(len(m.bleeding_spots))
 
 
 @feature("papule_count", "count")
@@ -377,8 +413,7 @@ def f_papules(m: Measurements) -> float:
     Formula: components of {a_loc > PAPULE_DELTA_A} on the skin with area in PAPULE_AREA px.
     Reference: papules and granulomas after microneedling (Soltani-Arabshahi R et al. JAMA
     Dermatol 2014;150:68-72)."""
-    cand = (m.a_loc > config.PAPULE_DELTA_A) & m.core
-    return float(len(_components(cand, *config.PAPULE_AREA)[3]))
+    return float(len(m.papules))
 
 
 @feature("track_aligned_dots", "count")
@@ -427,12 +462,7 @@ def f_bruise(m: Measurements) -> float:
     about 1.6.
     Reference: colour of bruises (Stephenson T, Bialas Y. Arch Dis Child 1996;74:53-55); Lab of
     oxy/deoxy hemoglobin via the optical model in triage.synth."""
-    d = cv2.GaussianBlur(m.delta, (0, 0), 5.0)
-    dL, da, db = d[..., 0], d[..., 1], d[..., 2]
-    k = max(float(m.reference[0]), 1.0) / 65.0
-    cand = (dL < -config.BRUISE_DELTA_L * k) & (db < -config.BRUISE_DELTA_B * k) & (da > 2.0 * k) & (-dL > 1.2 * da) & m.core
-    _l, stats, _c, _ids = _components(cand, config.BRUISE_MIN_AREA)
-    return float(stats[:, cv2.CC_STAT_AREA].sum() / m.n_skin) if len(stats) else 0.0
+    return _share(m.bruises, m)
 
 
 # --- texture --------------------------------------------------------------------------------
@@ -456,9 +486,13 @@ FEATURE_NAMES: tuple[str, ...] = tuple(REGISTRY)
 
 def compute(linear: np.ndarray, lab: np.ndarray, skin: np.ndarray) -> dict[str, float | None]:
     """All registered features; None for every feature but skin_fraction when there is no skin."""
-    if skin.sum() < 100:
-        return {name: (float(skin.mean()) if name == "skin_fraction" else None) for name in FEATURE_NAMES}
-    m = Measurements(linear, lab, skin)
+    return values(Measurements(linear, lab, skin))
+
+
+def values(m: Measurements) -> dict[str, float | None]:
+    """All registered features of prepared measurements (see `compute`)."""
+    if m.n_skin < 100:
+        return {name: (float(m.skin.mean()) if name == "skin_fraction" else None) for name in FEATURE_NAMES}
     out: dict[str, float | None] = {}
     for name, feat in REGISTRY.items():
         v = feat.func(m)

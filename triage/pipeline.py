@@ -24,6 +24,7 @@ class Measured:
     skin: np.ndarray
     quality: quality.Quality
     features: dict[str, float | None]
+    maps: features.Measurements  #: the maps and detections the features were computed from
 
 
 def measure(rgb: np.ndarray, original_size: tuple[int, int] | None = None) -> Measured:
@@ -31,8 +32,8 @@ def measure(rgb: np.ndarray, original_size: tuple[int, int] | None = None) -> Me
     norm = color.normalise(rgb)
     mask = skin.skin_mask_lab(norm.lab)
     q = quality.assess(norm.linear, norm.lab, mask, original_size or (rgb.shape[1], rgb.shape[0]))
-    feats = features.compute(norm.linear, norm.lab, mask)
-    return Measured(norm, mask, q, feats)
+    maps = features.Measurements(norm.linear, norm.lab, mask)
+    return Measured(norm, mask, q, features.values(maps), maps)
 
 
 @dataclass
@@ -77,9 +78,13 @@ def error_row(path: str, sha256: str | None, message: str, days=None, model=None
     }
 
 
-def analyze_decoded(decoded: DecodedImage, *, path: str, sha256: str, days, model) -> dict:
-    """The full row for a decoded photo."""
-    return row_for(decoded, measure(decoded.rgb, (decoded.width, decoded.height)), path=path, sha256=sha256, days=days, model=model)
+def analyze_decoded(decoded: DecodedImage, *, path: str, sha256: str, days, model, then=None) -> dict:
+    """The full row for a decoded photo; then(decoded, measured), when given, is called with
+    the measurements before the row is returned (the batch draws the report's previews)."""
+    m = measure(decoded.rgb, (decoded.width, decoded.height))
+    if then is not None:
+        then(decoded, m)
+    return row_for(decoded, m, path=path, sha256=sha256, days=days, model=model)
 
 
 def row_for(decoded: DecodedImage, m: Measured, *, path: str, sha256: str, days, model) -> dict:
@@ -120,14 +125,15 @@ def analyze_file(path: str | Path, rel_path: str, days, model) -> dict:
     return analyze_bytes(data, rel_path, days, model)
 
 
-def analyze_bytes(data: bytes, rel_path: str, days, model, sha256: str | None = None) -> dict:
-    """Decode and analyse a file's bytes (sha256 computed unless given)."""
+def analyze_bytes(data: bytes, rel_path: str, days, model, sha256: str | None = None, then=None) -> dict:
+    """Decode and analyse a file's bytes (sha256 computed unless given; `then` as in
+    analyze_decoded)."""
     sha = sha256 or hashlib.sha256(data).hexdigest()
     try:
         decoded = decode(data)
     except ImageError as e:
         return error_row(rel_path, sha, str(e), days, model)
-    return analyze_decoded(decoded, path=rel_path, sha256=sha, days=days, model=model)
+    return analyze_decoded(decoded, path=rel_path, sha256=sha, days=days, model=model, then=then)
 
 
 def analyze(image, *, days_since_treatment=None, model=None) -> Result:

@@ -66,7 +66,7 @@ def inspect(image: str | Path, out: str | Path, days=None, model=None) -> dict:
         _png(out / "normalised.png", norm)
         _png(out / "mask.png", mz.skin.astype(np.uint8) * 255)
         if mz.skin.sum() >= 100:
-            m = Measurements(mz.normalised.linear, mz.normalised.lab, mz.skin)
+            m = mz.maps
             _png(out / "redness.png", heat(m.delta[..., 1], mz.skin, 20.0))
             _png(out / "pigment.png", heat(-m.L_loc, mz.skin, 20.0))
             _png(out / "overlay.png", overlay(img.rgb, m))
