@@ -109,13 +109,14 @@ def _load_worker_model(model_path: str | None) -> None:
     _MODEL = load_model(model_path)
 
 
-def _job(args: tuple[str, str, int | None, frozenset]) -> dict:
+def _job(args: tuple[str, str, int | None, frozenset, str | None]) -> dict:
     """One file -> its row; or, when its sha256 is among `reusable` (a previous run's rows for
-    this path), only {"reuse": sha256}: each file is read once, resumed or not."""
+    this path), only {"reuse": sha256}: each file is read once, resumed or not. With a report
+    folder, the report's preview images are drawn from the same measurements."""
     from .io import ImageError, read_bytes
     from .pipeline import analyze_bytes, error_row
 
-    path, rel, days, reusable = args
+    path, rel, days, reusable, report_dir = args
     try:
         data = read_bytes(path)
     except ImageError as e:
@@ -123,8 +124,18 @@ def _job(args: tuple[str, str, int | None, frozenset]) -> dict:
     sha = hashlib.sha256(data).hexdigest()
     if sha in reusable:
         return {"reuse": sha, "path": rel}
+    then = None
+    if report_dir is not None:
+        from .report import write_images
+
+        def then(decoded, measured):
+            try:
+                write_images(Path(report_dir), sha, decoded.rgb, measured)
+            except OSError:  # a preview is not worth the row: `triage report` remakes it
+                pass
+
     try:
-        return analyze_bytes(data, rel, days, _MODEL, sha)
+        return analyze_bytes(data, rel, days, _MODEL, sha, then)
     except Exception as e:  # noqa: BLE001 - one photo must never stop the batch
         return error_row(rel, sha, f"internal error: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}", days, _MODEL)
 
@@ -192,8 +203,10 @@ def run(
     manifest: str | Path | None = None,
     resume: bool = False,
     progress: bool = True,
+    report: bool = True,
 ) -> RunSummary:
-    """Triage every image under `inputs` into `out` (see module docstring)."""
+    """Triage every image under `inputs` into `out` (see module docstring); with `report`, also
+    DIR/report.html and its previews (triage.report)."""
     from .model import ModelError, load_model
     from .parallel import Progress, default_workers, imap_unordered
 
@@ -229,7 +242,8 @@ def run(
     show = Progress("triage run", progress)
     kept: list[dict] = []
     new: list[dict] = []
-    jobs = [(s.path, s.rel, days.get(s.rel), frozenset(reusable.get(s.rel, ()))) for s in sources]
+    report_dir = str(out) if report else None
+    jobs = [(s.path, s.rel, days.get(s.rel), frozenset(reusable.get(s.rel, ())), report_dir) for s in sources]
     with log:
         for k, row in enumerate(imap_unordered(_job, jobs, workers, _load_worker_model, (model_path and str(model_path),)), 1):
             if "reuse" in row:
@@ -266,4 +280,8 @@ def run(
     }
     atomic_write_text(out / "run.json", json.dumps(run_info, indent=2) + "\n")
     partial.unlink(missing_ok=True)
+    if report:
+        from .report import build
+
+        build(out, workers=workers, progress=progress)
     return summary

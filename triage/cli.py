@@ -59,17 +59,42 @@ def run(
     manifest: Optional[Path] = typer.Option(None, "--manifest", help="CSV: path,days_since_treatment[,patient_id]."),
     resume: bool = typer.Option(False, "--resume", help="Skip files already in DIR/results.jsonl with the same sha256."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress lines (the summary line stays)."),
+    report: bool = typer.Option(True, "--report/--no-report", help="Write DIR/report.html with previews in DIR/overlays."),
 ) -> None:
     """Batch-triage photo files and folders into DIR."""
     from .batch import UsageError, run as run_batch
 
     try:
-        summary = run_batch(inputs, out, model_path=model, workers=workers, manifest=manifest, resume=resume, progress=not quiet)
+        summary = run_batch(
+            inputs, out, model_path=model, workers=workers, manifest=manifest, resume=resume, progress=not quiet, report=report
+        )
     except UsageError as e:
         _fail(str(e))
     typer.echo(summary.line(), err=True)
     typer.echo(f"results: {out / 'results.jsonl'} (also results.csv, run.json)", err=True)
+    if report:
+        typer.echo(f"report: {out / 'report.html'}", err=True)
     raise typer.Exit(1 if summary.errors else 0)
+
+
+@app.command("report")
+def report_cmd(
+    out: Path = typer.Argument(..., help="A `triage run` output folder (with results.jsonl)."),
+    workers: Optional[int] = typer.Option(None, "--workers", help="Processes for remaking missing previews (default: all cores)."),
+    quiet: bool = typer.Option(False, "--quiet", help="No progress lines."),
+) -> None:
+    """(Re)build DIR/report.html from DIR/results.jsonl."""
+    from .batch import UsageError
+    from .report import build
+
+    if workers is not None and workers < 1:
+        _fail("--workers must be at least 1")
+    try:
+        counts = build(out, workers=workers, progress=not quiet)
+    except UsageError as e:
+        _fail(str(e))
+    note = f"; {counts['previews_missing']} previews could not be made (source photo moved or changed)" if counts["previews_missing"] else ""
+    typer.echo(f"report: {out / 'report.html'} ({counts['rows']} rows{note})", err=True)
 
 
 @app.command()

@@ -27,6 +27,14 @@ MIN_LONG_SIDE = 400
 #: Extensions read as images (contract: case-insensitive).
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp", ".bmp", ".heic", ".heif"})
 
+# --- report (triage.report) -----------------------------------------------------------------
+#: Long side (px) of the report's thumbnail and overlay. Cards show them at up to 240 CSS px, so
+#: 320 px stays sharp on a 1.3x screen while a 5,000-photo run's previews stay ~150 MB.
+THUMB_LONG_SIDE = 320
+#: JPEG quality of the previews: 80 keeps the redness wash and 1-px outlines free of visible
+#: block artefacts at ~12-18 KB per image.
+THUMB_JPEG_QUALITY = 80
+
 # --- colour normalisation (triage.color) ----------------------------------------------------
 #: Minkowski norm of the shades-of-gray white balance (Finlayson & Trezzi 2004: p = 6 was
 #: their best single value on real scenes).
