@@ -109,6 +109,44 @@ def test_model_round_trip(tmp_path, model, photo):
     assert np.array_equal(again.predict_proba(x[None]), model.predict_proba(x[None]))
 
 
+def test_own_reader_matches_skops_and_imports_no_sklearn(tmp_path, model):
+    """The strict reader gives exactly what skops' own loader gives, and a fresh process that
+    loads the model imports neither skops nor scikit-learn."""
+    import subprocess
+    import sys
+    import zipfile
+
+    import skops.io as sio
+
+    p = tmp_path / "m.skops"
+    tm.save(model, p)
+    data = p.read_bytes()
+    ours, ref = tm.load(p), sio.loads(data, trusted=sorted(tm.types_in(data)))
+    assert set(ours.__dict__) == set(ref.__dict__)
+    for k, v in ref.__dict__.items():
+        w = ours.__dict__[k]
+        if k == "sha256":
+            continue
+        if isinstance(v, list) and v and isinstance(v[0], np.ndarray):
+            assert len(v) == len(w) and all(np.array_equal(a, b) and a.dtype == b.dtype for a, b in zip(v, w)), k
+        elif isinstance(v, np.ndarray):
+            assert np.array_equal(v, w) and v.dtype == w.dtype, k
+        else:
+            assert v == w and type(v) is type(w), k
+    code = f"import sys; from triage.model import load; load({str(p)!r}); print('sklearn' in sys.modules, 'skops' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["False", "False"]
+    # a schema edited to build another class is refused, even though every type name is trusted
+    with zipfile.ZipFile(p) as z:
+        files = {n: z.read(n) for n in z.namelist()}
+    files["schema.json"] = files["schema.json"].replace(b'"ObjectNode"', b'"ReduceNode"', 1)
+    with zipfile.ZipFile(tmp_path / "edited.skops", "w") as z:
+        for n, b in files.items():
+            z.writestr(n, b)
+    with pytest.raises(tm.ModelError, match="cannot read model file"):
+        tm.load(tmp_path / "edited.skops")
+
+
 def test_train_is_reproducible_and_evaluate_writes_metrics(small_dataset, tmp_path):
     from triage.evaluate import evaluate
     from triage.train import card_path, train
