@@ -99,9 +99,13 @@ class Normalised:
     method: str  #: "shades_of_gray" or "none"
 
 
+#: srgb_to_linear of the 256 8-bit codes: indexing it is the same float32 values, 6x faster
+_SRGB8_TO_LINEAR = srgb_to_linear(np.arange(256, dtype=np.float32) / 255.0)
+
+
 def normalise(rgb: np.ndarray) -> Normalised:
     """Colour-normalise an upright uint8 RGB photo (see module docstring)."""
-    lin = srgb_to_linear(rgb.astype(np.float32) / 255.0)
+    lin = _SRGB8_TO_LINEAR[rgb]
     lab = linear_to_lab(lin)
     gains = shades_of_gray_gains(lin, lab)
     if gains is None:

@@ -101,16 +101,19 @@ class Measurements:
         self.core = cv2.erode(skin.astype(np.uint8), _EDGE_KERNEL).astype(bool)
 
     @cached_property
+    def _reference_a_cut(self) -> float:
+        """The skin's a* at REFERENCE_QUANTILE: the less-red half lies at or below it."""
+        return np.quantile(self.lab[..., 1][self.skin], config.REFERENCE_QUANTILE)
+
+    @cached_property
     def reference(self) -> np.ndarray:
         """Median (L*, a*, b*) of the less-red half of the skin."""
         px = self.lab[self.skin]
-        a_cut = np.quantile(px[:, 1], config.REFERENCE_QUANTILE)
-        return np.median(px[px[:, 1] <= a_cut], axis=0)
+        return np.median(px[px[:, 1] <= self._reference_a_cut], axis=0)
 
     @cached_property
     def reference_half(self) -> np.ndarray:
-        a = self.lab[..., 1]
-        return self.skin & (a <= np.quantile(a[self.skin], config.REFERENCE_QUANTILE))
+        return self.skin & (self.lab[..., 1] <= self._reference_a_cut)
 
     @cached_property
     def delta(self) -> np.ndarray:
