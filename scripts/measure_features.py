@@ -2,8 +2,11 @@
 """Measure the feature targets of the measuring half and print them:
 
 1. skin-mask IoU against the generator's masks, per ITA band (target >= 0.9 in every band);
-2. erythema grade recoverable from the features: Spearman rho between the true grade and the
-   redness features (target >= 0.9) on generated photos without other lesions;
+2. erythema grade recoverable from the features: Spearman rho between the true grade and each
+   redness feature, and between the grade and its out-of-fold prediction from the redness
+   features together with the skin tone (5-fold linear regression on the model's input scale:
+   the grade's visibility depends on melanin, so ita_deg enters with its products) (target >=
+   0.9) on generated photos without other lesions;
 3. on ../shared/real-dev (when present): the redness and lesion features per ACNE04 grade and
    group, and their Spearman rho with the grade (they should rise).
 
@@ -49,6 +52,24 @@ def _real(args):
     return item, measure(img.rgb, (img.width, img.height)).features
 
 
+def _recovered_grade(plain, grades) -> np.ndarray:
+    """Out-of-fold linear-regression prediction of the erythema grade from the redness features
+    (sqrt of the fractions, as the model takes them), ita_deg and their products with ita_deg."""
+    from sklearn.linear_model import LinearRegression
+    from sklearn.model_selection import KFold
+
+    cols = []
+    for _r, f in plain:
+        red = [np.sqrt(max(f[n], 0.0)) if n.endswith("_fraction") else f[n] for n in REDNESS]
+        ita = f["ita_deg"] / 50.0
+        cols.append(red + [ita] + [v * ita for v in red])
+    X, y = np.array(cols, float), np.array(grades, float)
+    pred = np.zeros(len(y))
+    for train, test in KFold(5, shuffle=True, random_state=0).split(X):
+        pred[test] = LinearRegression().fit(X[train], y[train]).predict(X[test])
+    return pred
+
+
 def main() -> int:
     from scipy.stats import spearmanr
 
@@ -74,6 +95,8 @@ def main() -> int:
     print(f"2. erythema grade vs redness features, Spearman rho on {len(plain)} photos without other lesions (target >= 0.9)")
     for name in REDNESS:
         print(f"   {name:34s} rho = {spearmanr(grades, [f[name] for _, f in plain])[0]:.3f}")
+    rho_oof = spearmanr(grades, _recovered_grade(plain, grades))[0]
+    print(f"   grade recovered from {'+'.join(REDNESS)} x ita_deg, 5-fold out-of-fold: rho = {rho_oof:.3f}")
     by_band = defaultdict(list)
     for r, f in plain:
         by_band[r["ita_band"]].append((int(r["erythema_grade"]), f["redness_delta_a"]))

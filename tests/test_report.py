@@ -199,6 +199,10 @@ def test_no_report_option_and_report_errors(tmp_path, photo):
     r = runner.invoke(app, ["run", str(src), "--out", str(out), "--no-report", "--workers", "1", "--quiet"])
     assert r.exit_code == 0, r.output
     assert (out / "results.jsonl").is_file() and not (out / "report.html").exists() and not (out / "overlays").exists()
+    # a report left by an earlier run would show old results beside the new ones: it goes
+    (out / "report.html").write_text("<p>earlier run</p>")
+    r = runner.invoke(app, ["run", str(src), "--out", str(out), "--no-report", "--workers", "1", "--quiet"])
+    assert r.exit_code == 0 and not (out / "report.html").exists()
     r = runner.invoke(app, ["report", str(tmp_path / "nothing")])
     assert r.exit_code == 2 and "no results.jsonl" in r.output
     # a report of a run whose source photo has since changed: the card says so, nothing fails

@@ -284,4 +284,6 @@ def run(
         from .report import build
 
         build(out, workers=workers, progress=progress)
+    else:  # a report of earlier results beside these would mislead
+        (out / "report.html").unlink(missing_ok=True)
     return summary
