@@ -11,7 +11,9 @@ from PIL import Image
 
 _DROP_ROOT = """
 import os
-import triage.batch, triage.pipeline, triage.model, triage.explain, triage.features, scipy.spatial  # warm imports
+# warm imports: the child cannot read root's Python installation once it is 'nobody'
+import triage.batch, triage.pipeline, triage.model, triage.explain, triage.features, triage.parallel, triage.report, scipy.spatial
+import multiprocessing.pool, html.parser
 triage.model.load_default()
 if os.geteuid() == 0:  # root reads anything: drop to 'nobody' so file permissions apply
     os.setgroups([])
@@ -42,10 +44,13 @@ def open_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture(autouse=True, scope="session")
 def _feature_cache(tmp_path_factory):
-    """Tests measure with a fresh feature cache of their own, never the user's."""
+    """Tests measure with a fresh feature cache and an empty model history of their own, never
+    the user's (a model the user promoted must not change what the tests see)."""
     import os
 
     os.environ["TRIAGE_CACHE_DIR"] = str(tmp_path_factory.mktemp("feature-cache"))
+    os.environ["TRIAGE_MODELS_DIR"] = str(tmp_path_factory.mktemp("model-history"))
+    os.environ.pop("TRIAGE_MODEL", None)
     yield
 
 

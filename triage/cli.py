@@ -200,5 +200,83 @@ def evaluate(
     )
 
 
+@app.command()
+def retrain(
+    labels: Path = typer.Option(..., "--labels", help="Reviewed photos (folder with labels.csv, e.g. from export-labels)."),
+    out: Path = typer.Option(..., "--out", help="New model file (never overwritten)."),
+    generated: int = typer.Option(0, "--generated", min=0, help="Also train on this many generated photos."),
+    generated_seed: int = typer.Option(7000, "--generated-seed"),
+    seed: int = typer.Option(0, "--seed", help="Split and solver seed."),
+    workers: Optional[int] = typer.Option(None, "--workers", min=1),
+) -> None:
+    """Fit a new model from reviewed (+ generated) photos and compare it with the current default."""
+    from .dataset import DatasetError
+    from .parallel import Progress, default_workers
+    from .retrain import retrain as run_retrain
+
+    try:
+        card = run_retrain(labels, out, generated=generated, generated_seed=generated_seed, seed=seed,
+                           workers=workers or default_workers(), progress=Progress("measuring"))  # fmt: skip
+    except (DatasetError, ValueError) as e:
+        _fail(str(e))
+    comp = card["comparison"]
+    typer.echo(f"held out: {comp['held_out']}")
+    typer.echo(f"{'':36s}{'current default':>16s}{'new model':>11s}")
+    rows = [("all", comp["baseline"]["overall"], comp["candidate"]["overall"])]
+    rows += [(f"ITA {b}", comp["baseline"]["per_ita_band"][b], comp["candidate"]["per_ita_band"][b]) for b in comp["candidate"]["per_ita_band"]]
+    for name, old, new in rows:
+        for metric, get in (("macro-F1", lambda r: r["macro_f1"]), ("seek-care recall", lambda r: r["per_class"]["seek-care"]["recall"])):
+            fmt = lambda v: "n/a" if v is None else f"{v:.3f}"  # noqa: E731
+            typer.echo(f"{name + ' ' + metric:36s}{fmt(get(old)):>16s}{fmt(get(new)):>11s}")
+    typer.echo(f"{len(comp['changed'])} held-out photos change level:")
+    for c in comp["changed"][:50]:
+        typer.echo(f"  {c['source']}/{c['file']}: {c['baseline']} -> {c['candidate']} (reviewed: {c['label']})")
+    if len(comp["changed"]) > 50:
+        typer.echo(f"  ... and {len(comp['changed']) - 50} more (all in the model card)")
+    typer.echo(f"model {out}; registered as {card['registered_as']}; promote with `triage models promote {out}`", err=True)
+
+
+models_app = typer.Typer(help="The model history: list, promote, roll back.", no_args_is_help=True, add_completion=False)
+app.add_typer(models_app, name="models")
+
+
+@models_app.command("list")
+def models_list() -> None:
+    """The shipped and registered models with their cards' figures; * marks the default."""
+    from .registry import list_models
+
+    for m in list_models():
+        f1, rec = m["macro_f1"], m["seek_care_recall"]
+        typer.echo(
+            f"{'*' if m['default'] else ' '} {m['file']}\n    version {m['version']}, created {m['created']}"
+            + (", shipped" if m["shipped"] else "")
+            + (f"; macro-F1 {f1:.3f}, seek-care recall {rec:.3f} on {m['evaluated_on']}" if f1 is not None and rec is not None else "")
+        )
+
+
+@models_app.command("promote")
+def models_promote(model: Path = typer.Argument(..., help="A model trained by `triage retrain`.")) -> None:
+    """Make a model the default when its card is complete and seek-care recall does not drop."""
+    from .registry import RegistryError, promote
+
+    try:
+        dest = promote(model)
+    except RegistryError as e:
+        _fail(f"not promoted: {e}")
+    typer.echo(f"default model is now {dest}", err=True)
+
+
+@models_app.command("rollback")
+def models_rollback() -> None:
+    """Return to the default before the current one."""
+    from .registry import RegistryError, rollback
+
+    try:
+        now = rollback()
+    except RegistryError as e:
+        _fail(str(e))
+    typer.echo(f"default model is now {now}", err=True)
+
+
 def main() -> None:  # pragma: no cover - console entry for `python -m triage`
     sys.exit(app())

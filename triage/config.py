@@ -173,6 +173,10 @@ UNKNOWN_DAY_AS = 2.5
 #: Days beyond this are treated as this day by the model: the policy's expected course ends at
 #: day 7 and nothing changes after day 14 in it.
 MAX_MODEL_DAY = 14
+#: Promotion gate (triage.registry): besides seek-care recall not dropping, macro-F1 on the
+#: held-out data may not fall by more than this. A model calling everything seek-care keeps
+#: full recall; 0.02 is about the macro-F1 noise between two seeds of the same training.
+PROMOTION_MAX_MACRO_F1_DROP = 0.02
 #: Regularisation of the logistic regression (inverse strength). Compared on a held-out quarter
 #: of the 3000-photo generated training set (seed 1000) over C in {0.3, 1, 3}: 0.3 gave the
 #: best macro-F1 under the seek-care recall constraint (0.894 vs 0.873 / 0.807), ECE 0.048.

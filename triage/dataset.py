@@ -55,6 +55,7 @@ class MeasuredItem:
     features: dict
     quality_ok: bool
     quality_issues: list[str]
+    sha256: str = ""  #: of the file's bytes
 
 
 def _measure_one(args) -> tuple[Item, str | None, dict | None, str | None, bool]:
@@ -99,7 +100,7 @@ def measure_dataset(
         if value is None:
             failed.append((item, err))
         else:
-            done[item.file] = MeasuredItem(item, value["features"], value["quality_ok"], value["quality_issues"])
+            done[item.file] = MeasuredItem(item, value["features"], value["quality_ok"], value["quality_issues"], sha)
             if not cached:
                 new[sha] = value
         if progress:

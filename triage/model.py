@@ -405,14 +405,20 @@ def load(path: str | Path) -> TriageModel:
 
 
 #: The shipped model: models/default.skops beside the package (the project is installed in
-#: editable mode, see README); TRIAGE_MODEL overrides it.
+#: editable mode, see README).
 DEFAULT_MODEL_PATH = Path(__file__).resolve().parent.parent / "models" / "default.skops"
 
 
 def default_model_path() -> Path:
+    """TRIAGE_MODEL when set, else the promoted default of the model history (triage.registry),
+    else the shipped model."""
     import os
 
-    return Path(os.environ.get("TRIAGE_MODEL", DEFAULT_MODEL_PATH))
+    if os.environ.get("TRIAGE_MODEL"):
+        return Path(os.environ["TRIAGE_MODEL"])
+    from .registry import current_default
+
+    return current_default()
 
 
 _DEFAULT: TriageModel | None = None

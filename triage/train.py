@@ -111,21 +111,27 @@ def train(dataset: str | Path, out: str | Path, *, seed: int = 0, workers: int =
     data_sha = dataset_hash(dataset)
     name = out.name.split(".")[0]
     model, oof_metrics = fit_model(usable, seed, name, f"{data_sha[:12]}-s{seed}")
+    training_data = {
+        "path": str(dataset),
+        "sha256": data_sha,
+        "description": f"{len(items)} labelled photos, {len(usable)} used ({sum(m.quality_ok for m in usable)} "
+        f"passed the quality gate; {len(failed)} unreadable). Labels per TRIAGE_POLICY.md.",
+        "labels": {lvl: int(sum(1 for m in usable if m.item.label == lvl)) for lvl in config.LEVELS},
+        "seed": seed,
+        "cross_validation_folds": config.CV_FOLDS,
+    }
+    return write_model(model, out, training_data, oof_metrics)
+
+
+def write_model(model: TriageModel, out: Path, training_data: dict, oof_metrics: dict, **extra) -> dict:
+    """Save the model and write its card (with any extra sections); returns the card."""
     out.parent.mkdir(parents=True, exist_ok=True)
     sha = save(model, out)
     card = {
         "model": {"name": model.name, "version": model.version, "file": out.name, "sha256": sha},
         "intended_use": "Decision support for clinic staff triaging post-microneedling skin photos into "
         "normal / monitor / seek-care. Not a diagnosis.",
-        "training_data": {
-            "path": str(dataset),
-            "sha256": data_sha,
-            "description": f"{len(items)} labelled photos, {len(usable)} used ({sum(m.quality_ok for m in usable)} "
-            f"passed the quality gate; {len(failed)} unreadable). Labels per TRIAGE_POLICY.md.",
-            "labels": {lvl: int(sum(1 for m in usable if m.item.label == lvl)) for lvl in config.LEVELS},
-            "seed": seed,
-            "cross_validation_folds": config.CV_FOLDS,
-        },
+        "training_data": training_data,
         "inputs": model.input_names_,
         "features": list(FEATURE_NAMES),
         "temperature": model.temperature_,
@@ -135,6 +141,7 @@ def train(dataset: str | Path, out: str | Path, *, seed: int = 0, workers: int =
         "library_versions": library_versions(),
         "config_hash": config.config_hash(),
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        **extra,
     }
     atomic_write_text(card_path(out), json.dumps(card, indent=2) + "\n")
     return card
