@@ -27,7 +27,6 @@ def stats_of(rgb, size):
     if m.skin.sum() < 100:
         return None
     lab = m.normalised.lab[m.skin]
-    meas = m.maps
     return [float(np.median(lab[:, 0])), float(np.median(lab[:, 1])), float(np.median(lab[:, 2])),
             m.features["ita_deg"], m.features["redness_delta_a"], m.features["skin_fraction"]]  # fmt: skip
 

@@ -80,6 +80,17 @@ def small_dataset(tmp_path_factory) -> Path:
     return out
 
 
+def copy_photos(dataset: Path, dest: Path, n: int) -> list[dict]:
+    """Copy the first n photos of a generated dataset flat into dest; returns their label rows."""
+    import csv
+    import shutil
+
+    rows = list(csv.DictReader(io.StringIO((dataset / "labels.csv").read_text())))[:n]
+    for r in rows:
+        shutil.copy(dataset / r["file"], dest / Path(r["file"]).name)
+    return rows
+
+
 @pytest.fixture(scope="session")
 def model():
     from triage import load_model

@@ -269,7 +269,7 @@ def test_kill_and_resume_every_file_exactly_once(tmp_path):
         f.write('{"schema": 1, "path": "torn')  # a line cut by the kill
     res = subprocess.run(cmd + ["--resume"], capture_output=True, text=True)
     assert res.returncode == 0, res.stderr
-    assert f"reused" in res.stderr
+    assert "reused" in res.stderr
     rows = read_rows(out)
     assert [r["path"] for r in rows] == [f"{i:02d}.jpg" for i in range(n)]
     assert not partial.exists()

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import shutil
 from html.parser import HTMLParser
-from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
+from conftest import copy_photos
 from triage import config
 from triage.batch import run
 from triage.cli import app
@@ -79,9 +78,7 @@ def _jpeg_with_gps(rgb: np.ndarray) -> bytes:
 def report_run(small_dataset, tmp_path_factory):
     """24 generated photos of every level, one with GPS EXIF, one named like HTML, one corrupt."""
     src = tmp_path_factory.mktemp("photos")
-    rows = list(csv.DictReader(io.StringIO((small_dataset / "labels.csv").read_text())))[:24]
-    for r in rows:
-        shutil.copy(small_dataset / r["file"], src / Path(r["file"]).name)
+    rows = copy_photos(small_dataset, src, 24)
     first = np.asarray(Image.open(small_dataset / rows[0]["file"]).convert("RGB"))
     (src / "<b>x<").mkdir()  # a POSIX name cannot hold "/": the row path <b>x</b>.jpg is folder + file
     (src / "<b>x</b>.jpg").write_bytes(_jpeg_with_gps(first))

@@ -4,16 +4,14 @@ an artifact (test-artifacts/report.png, or $TRIAGE_TEST_ARTIFACTS)."""
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import os
-import shutil
 from pathlib import Path
 
 import pytest
 
 from browser import chromium_path
+from conftest import copy_photos
 from triage.batch import run
 
 ARTIFACTS = Path(os.environ.get("TRIAGE_TEST_ARTIFACTS", Path(__file__).resolve().parent.parent / "test-artifacts"))
@@ -22,9 +20,7 @@ ARTIFACTS = Path(os.environ.get("TRIAGE_TEST_ARTIFACTS", Path(__file__).resolve(
 @pytest.fixture(scope="module")
 def report_dir(small_dataset, tmp_path_factory):
     src = tmp_path_factory.mktemp("browser-photos")
-    rows = list(csv.DictReader(io.StringIO((small_dataset / "labels.csv").read_text())))[:30]
-    for r in rows:
-        shutil.copy(small_dataset / r["file"], src / Path(r["file"]).name)
+    copy_photos(small_dataset, src, 30)
     (src / "unreadable.png").write_bytes(b"\x89PNG\r\n\x1a\n truncated")
     out = tmp_path_factory.mktemp("browser-out")
     run([src], out, workers=2, progress=False)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import config
-from .io import ImageError, load_image
+from .io import ImageError
 from .parallel import imap_unordered
 
 
