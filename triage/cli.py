@@ -278,5 +278,81 @@ def models_rollback() -> None:
     typer.echo(f"default model is now {now}", err=True)
 
 
+DB_HELP = "Database URL (default: SQLite file in $TRIAGE_DATA_DIR or ~/.local/share/triage); postgresql://... works too."
+
+
+def _store(db: Optional[str]):
+    from . import store
+
+    try:
+        return store.open_store(db)
+    except Exception as e:  # noqa: BLE001 - any connection problem is one line for the user
+        _fail(f"cannot open the database: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}")
+
+
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to bind (default: this machine only)."),
+    port: int = typer.Option(8000, "--port", min=1, max=65535),
+    db: Optional[str] = typer.Option(None, "--db", help=DB_HELP),
+) -> None:
+    """The staff review app for flagged photos."""
+    import uvicorn
+
+    from .serve import create_app
+
+    _store(db)  # fail early with a clear message
+    typer.echo(f"review app on http://{host}:{port} (Ctrl-C stops it)", err=True)
+    uvicorn.run(create_app(db), host=host, port=port, log_level="warning")
+
+
+@app.command("import")
+def import_cmd(
+    run_dir: Path = typer.Argument(..., help="A `triage run` output folder."),
+    db: Optional[str] = typer.Option(None, "--db", help=DB_HELP),
+) -> None:
+    """Load a run's results and previews into the review database (again: nothing added)."""
+    from .store import StoreError, import_run
+
+    try:
+        run_id, added = import_run(_store(db), run_dir)
+    except StoreError as e:
+        _fail(str(e))
+    typer.echo(f"run {run_id}: {added} photos added" + ("" if added else " (already imported)"), err=True)
+
+
+users_app = typer.Typer(help="Staff accounts of the review app.", no_args_is_help=True, add_completion=False)
+app.add_typer(users_app, name="users")
+
+
+@users_app.command("add")
+def users_add(
+    name: str = typer.Argument(...),
+    db: Optional[str] = typer.Option(None, "--db", help=DB_HELP),
+) -> None:
+    """Add a staff account; the password is asked for (never on the command line)."""
+    from .store import StoreError, add_user
+
+    password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        add_user(_store(db), name, password)
+    except StoreError as e:
+        _fail(str(e))
+    typer.echo(f"user {name} added", err=True)
+
+
+@app.command("export-labels")
+def export_labels_cmd(
+    out: Path = typer.Option(..., "--out", help="Dataset folder to write (labels.csv + images/)."),
+    db: Optional[str] = typer.Option(None, "--db", help=DB_HELP),
+) -> None:
+    """Reviewed photos as a labelled dataset for `triage retrain`."""
+    from .store import export_labels
+
+    written, skipped = export_labels(_store(db), out)
+    typer.echo(f"{written} reviewed photos written to {out}"
+               + (f"; {skipped} skipped (original moved or changed)" if skipped else ""), err=True)  # fmt: skip
+
+
 def main() -> None:  # pragma: no cover - console entry for `python -m triage`
     sys.exit(app())

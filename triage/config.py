@@ -35,6 +35,16 @@ THUMB_LONG_SIDE = 320
 #: block artefacts at ~12-18 KB per image.
 THUMB_JPEG_QUALITY = 80
 
+# --- review app (triage.store, triage.serve) --------------------------------------------------
+#: Share of the photos called normal that enter the review queue (chosen by sha256, so the same
+#: photos for everyone): enough to catch a drifting model (~1 in 10) without burying the
+#: flagged ones.
+REVIEW_NORMAL_SAMPLE = 0.10
+#: Staff passwords: at least this long (NIST SP 800-63B asks for >= 8; clinic data, so 10).
+MIN_PASSWORD_LENGTH = 10
+#: A login lasts a working shift.
+SESSION_HOURS = 12
+
 # --- colour normalisation (triage.color) ----------------------------------------------------
 #: Minkowski norm of the shades-of-gray white balance (Finlayson & Trezzi 2004: p = 6 was
 #: their best single value on real scenes).

@@ -1,0 +1,277 @@
+"""`triage serve`: the staff review app (FastAPI over triage.store).
+
+Every page but /login needs a session (an HttpOnly, SameSite=Strict cookie whose sha256 is the
+session's key in the database). Every form carries a CSRF token: the session's own, or, on the
+login form, a double-submit cookie. Images are served only by photo id from the database.
+Security headers on every response: a content security policy allowing only this origin (no
+inline script: the keyboard shortcuts are /static/review.js), no framing, no sniffing, no
+referrer, no caching. Binds to 127.0.0.1 unless told otherwise.
+
+Review: the queue lists seek-care first, then monitor, then a sample of normal photos; a photo's
+page shows the thumbnail, the overlay, the level, the summary and quality issues and the
+decisions so far; the reviewer confirms (c) or sets normal / monitor / seek-care (n / m / s),
+with an optional note, and goes on to the next photo not yet reviewed.
+"""
+
+from __future__ import annotations
+
+import html
+import secrets
+
+import sqlalchemy as sa
+from fastapi import FastAPI, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from . import config, store
+
+COOKIE = "triage_session"
+LOGIN_CSRF = "triage_login_csrf"
+TITLES = {"seek-care": "Seek care", "monitor": "Monitor", "normal": "Normal"}
+HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; img-src 'self'; style-src 'self'; script-src 'self'; "
+    "frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+
+CSS = """
+body{font:15px/1.4 system-ui,sans-serif;margin:0;background:#f4f4f6;color:#1d1d1f}
+header{background:#fff;border-bottom:1px solid #ddd;padding:8px 16px;display:flex;gap:16px;align-items:center}
+main{max-width:1100px;margin:0 auto;padding:12px 16px}
+.disclaimer{color:#6b5300;font-size:13px}
+table{border-collapse:collapse;background:#fff;width:100%}td,th{border-bottom:1px solid #eee;padding:4px 8px;text-align:left}
+.badge{color:#fff;border-radius:4px;padding:1px 8px;font-weight:600}
+.seek-care{background:#c62828}.monitor{background:#b86e00}.normal{background:#2e7d32}
+.imgs img{max-width:480px;width:48%;border-radius:4px;margin-right:1%}
+.keys{font-size:13px;color:#555}kbd{border:1px solid #aaa;border-radius:3px;padding:0 4px;background:#fff}
+form.decide button{font-size:16px;margin-right:6px;padding:6px 12px}
+.error{color:#b00020}
+"""
+
+REVIEW_JS = """
+document.addEventListener('keydown', function (e) {
+  if (e.target.tagName === 'TEXTAREA' || e.target.tagName === 'INPUT' || e.ctrlKey || e.metaKey || e.altKey) return;
+  var key = {c: 'confirm', n: 'normal', m: 'monitor', s: 'seek-care'}[e.key];
+  if (!key) return;
+  var form = document.querySelector('form.decide');
+  if (!form) return;
+  var level = key === 'confirm' ? form.dataset.model : key;
+  var input = document.createElement('input');
+  input.type = 'hidden'; input.name = 'level'; input.value = level;
+  form.appendChild(input);
+  e.preventDefault();
+  form.submit();
+});
+"""
+
+
+def _e(v) -> str:
+    return html.escape(str(v), quote=True)
+
+
+def _page(title: str, body: str, user: str | None = None, csrf: str | None = None) -> HTMLResponse:
+    logout = (
+        f'<form method="post" action="/logout"><input type="hidden" name="csrf" value="{_e(csrf)}">'
+        f"<button>Log out {_e(user)}</button></form>"
+        if user
+        else ""
+    )
+    return HTMLResponse(
+        f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{_e(title)}</title>'
+        '<link rel="stylesheet" href="/static/app.css"><script src="/static/review.js" defer></script></head><body>'
+        f'<header><b><a href="/">triage review</a></b><span class="disclaimer">Decision support for clinic staff, '
+        f"not a diagnosis.</span>{logout}</header><main>{body}</main></body></html>"
+    )
+
+
+def create_app(db_url: str | None = None) -> FastAPI:
+    engine = store.open_store(db_url)
+    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.engine = engine
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next):
+        response = await call_next(request)
+        for k, v in HEADERS.items():
+            response.headers[k] = v
+        return response
+
+    def session(request: Request) -> dict | None:
+        return store.session_of(engine, request.cookies.get(COOKIE))
+
+    def to_login() -> RedirectResponse:
+        return RedirectResponse("/login", status_code=303)
+
+    def csrf_ok(sess: dict, token: str) -> bool:
+        return secrets.compare_digest(sess["csrf"].encode(), (token or "").encode())
+
+    @app.get("/static/app.css")
+    def css():
+        return Response(CSS, media_type="text/css")
+
+    @app.get("/static/review.js")
+    def js():
+        return Response(REVIEW_JS, media_type="text/javascript")
+
+    @app.get("/login")
+    def login_form(error: str = ""):
+        token = secrets.token_urlsafe(32)
+        msg = '<p class="error">Wrong name or password.</p>' if error else ""
+        page = _page("Log in", f"""<h1>Log in</h1>{msg}<form method="post" action="/login">
+<input type="hidden" name="csrf" value="{token}">
+<p><label>Name <input name="name" autocomplete="username" required autofocus></label></p>
+<p><label>Password <input name="password" type="password" autocomplete="current-password" required></label></p>
+<button>Log in</button></form>""")
+        page.set_cookie(LOGIN_CSRF, token, httponly=True, samesite="strict")
+        return page
+
+    @app.post("/login")
+    def login(request: Request, name: str = Form(...), password: str = Form(...), csrf: str = Form("")):
+        cookie = request.cookies.get(LOGIN_CSRF, "")
+        if not cookie or not secrets.compare_digest(cookie.encode(), csrf.encode()):
+            return Response("CSRF check failed", status_code=403)
+        user_id = store.check_password(engine, name, password)
+        if user_id is None:
+            return RedirectResponse("/login?error=1", status_code=303)
+        token, _csrf = store.new_session(engine, user_id)
+        resp = RedirectResponse("/", status_code=303)
+        resp.set_cookie(COOKIE, token, httponly=True, samesite="strict", max_age=config.SESSION_HOURS * 3600)
+        resp.delete_cookie(LOGIN_CSRF)
+        return resp
+
+    @app.post("/logout")
+    def logout(request: Request, csrf: str = Form("")):
+        sess = session(request)
+        if sess is None:
+            return to_login()
+        if not csrf_ok(sess, csrf):
+            return Response("CSRF check failed", status_code=403)
+        store.end_session(engine, request.cookies[COOKIE])
+        resp = to_login()
+        resp.delete_cookie(COOKIE)
+        return resp
+
+    @app.get("/")
+    def queue_page(request: Request):
+        sess = session(request)
+        if sess is None:
+            return to_login()
+        items = store.queue(engine)
+        done = sum(1 for it in items if it["reviewed"])
+        nxt = next((it for it in items if not it["reviewed"]), None)
+        rows = "".join(
+            f'<tr><td><span class="badge {it["label"]}">{TITLES[it["label"]]}</span></td><td>{it["p_level"]:.0%}</td>'
+            f'<td><a href="/photo/{it["id"]}">{_e(it["path"])}</a></td>'
+            f'<td>{TITLES[it["reviewed"]] if it["reviewed"] else "not reviewed"}</td></tr>'
+            for it in items
+        )
+        start = f'<p><a id="next" href="/photo/{nxt["id"]}">Review next ({TITLES[nxt["label"]]})</a></p>' if nxt else "<p>All reviewed.</p>"
+        body = (
+            f'<h1>Review queue</h1><p id="progress">{done} of {len(items)} reviewed</p>{start}'
+            f"<table><tr><th>Level</th><th>p</th><th>Photo</th><th>Review</th></tr>{rows}</table>"
+            '<p><a href="/upload">Import a run</a></p>'
+        )
+        return _page("Review queue", body, sess["name"], sess["csrf"])
+
+    @app.get("/photo/{photo_id}")
+    def photo_page(request: Request, photo_id: int):
+        sess = session(request)
+        if sess is None:
+            return to_login()
+        p = store.photo(engine, photo_id)
+        if p is None:
+            return Response("not found", status_code=404)
+        row = p["row"]
+        items = store.queue(engine)
+        done = sum(1 for it in items if it["reviewed"])
+        issues = ", ".join(i.replace("_", " ") for i in (row.get("quality") or {}).get("issues") or [])
+        history = "".join(
+            f"<li>{_e(d['name'])} ({_e(store._aware(d['created_at']).isoformat(timespec='minutes'))}): "
+            f"{TITLES[d['level']]}{': ' + _e(d['note']) if d['note'] else ''}</li>"
+            for d in p["decisions"]
+        )
+        imgs = "".join(
+            f'<img src="/image/{photo_id}/{kind}" alt="{kind}">' for kind in ("thumb", "overlay") if p[kind] is not None
+        )
+        buttons = "".join(
+            f'<button name="level" value="{lvl}" class="{lvl}">{TITLES[lvl]} (<kbd>{key}</kbd>)</button>'
+            for lvl, key in (("normal", "n"), ("monitor", "m"), ("seek-care", "s"))
+        )
+        body = f"""<p id="progress">{done} of {len(items)} reviewed</p>
+<h1><span class="badge {p['label']}">{TITLES[p['label']]}</span> {_e(p['path'])}</h1>
+<div class="imgs">{imgs or '<p>No preview for this photo.</p>'}</div>
+<p>{_e((row.get('explanation') or {}).get('summary', ''))}</p>
+<p>Day since treatment: {_e(row.get('days_since_treatment')) if row.get('days_since_treatment') is not None else 'not given'}
+{' · Quality: ' + _e(issues) if issues else ''}</p>
+<form class="decide" method="post" action="/photo/{photo_id}" data-model="{p['label']}">
+<input type="hidden" name="csrf" value="{_e(sess['csrf'])}">
+<p><label>Note (optional) <textarea name="note" rows="2" cols="60"></textarea></label></p>
+<p>{buttons}</p></form>
+<p class="keys">Keys: <kbd>c</kbd> confirm {TITLES[p['label']]}, <kbd>n</kbd> normal, <kbd>m</kbd> monitor, <kbd>s</kbd> seek care.</p>
+<h2>Decisions</h2><ul id="decisions">{history or '<li>none yet</li>'}</ul>"""
+        return _page(p["path"], body, sess["name"], sess["csrf"])
+
+    @app.post("/photo/{photo_id}")
+    async def decide(request: Request, photo_id: int):
+        sess = session(request)
+        if sess is None:
+            return Response("log in first", status_code=401)
+        form = await request.form()
+        if not csrf_ok(sess, str(form.get("csrf", ""))):
+            return Response("CSRF check failed", status_code=403)
+        level = str(form.get("level", ""))
+        try:
+            store.decide(engine, photo_id, sess["user_id"], level, str(form.get("note", "")))
+        except store.StoreError as e:
+            return Response(str(e), status_code=404 if "no photo" in str(e) else 400)
+        nxt = next((it for it in store.queue(engine) if not it["reviewed"]), None)
+        return RedirectResponse(f"/photo/{nxt['id']}" if nxt else "/", status_code=303)
+
+    @app.get("/upload")
+    def upload_form(request: Request, done: str = ""):
+        sess = session(request)
+        if sess is None:
+            return to_login()
+        msg = f"<p id=\"result\">{_e(done)}</p>" if done else ""
+        body = f"""<h1>Import a run</h1>{msg}<p>A zip of a <code>triage run</code> output folder (results.jsonl,
+run.json, overlays/). Importing the same run again adds nothing. <code>triage import DIR</code> does the same.</p>
+<form method="post" action="/upload" enctype="multipart/form-data">
+<input type="hidden" name="csrf" value="{_e(sess['csrf'])}"><input type="file" name="archive" accept=".zip" required>
+<button>Import</button></form>"""
+        return _page("Import a run", body, sess["name"], sess["csrf"])
+
+    @app.post("/upload")
+    async def upload(request: Request):
+        from urllib.parse import quote
+
+        sess = session(request)
+        if sess is None:
+            return Response("log in first", status_code=401)
+        async with request.form() as form:  # closes the spooled upload whatever happens
+            if not csrf_ok(sess, str(form.get("csrf", ""))):
+                return Response("CSRF check failed", status_code=403)
+            archive = form.get("archive")
+            if archive is None or isinstance(archive, str):
+                return Response("no file", status_code=400)
+            try:
+                _run_id, added = store.import_zip(engine, archive.file)
+            except store.StoreError as e:
+                return Response(str(e), status_code=400)
+        text = f"{added} photos added" if added else "this run was imported already: nothing added"
+        return RedirectResponse(f"/upload?done={quote(text)}", status_code=303)
+
+    @app.get("/image/{photo_id}/{kind}")
+    def image(request: Request, photo_id: int, kind: str):
+        if session(request) is None:
+            return Response("log in first", status_code=401)
+        if kind not in ("thumb", "overlay"):
+            return Response("not found", status_code=404)
+        with engine.connect() as conn:
+            r = conn.execute(sa.select(store.photos.c[kind]).where(store.photos.c.id == photo_id)).first()
+        if r is None or r[0] is None:
+            return Response("not found", status_code=404)
+        return Response(r[0], media_type="image/jpeg")
+
+    return app
