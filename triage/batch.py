@@ -67,6 +67,16 @@ def discover(inputs: list[str | Path]) -> list[Source]:
     return found
 
 
+def sources_of_run(run_info: dict | None) -> dict[str, str]:
+    """Row path -> file to read, for a finished run (run.json's inputs walked again as
+    `discover` does); inputs that are gone are left out."""
+    inputs = ((run_info or {}).get("settings") or {}).get("inputs") or []
+    try:
+        return {s.rel: s.path for s in discover([i for i in inputs if Path(i).exists()])}
+    except UsageError:
+        return {}
+
+
 def read_manifest(path: str | Path | None, sources: list[Source]) -> dict[str, int | None]:
     """Days since treatment per row path from a CSV with path,days_since_treatment[,patient_id];
     its paths may be row paths, paths as given, or absolute paths."""
@@ -267,7 +277,7 @@ def run(
         "software": {"name": "triage", "version": __version__, "config_hash": config.config_hash()},
         "model": {"name": model.name, "version": model.version, "sha256": model.sha256},
         "settings": {
-            "inputs": [str(i) for i in inputs],
+            "inputs": [str(Path(i).resolve()) for i in inputs],  # absolute: found again from anywhere
             "workers": workers,
             "manifest": str(manifest) if manifest else None,
             "resume": resume,

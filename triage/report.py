@@ -294,21 +294,10 @@ def render(rows: list[dict], run_info: dict | None, out: Path) -> str:
     return "\n".join(parts)
 
 
-def _sources(run_info: dict | None) -> dict[str, str]:
-    """Row path -> file to read, from run.json's inputs (the same rule as batch.discover)."""
-    from .batch import UsageError, discover
-
-    inputs = ((run_info or {}).get("settings") or {}).get("inputs") or []
-    try:
-        return {s.rel: s.path for s in discover([i for i in inputs if Path(i).exists()])}
-    except UsageError:
-        return {}
-
-
 def build(out: str | Path, *, workers: int | None = None, progress: bool = False) -> dict:
     """(Re)build DIR/report.html from DIR/results.jsonl (and run.json); make missing previews
     again from unchanged source photos; delete previews no row refers to. Returns counts."""
-    from .batch import UsageError
+    from .batch import UsageError, sources_of_run
     from .parallel import Progress, default_workers, imap_unordered
 
     out = Path(out)
@@ -323,7 +312,7 @@ def build(out: str | Path, *, workers: int | None = None, progress: bool = False
     missing = [sha for sha in wanted if not all(p.is_file() for p in preview_paths(out, sha))]
     remade = 0
     if missing:
-        sources = _sources(run_info)
+        sources = sources_of_run(run_info)
         jobs = [(sources[wanted[sha]], sha, str(out)) for sha in missing if wanted[sha] in sources]
         show = Progress("triage report: previews", progress)
         for k, ok in enumerate(imap_unordered(remake_images, jobs, workers or default_workers()), 1):

@@ -262,7 +262,7 @@ def import_zip(engine: sa.Engine, archive) -> tuple[int, int]:
 def import_results(engine: sa.Engine, results: bytes, run_json: bytes, preview, where: str) -> tuple[int, int]:
     """Import the bytes of a results.jsonl (and run.json); preview(sha256, "thumb"|"overlay")
     gives each preview's bytes or None. Idempotent by the sha256 of results.jsonl."""
-    from .report import _sources
+    from .batch import sources_of_run
 
     digest = hashlib.sha256(results).hexdigest()
     with engine.connect() as conn:
@@ -283,7 +283,7 @@ def import_results(engine: sa.Engine, results: bytes, run_json: bytes, preview, 
             rows.append(r)
     if not rows:
         raise StoreError("results.jsonl holds no triaged photos")
-    sources = _sources(run_info)  # originals on this machine, for export-labels
+    sources = sources_of_run(run_info)  # originals on this machine, for export-labels
     with engine.begin() as conn:
         run_id = conn.execute(runs.insert().values(
             digest=digest, folder=where, model=json.dumps(run_info.get("model")), imported_at=_now())
@@ -365,14 +365,14 @@ def export_labels(engine: sa.Engine, out: str | Path) -> tuple[int, int]:
             .join(latest, latest.c.photo_id == photos.c.id)
             .join(decisions, decisions.c.id == latest.c.last)
             .join(users, users.c.id == decisions.c.user_id)
-            .order_by(photos.c.id)
+            .order_by(decisions.c.id)
         ).all()
     (out / "images").mkdir(parents=True, exist_ok=True)
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["file", "label", "days_since_treatment", "patient_id", "group", "predicted", "reviewer", "reviewed_at"])
     written = skipped = 0
-    newest = {r.sha256: r for r in rows}  # a photo imported in two runs: its newest decision
+    newest = {r.sha256: r for r in rows}  # a photo imported in two runs: its newest decision wins
     for r in newest.values():
         if not r.source or not Path(r.source).is_file() or hashlib.sha256(Path(r.source).read_bytes()).hexdigest() != r.sha256:
             skipped += 1
