@@ -4,9 +4,8 @@
 1. skin-mask IoU against the generator's masks, per ITA band (target >= 0.9 in every band);
 2. erythema grade recoverable from the features: Spearman rho between the true grade and each
    redness feature, and between the grade and its out-of-fold prediction from the redness
-   features together with the skin tone (5-fold linear regression on the model's input scale:
-   the grade's visibility depends on melanin, so ita_deg enters with its products) (target >=
-   0.9) on generated photos without other lesions;
+   features together with the skin tone (5-fold random forest) (target >= 0.9) on generated
+   photos without other lesions;
 3. on ../shared/real-dev (when present): the redness and lesion features per ACNE04 grade and
    group, and their Spearman rho with the grade (they should rise).
 
@@ -53,20 +52,19 @@ def _real(args):
 
 
 def _recovered_grade(plain, grades) -> np.ndarray:
-    """Out-of-fold linear-regression prediction of the erythema grade from the redness features
-    (sqrt of the fractions, as the model takes them), ita_deg and their products with ita_deg."""
-    from sklearn.linear_model import LinearRegression
+    """Out-of-fold prediction of the erythema grade from the redness features and ita_deg by a
+    random forest (5 folds): the features together, without assuming a linear scale (the grade's
+    visibility depends on melanin and on a patchy vs diffuse pattern)."""
+    from sklearn.ensemble import RandomForestRegressor
     from sklearn.model_selection import KFold
 
-    cols = []
-    for _r, f in plain:
-        red = [np.sqrt(max(f[n], 0.0)) if n.endswith("_fraction") else f[n] for n in REDNESS]
-        ita = f["ita_deg"] / 50.0
-        cols.append(red + [ita] + [v * ita for v in red])
-    X, y = np.array(cols, float), np.array(grades, float)
+    names = REDNESS + ["redness_strong_area_fraction", "redness_spread", "ita_deg"]
+    X = np.array([[f[n] for n in names] for _r, f in plain], float)
+    y = np.array(grades, float)
     pred = np.zeros(len(y))
     for train, test in KFold(5, shuffle=True, random_state=0).split(X):
-        pred[test] = LinearRegression().fit(X[train], y[train]).predict(X[test])
+        forest = RandomForestRegressor(300, min_samples_leaf=3, random_state=0, n_jobs=1)
+        pred[test] = forest.fit(X[train], y[train]).predict(X[test])
     return pred
 
 
@@ -96,7 +94,7 @@ def main() -> int:
     for name in REDNESS:
         print(f"   {name:34s} rho = {spearmanr(grades, [f[name] for _, f in plain])[0]:.3f}")
     rho_oof = spearmanr(grades, _recovered_grade(plain, grades))[0]
-    print(f"   grade recovered from {'+'.join(REDNESS)} x ita_deg, 5-fold out-of-fold: rho = {rho_oof:.3f}")
+    print(f"   grade recovered from the redness features and ita_deg (random forest, 5-fold out-of-fold): rho = {rho_oof:.3f}")
     by_band = defaultdict(list)
     for r, f in plain:
         by_band[r["ita_band"]].append((int(r["erythema_grade"]), f["redness_delta_a"]))

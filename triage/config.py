@@ -73,6 +73,14 @@ WB_MAX_GAIN = 1.6
 SKIN_HUE_DEG = (5.0, 88.0)
 SKIN_CHROMA = (7.0, 60.0)
 SKIN_L = (8.0, 97.0)
+#: Flushed skin: intense erythema on very light skin is pink-red with b* near 0 (hue -2..5 deg;
+#: measured on generated grade-4 erythema, where the prior above dropped it and the redness
+#: features saw nothing). Pixels with hue down to this angle are skin when they are redder than
+#: the person's own skin by SKIN_FLUSH_MIN_DELTA_A, pass the same b*/L* tests as the rest of
+#: their skin (pink and magenta backgrounds have b* far below it) and are connected to it;
+#: below -20 deg is magenta/violet, not blood.
+SKIN_FLUSH_HUE_MIN_DEG = -20.0
+SKIN_FLUSH_MIN_DELTA_A = 6.0
 #: Adapted per image: pixels within this Mahalanobis distance of the Gaussian fitted to the
 #: prior-selected pixels (in L*, a*, b*) are skin. sqrt(chi2.ppf(0.99, 3)) = 3.37.
 SKIN_MAHALANOBIS = 3.4

@@ -7,7 +7,9 @@
    L*, a*, b*. Pixels are kept when b* and L* lie within SKIN_MAHALANOBIS robust deviations of
    it (plus a floor) and a* is not far below it; a* may rise freely, since erythema, halos and
    bruises are skin too. Hair (darker and greyer than this person's skin) fails the L*/b* test
-   even when its hue passes the prior.
+   even when its hue passes the prior. Flushed skin redder than the prior's hue range (intense
+   erythema on very light skin, hue near 0 deg) is skin when its a* is well above the person's
+   and it is connected to their skin.
 3. Opening removes noise, small enclosed holes that are not dark
    grey (pustule tops, bleeding points, crusts) are filled, components under
    SKIN_MIN_COMPONENT_FRACTION of the frame are dropped; last, thin dark strands (hair) found
@@ -24,10 +26,14 @@ import numpy as np
 from . import config
 
 
-def _prior(lab: np.ndarray) -> np.ndarray:
-    L, a, b = lab[..., 0], lab[..., 1], lab[..., 2]
-    hue = np.degrees(np.arctan2(b, a))
-    chroma = np.hypot(a, b)
+def _hue_chroma(lab: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    return np.degrees(np.arctan2(lab[..., 2], lab[..., 1])), np.hypot(lab[..., 1], lab[..., 2])
+
+
+def _prior(lab: np.ndarray, hue: np.ndarray | None = None, chroma: np.ndarray | None = None) -> np.ndarray:
+    L = lab[..., 0]
+    if hue is None or chroma is None:
+        hue, chroma = _hue_chroma(lab)
     return (
         (hue >= config.SKIN_HUE_DEG[0]) & (hue <= config.SKIN_HUE_DEG[1])
         & (chroma >= config.SKIN_CHROMA[0]) & (chroma <= config.SKIN_CHROMA[1])
@@ -58,7 +64,8 @@ def skin_prior_region(lab: np.ndarray) -> np.ndarray:
 def skin_mask_lab(lab: np.ndarray) -> np.ndarray:
     """Skin mask (bool, H x W) of a float Lab image (see module docstring)."""
     h, w = lab.shape[:2]
-    prior = _prior(lab)
+    hue, chroma = _hue_chroma(lab)
+    prior = _prior(lab, hue, chroma)
     r = config.SKIN_MORPH_RADIUS
     opened = cv2.morphologyEx(prior.astype(np.uint8), cv2.MORPH_OPEN, _disk(r)).astype(bool)
     core = _largest_component(opened)
@@ -69,12 +76,18 @@ def skin_mask_lab(lab: np.ndarray) -> np.ndarray:
     mad = np.median(np.abs(sample - med), axis=0) * 1.4826 + 1e-3
     k = config.SKIN_MAHALANOBIS
     L, a, b = lab[..., 0], lab[..., 1], lab[..., 2]
-    adapted = (
-        prior
-        & (np.abs(b - med[2]) < k * mad[2] + 6.0)
-        & (L > med[0] - (k * mad[0] + 12.0))
-        & (a > med[1] - (k * mad[1] + 5.0))
-    )
+    persons = (np.abs(b - med[2]) < k * mad[2] + 6.0) & (L > med[0] - (k * mad[0] + 12.0))  # their b*, L*
+    adapted = prior & persons & (a > med[1] - (k * mad[1] + 5.0))
+    flushed = (
+        persons & (hue >= config.SKIN_FLUSH_HUE_MIN_DEG) & (hue < config.SKIN_HUE_DEG[0])
+        & (a > med[1] + config.SKIN_FLUSH_MIN_DELTA_A) & (chroma <= config.SKIN_CHROMA[1]) & (L <= config.SKIN_L[1])
+    )  # fmt: skip
+    if flushed.any():  # kept only where connected to the person's skin
+        n, labels = cv2.connectedComponents((adapted | flushed).astype(np.uint8), connectivity=8)
+        touches = np.zeros(n, bool)
+        touches[np.unique(labels[adapted])] = True
+        touches[0] = False
+        adapted = touches[labels]
     mask = cv2.morphologyEx(adapted.astype(np.uint8), cv2.MORPH_OPEN, _disk(r))
     mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, _disk(max(1, r - 1)))
     mask = _fill_small_holes(mask.astype(bool), lab, med, max_area=int(0.004 * h * w))
