@@ -238,3 +238,49 @@ def test_upload_a_zipped_run(db_url, run_dir, engine, tmp_path):
         some = store.queue(e)[0]
         p = store.photo(e, some["id"])
         assert p["thumb"] == (run_dir / "overlays" / f"{p['sha256']}.thumb.jpg").read_bytes()
+
+
+def test_failed_logins_are_throttled(tmp_path, monkeypatch):
+    from triage import config
+
+    db = f"sqlite:///{tmp_path / 't.sqlite'}"
+    with opened(db) as e:
+        store.add_user(e, "ana", PASSWORD)
+    with client_for(db) as client:
+        for _ in range(config.LOGIN_MAX_FAILURES):
+            assert "error" in _login(client, password="not it at all").headers["location"]
+        r = _login(client)  # even the right password waits for the window to pass
+        assert r.status_code == 429
+        monkeypatch.setattr(config, "LOGIN_WINDOW_MINUTES", 0)  # the window has passed
+        assert _login(client).headers["location"] == "/"
+
+
+def test_an_older_database_is_migrated_in_place(tmp_path):
+    """A database made by the first schema version gets the later steps, data kept."""
+    import sqlalchemy as sa
+
+    db = f"sqlite:///{tmp_path / 'old.sqlite'}"
+    old = sa.create_engine(db)
+    with old.begin() as conn:
+        store.schema_version.create(conn)
+        conn.execute(store.schema_version.insert().values(version=1))
+        store.MIGRATIONS[0](conn)
+    old.dispose()
+    with opened(db) as e:
+        store.add_user(e, "ana", PASSWORD)
+    with opened(db) as e:  # reopening runs nothing twice
+        with e.connect() as conn:
+            assert conn.execute(sa.select(store.schema_version.c.version)).scalar_one() == len(store.MIGRATIONS)
+            assert sa.inspect(conn).has_table("login_failures")
+        assert store.check_password(e, "ana", PASSWORD) is not None
+
+
+def test_oversized_uploads_are_refused_before_reading(db_url, engine, monkeypatch):
+    from triage import config
+
+    monkeypatch.setattr(config, "MAX_UPLOAD_MB", 0.001)  # ~1 KB
+    with client_for(db_url) as client:
+        _login(client)
+        csrf = _csrf(client.get("/upload").text)
+        r = client.post("/upload", files={"archive": ("r.zip", b"x" * 5000)}, data={"csrf": csrf})
+        assert r.status_code == 413

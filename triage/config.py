@@ -44,6 +44,13 @@ REVIEW_NORMAL_SAMPLE = 0.10
 MIN_PASSWORD_LENGTH = 10
 #: A login lasts a working shift.
 SESSION_HOURS = 12
+#: Login throttling: after this many failed logins for one name or from one client within the
+#: window, further attempts are refused until the window has passed (OWASP: slow guessing
+#: down without locking staff out for long).
+LOGIN_MAX_FAILURES = 5
+LOGIN_WINDOW_MINUTES = 15
+#: Largest upload accepted by the import page: a zipped run of ~20,000 photos' previews.
+MAX_UPLOAD_MB = 1024
 
 # --- colour normalisation (triage.color) ----------------------------------------------------
 #: Minkowski norm of the shades-of-gray white balance (Finlayson & Trezzi 2004: p = 6 was

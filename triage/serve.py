@@ -1,6 +1,6 @@
 """`triage serve`: the staff review app (FastAPI over triage.store).
 
-Every page but /login needs a session (an HttpOnly, SameSite=Strict cookie whose sha256 is the
+Every page but /login needs a session (failed logins are throttled per name and per client) (an HttpOnly, SameSite=Strict cookie whose sha256 is the
 session's key in the database). Every form carries a CSRF token: the session's own, or, on the
 login form, a double-submit cookie. Images are served only by photo id from the database.
 Security headers on every response: a content security policy allowing only this origin (no
@@ -132,8 +132,12 @@ def create_app(db_url: str | None = None) -> FastAPI:
         cookie = request.cookies.get(LOGIN_CSRF, "")
         if not cookie or not secrets.compare_digest(cookie.encode(), csrf.encode()):
             return Response("CSRF check failed", status_code=403)
+        client = request.client.host if request.client else "unknown"
+        if store.login_blocked(engine, name, client):
+            return Response(f"Too many failed logins: try again in {config.LOGIN_WINDOW_MINUTES} minutes.", status_code=429)
         user_id = store.check_password(engine, name, password)
         if user_id is None:
+            store.record_login_failure(engine, name, client)
             return RedirectResponse("/login?error=1", status_code=303)
         token, _csrf = store.new_session(engine, user_id)
         resp = RedirectResponse("/", status_code=303)
@@ -249,6 +253,9 @@ run.json, overlays/). Importing the same run again adds nothing. <code>triage im
         sess = session(request)
         if sess is None:
             return Response("log in first", status_code=401)
+        size = request.headers.get("content-length")
+        if size is None or not size.isdigit() or int(size) > config.MAX_UPLOAD_MB * 1024 * 1024:
+            return Response(f"uploads must declare their size and be at most {config.MAX_UPLOAD_MB} MB", status_code=413)
         async with request.form() as form:  # closes the spooled upload whatever happens
             if not csrf_ok(sess, str(form.get("csrf", ""))):
                 return Response("CSRF check failed", status_code=403)

@@ -72,11 +72,19 @@ decisions = sa.Table(
     sa.Column("note", sa.Text, nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
 )  # fmt: skip
+login_failures = sa.Table(
+    "login_failures", META,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("name", sa.String(80), nullable=False, index=True),
+    sa.Column("client", sa.String(64), nullable=False, index=True),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+)  # fmt: skip
 schema_version = sa.Table("schema_version", META, sa.Column("version", sa.Integer, nullable=False))
 
 #: ordered schema steps; never edit a released step, append a new one
 MIGRATIONS = [
     lambda conn: META.create_all(conn, tables=[users, sessions, runs, photos, decisions]),
+    lambda conn: META.create_all(conn, tables=[login_failures]),  # v2: login throttling
 ]
 
 
@@ -163,6 +171,23 @@ def check_password(engine: sa.Engine, name: str, password: str) -> int | None:
 
 
 _DUMMY_HASH: str | None = None  # verified against for unknown names: the same work either way
+
+
+def login_blocked(engine: sa.Engine, name: str, client: str) -> bool:
+    """True when this name or this client failed LOGIN_MAX_FAILURES times within
+    LOGIN_WINDOW_MINUTES (password guessing is slowed to a handful of tries per window)."""
+    since = _now() - timedelta(minutes=config.LOGIN_WINDOW_MINUTES)
+    with engine.connect() as conn:
+        for column, value in ((login_failures.c.name, name.strip()), (login_failures.c.client, client)):
+            n = conn.execute(sa.select(sa.func.count()).where(column == value, login_failures.c.at >= since)).scalar_one()
+            if n >= config.LOGIN_MAX_FAILURES:
+                return True
+    return False
+
+
+def record_login_failure(engine: sa.Engine, name: str, client: str) -> None:
+    with engine.begin() as conn:
+        conn.execute(login_failures.insert().values(name=name.strip()[:80], client=client[:64], at=_now()))
 
 
 def new_session(engine: sa.Engine, user_id: int) -> tuple[str, str]:
