@@ -10,6 +10,8 @@
 
 from __future__ import annotations
 
+import math
+
 from dataclasses import dataclass
 
 import numpy as np
@@ -108,10 +110,25 @@ def normalise(rgb: np.ndarray) -> Normalised:
     lin = _SRGB8_TO_LINEAR[rgb]
     lab = linear_to_lab(lin)
     gains = shades_of_gray_gains(lin, lab)
-    if gains is None:
+    if gains is None or not keeps_skin_hue(lin, lab, gains):
         return Normalised(lin, lab, "none")
     lin = np.clip(lin * gains, 0.0, 1.0)
     return Normalised(lin, linear_to_lab(lin), "shades_of_gray")
+
+
+def keeps_skin_hue(lin: np.ndarray, lab: np.ndarray, gains: np.ndarray) -> bool:
+    """False when the correction would turn the main skin-coloured region's median colour out
+    of the skin hue range: the 'neutrals' were a tinted wall or cloth (a purple-grey backdrop
+    taken as grey turns the skin green), not the illuminant."""
+    from .skin import skin_prior_region
+
+    region = skin_prior_region(lab)
+    if not region.any():
+        return True
+    px = lin[region][:: max(1, int(region.sum() // 20000))]
+    L, a, b = linear_to_lab(np.median(px, axis=0)[None] * gains)[0]
+    hue = math.degrees(math.atan2(b, a))
+    return config.SKIN_HUE_DEG[0] <= hue <= config.WB_MAX_SKIN_HUE_DEG
 
 
 def neutral_candidates(lin: np.ndarray, lab: np.ndarray) -> np.ndarray:

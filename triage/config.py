@@ -73,6 +73,11 @@ NEUTRAL_MIN_FRACTION = 0.02
 #: Clamp on per-channel white-balance gains: larger corrections are more likely a coloured
 #: background than a colour cast.
 WB_MAX_GAIN = 1.6
+#: A white balance is not applied when it would move the median of the main skin-coloured region
+#: to a hue above this (skin spans 35-75 deg across all groups, Del Bino 2006; generated
+#: backdrops tinted purple-grey, taken as neutral, pushed pale skin to 90-104 deg, out of the
+#: skin mask).
+WB_MAX_SKIN_HUE_DEG = 80.0
 
 # --- skin segmentation (triage.skin) --------------------------------------------------------
 #: Broad prior of skin chromaticity in float Lab, wide enough for ITA -60..+75 deg under
@@ -100,6 +105,10 @@ HAIR_KERNEL = 11
 HAIR_BLACKHAT = 12.0
 HAIR_MIN_LENGTH = 20
 SKIN_MIN_COMPONENT_FRACTION = 0.01
+#: The person's skin colour is learned in the middle half of the frame (each direction): photos
+#: of treated skin are framed on it, while orange walls, pink towels and wood around it can be
+#: larger than the skin and pass the broad prior (generated failures: IoU 0.47 and 0.004).
+SKIN_CENTRAL_BOX = 0.5
 
 # --- quality gate (triage.quality) ----------------------------------------------------------
 #: Too little skin to assess: below 10% of the frame.

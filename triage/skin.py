@@ -3,8 +3,9 @@
 1. A broad prior in float CIE L*a*b*: hue angle h = atan2(b*, a*) in SKIN_HUE_DEG, chroma C* in
    SKIN_CHROMA, L* in SKIN_L. It admits skin from ITA +75 to -60 deg (Del Bino 2006 gives skin
    hue 35-75 deg across all groups) and excludes greys, blues, greens and saturated clothing.
-2. The person's own skin colour is learned from the largest prior component: median and MAD of
-   L*, a*, b*. Pixels are kept when b* and L* lie within SKIN_MAHALANOBIS robust deviations of
+2. The person's own skin colour is learned from the prior component with the most pixels in
+   the central box of the frame (a skin-coloured backdrop around the subject is often larger),
+   from its pixels inside that box: median and MAD of L*, a*, b*. Pixels are kept when b* and L* lie within SKIN_MAHALANOBIS robust deviations of
    it (plus a floor) and a* is not far below it; a* may rise freely, since erythema, halos and
    bruises are skin too. Hair (darker and greyer than this person's skin) fails the L*/b* test
    even when its hue passes the prior. Flushed skin redder than the prior's hue range (intense
@@ -53,6 +54,28 @@ def _largest_component(mask: np.ndarray) -> np.ndarray:
     return labels == biggest
 
 
+def _central_box(h: int, w: int) -> np.ndarray:
+    """The middle SKIN_CENTRAL_BOX share of the frame in each direction."""
+    f = (1 - config.SKIN_CENTRAL_BOX) / 2
+    box = np.zeros((h, w), bool)
+    box[int(h * f): int(h * (1 - f)), int(w * f): int(w * (1 - f))] = True
+    return box
+
+
+def _person_component(mask: np.ndarray) -> np.ndarray:
+    """The skin-coloured component the photo is of: the one with the most pixels in the central
+    box (photos of treated skin are framed on it; a skin-coloured backdrop is larger but around
+    it), else the largest."""
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    if n <= 1:
+        return mask
+    h, w = mask.shape
+    in_box = np.bincount(labels[_central_box(h, w)], minlength=n)
+    in_box[0] = 0
+    pick = int(np.argmax(in_box)) if in_box.max() > 0 else 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+    return labels == pick
+
+
 def skin_prior_region(lab: np.ndarray) -> np.ndarray:
     """The largest skin-coloured region by the broad prior, dilated by a few pixels: where white
     balance must not look for neutrals."""
@@ -68,10 +91,12 @@ def skin_mask_lab(lab: np.ndarray) -> np.ndarray:
     prior = _prior(lab, hue, chroma)
     r = config.SKIN_MORPH_RADIUS
     opened = cv2.morphologyEx(prior.astype(np.uint8), cv2.MORPH_OPEN, _disk(r)).astype(bool)
-    core = _largest_component(opened)
+    core = _person_component(opened)
     if core.sum() < config.SKIN_MIN_COMPONENT_FRACTION * h * w:
         return np.zeros((h, w), bool)
-    sample = lab[core][:: max(1, int(core.sum() // 20000))]
+    central = core & _central_box(h, w)
+    learn = central if central.sum() >= config.SKIN_MIN_COMPONENT_FRACTION * h * w else core
+    sample = lab[learn][:: max(1, int(learn.sum() // 20000))]
     med = np.median(sample, axis=0)
     mad = np.median(np.abs(sample - med), axis=0) * 1.4826 + 1e-3
     k = config.SKIN_MAHALANOBIS
