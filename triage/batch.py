@@ -150,19 +150,23 @@ def _job(args: tuple[str, str, int | None, frozenset, str | None]) -> dict:
         return error_row(rel, sha, f"internal error: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}", days, _MODEL)
 
 
-def _read_rows(path: Path) -> list[dict]:
-    """Complete JSON lines of a results file or partial log (a torn last line is skipped)."""
+def parse_rows(text: str) -> list[dict]:
+    """The complete JSON lines of a results file or partial log (a torn last line is skipped)."""
     rows = []
-    try:
-        with open(path, encoding="utf-8") as f:
-            for line in f:
-                try:
-                    rows.append(json.loads(line))
-                except json.JSONDecodeError:
-                    continue
-    except FileNotFoundError:
-        pass
+    for line in text.splitlines():
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue
     return rows
+
+
+def read_rows(path: Path) -> list[dict]:
+    """parse_rows of a file; [] when it does not exist."""
+    try:
+        return parse_rows(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return []
 
 
 # --- outputs ----------------------------------------------------------------------------------
@@ -240,7 +244,7 @@ def run(
 
     done: dict[tuple[str, str], dict] = {}
     if resume:  # rows of the last finished run and of a killed one, by (path, sha256)
-        for row in _read_rows(out / "results.jsonl") + _read_rows(partial):
+        for row in read_rows(out / "results.jsonl") + read_rows(partial):
             if row.get("sha256"):
                 done[(row["path"], row["sha256"])] = row
     reusable: dict[str, set[str]] = {}

@@ -107,22 +107,23 @@ _SRGB8_TO_LINEAR = srgb_to_linear(np.arange(256, dtype=np.float32) / 255.0)
 
 def normalise(rgb: np.ndarray) -> Normalised:
     """Colour-normalise an upright uint8 RGB photo (see module docstring)."""
+    from .skin import hue_chroma, skin_prior_region
+
     lin = _SRGB8_TO_LINEAR[rgb]
     lab = linear_to_lab(lin)
-    gains = shades_of_gray_gains(lin, lab)
-    if gains is None or not keeps_skin_hue(lin, lab, gains):
+    hue, chroma = hue_chroma(lab)
+    region = skin_prior_region(lab, hue, chroma)
+    gains = shades_of_gray_gains(lin, neutral_candidates(lin, lab, hue, chroma, region))
+    if gains is None or not keeps_skin_hue(lin, region, gains):
         return Normalised(lin, lab, "none")
     lin = np.clip(lin * gains, 0.0, 1.0)
     return Normalised(lin, linear_to_lab(lin), "shades_of_gray")
 
 
-def keeps_skin_hue(lin: np.ndarray, lab: np.ndarray, gains: np.ndarray) -> bool:
-    """False when the correction would turn the main skin-coloured region's median colour out
-    of the skin hue range: the 'neutrals' were a tinted wall or cloth (a purple-grey backdrop
-    taken as grey turns the skin green), not the illuminant."""
-    from .skin import skin_prior_region
-
-    region = skin_prior_region(lab)
+def keeps_skin_hue(lin: np.ndarray, region: np.ndarray, gains: np.ndarray) -> bool:
+    """False when the correction would turn the median colour of the main skin-coloured region
+    (skin.skin_prior_region) out of the skin hue range: the 'neutrals' were a tinted wall or
+    cloth (a purple-grey backdrop taken as grey turns the skin green), not the illuminant."""
     if not region.any():
         return True
     px = lin[region][:: max(1, int(region.sum() // 20000))]
@@ -131,23 +132,19 @@ def keeps_skin_hue(lin: np.ndarray, lab: np.ndarray, gains: np.ndarray) -> bool:
     return config.SKIN_HUE_DEG[0] <= hue <= config.WB_MAX_SKIN_HUE_DEG
 
 
-def neutral_candidates(lin: np.ndarray, lab: np.ndarray) -> np.ndarray:
-    """Bright, low-chroma, unclipped pixels outside the main skin-coloured region: walls,
-    towels, specular glints (which carry the illuminant's colour), never the body of the skin."""
-    from .skin import skin_prior_region
-
-    chroma = np.hypot(lab[..., 1], lab[..., 2])
-    hue = np.degrees(np.arctan2(lab[..., 2], lab[..., 1]))
+def neutral_candidates(lin: np.ndarray, lab: np.ndarray, hue: np.ndarray, chroma: np.ndarray, region: np.ndarray) -> np.ndarray:
+    """Bright, low-chroma, unclipped pixels outside the main skin-coloured region (`region`,
+    skin.skin_prior_region): walls, towels, specular glints (which carry the illuminant's
+    colour), never the body of the skin. hue, chroma: of lab (skin.hue_chroma)."""
     skin_hued = (hue >= config.SKIN_HUE_DEG[0]) & (hue <= config.SKIN_HUE_DEG[1]) & (chroma >= config.NEUTRAL_SKIN_HUED_CHROMA)
     cand = (chroma < config.NEUTRAL_MAX_CHROMA) & (lab[..., 0] > config.NEUTRAL_MIN_L) & (lin.max(axis=-1) < 0.98)
-    return cand & ~skin_hued & ~skin_prior_region(lab)
+    return cand & ~skin_hued & ~region
 
 
-def shades_of_gray_gains(lin: np.ndarray, lab: np.ndarray) -> np.ndarray | None:
-    """Per-channel gains g_c = e / e_c with e_c = (mean over neutrals of I_c^p)^(1/p),
-    p = SHADES_OF_GRAY_P (Finlayson & Trezzi 2004) and e the channels' mean; None when fewer than
-    NEUTRAL_MIN_FRACTION of the pixels are neutral candidates."""
-    cand = neutral_candidates(lin, lab)
+def shades_of_gray_gains(lin: np.ndarray, cand: np.ndarray) -> np.ndarray | None:
+    """Per-channel gains g_c = e / e_c with e_c = (mean over the neutral candidates `cand` of
+    I_c^p)^(1/p), p = SHADES_OF_GRAY_P (Finlayson & Trezzi 2004) and e the channels' mean; None
+    when fewer than NEUTRAL_MIN_FRACTION of the pixels are candidates."""
     if cand.mean() < config.NEUTRAL_MIN_FRACTION:
         return None
     px = lin[cand].astype(np.float64)

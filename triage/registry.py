@@ -15,7 +15,6 @@ PROMOTION_MAX_MACRO_F1_DROP (a model that calls everything seek-care keeps its r
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -23,7 +22,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from . import config
-from .fsutil import atomic_write_bytes
+from .fsutil import atomic_write_bytes, file_sha256
 
 HISTORY = "history.jsonl"
 CARD_FIELDS = ("model", "intended_use", "training_data", "inputs", "validation_metrics", "library_versions", "comparison")
@@ -55,8 +54,8 @@ def card_of(model_path: Path) -> dict | None:
         return None
 
 
-def _sha(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+def _sha(path: Path) -> str | None:
+    return file_sha256(path)
 
 
 def history() -> list[dict]:

@@ -82,7 +82,7 @@ def render_overlay(rgb: np.ndarray, measured, size: tuple[int, int]) -> np.ndarr
             small_mask = cv2.resize(mask.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST)
             contours, _ = cv2.findContours(small_mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
             cv2.drawContours(out, contours, -1, _COLOUR[key], 1, cv2.LINE_AA)
-    radius = max(3, round(config.THUMB_LONG_SIDE / 80))
+    radius = max(3, round(max(size) / 80))  # 4 px on a 320-px preview
     for key, points in (("pustules", m.pustules), ("bleeding", m.bleeding_spots), ("papules", m.papules)):
         for x, y in points:
             cv2.circle(out, (round(x * scale), round(y * scale)), radius, _COLOUR[key], 1, cv2.LINE_AA)
@@ -125,18 +125,6 @@ def remake_images(args: tuple[str, str, str]) -> bool:
 
 
 # --- the HTML -------------------------------------------------------------------------------
-def read_results(out: Path) -> list[dict]:
-    """The rows of DIR/results.jsonl (a torn last line is skipped)."""
-    rows = []
-    with open(out / "results.jsonl", encoding="utf-8") as f:
-        for line in f:
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError:
-                continue
-    return rows
-
-
 def ordered(rows: list[dict]) -> list[dict]:
     """Triaged rows, most urgent first (see module docstring)."""
     ok = [r for r in rows if r.get("status") == "ok" and r.get("label") in LEVEL_ORDER]
@@ -297,13 +285,13 @@ def render(rows: list[dict], run_info: dict | None, out: Path) -> str:
 def build(out: str | Path, *, workers: int | None = None, progress: bool = False) -> dict:
     """(Re)build DIR/report.html from DIR/results.jsonl (and run.json); make missing previews
     again from unchanged source photos; delete previews no row refers to. Returns counts."""
-    from .batch import UsageError, sources_of_run
+    from .batch import UsageError, read_rows, sources_of_run
     from .parallel import Progress, default_workers, imap_unordered
 
     out = Path(out)
     if not (out / "results.jsonl").is_file():
         raise UsageError(f"no results.jsonl in {out}: run `triage run ... --out {out}` first")
-    rows = read_results(out)
+    rows = read_rows(out / "results.jsonl")
     try:
         run_info = json.loads((out / "run.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):

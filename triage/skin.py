@@ -27,14 +27,14 @@ import numpy as np
 from . import config
 
 
-def _hue_chroma(lab: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def hue_chroma(lab: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.degrees(np.arctan2(lab[..., 2], lab[..., 1])), np.hypot(lab[..., 1], lab[..., 2])
 
 
 def _prior(lab: np.ndarray, hue: np.ndarray | None = None, chroma: np.ndarray | None = None) -> np.ndarray:
     L = lab[..., 0]
     if hue is None or chroma is None:
-        hue, chroma = _hue_chroma(lab)
+        hue, chroma = hue_chroma(lab)
     return (
         (hue >= config.SKIN_HUE_DEG[0]) & (hue <= config.SKIN_HUE_DEG[1])
         & (chroma >= config.SKIN_CHROMA[0]) & (chroma <= config.SKIN_CHROMA[1])
@@ -76,18 +76,18 @@ def _person_component(mask: np.ndarray) -> np.ndarray:
     return labels == pick
 
 
-def skin_prior_region(lab: np.ndarray) -> np.ndarray:
+def skin_prior_region(lab: np.ndarray, hue: np.ndarray | None = None, chroma: np.ndarray | None = None) -> np.ndarray:
     """The largest skin-coloured region by the broad prior, dilated by a few pixels: where white
-    balance must not look for neutrals."""
+    balance must not look for neutrals (hue, chroma of lab when already computed)."""
     r = config.SKIN_MORPH_RADIUS
-    opened = cv2.morphologyEx(_prior(lab).astype(np.uint8), cv2.MORPH_OPEN, _disk(r))
+    opened = cv2.morphologyEx(_prior(lab, hue, chroma).astype(np.uint8), cv2.MORPH_OPEN, _disk(r))
     return cv2.dilate(_largest_component(opened).astype(np.uint8), _disk(2 * r)).astype(bool)
 
 
 def skin_mask_lab(lab: np.ndarray) -> np.ndarray:
     """Skin mask (bool, H x W) of a float Lab image (see module docstring)."""
     h, w = lab.shape[:2]
-    hue, chroma = _hue_chroma(lab)
+    hue, chroma = hue_chroma(lab)
     prior = _prior(lab, hue, chroma)
     r = config.SKIN_MORPH_RADIUS
     opened = cv2.morphologyEx(prior.astype(np.uint8), cv2.MORPH_OPEN, _disk(r)).astype(bool)

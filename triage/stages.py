@@ -2,8 +2,8 @@
 
 normalised.png (after white balance), mask.png (skin = 255), redness.png (delta a* against the
 person's untreated skin, 0..20 mapped to a heat scale, non-skin grey), pigment.png (local
-darkening -L_loc, 0..20), overlay.png (red regions outlined red, dark macules blue, on the
-photo), result.json (the results.jsonl row).
+darkening -L_loc, 0..20), overlay.png (the report's findings overlay at the working size,
+triage.report.render_overlay), result.json (the results.jsonl row).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 
 from .color import linear_to_srgb
-from .features import Measurements
+from .report import render_overlay
 from .fsutil import atomic_write_bytes, atomic_write_text
 
 
@@ -31,15 +31,6 @@ def heat(values: np.ndarray, mask: np.ndarray, vmax: float) -> np.ndarray:
     rgb = rgb.copy()
     rgb[~mask] = 128
     return rgb
-
-
-def overlay(rgb: np.ndarray, m: Measurements) -> np.ndarray:
-    """The photo with red regions outlined in red and dark macules in blue."""
-    out = rgb.copy()
-    for mask, colour in ((m.red, (255, 40, 40)), (m.macules, (40, 120, 255))):
-        contours, _ = cv2.findContours(mask.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-        cv2.drawContours(out, contours, -1, colour, 2)
-    return out
 
 
 def inspect(image: str | Path, out: str | Path, days=None, model=None) -> dict:
@@ -69,6 +60,6 @@ def inspect(image: str | Path, out: str | Path, days=None, model=None) -> dict:
             m = mz.maps
             _png(out / "redness.png", heat(m.delta[..., 1], mz.skin, 20.0))
             _png(out / "pigment.png", heat(-m.L_loc, mz.skin, 20.0))
-            _png(out / "overlay.png", overlay(img.rgb, m))
+            _png(out / "overlay.png", render_overlay(img.rgb, mz, (img.rgb.shape[1], img.rgb.shape[0])))
     atomic_write_text(out / "result.json", json.dumps(row, indent=2) + "\n")
     return row

@@ -190,12 +190,17 @@ def record_login_failure(engine: sa.Engine, name: str, client: str) -> None:
         conn.execute(login_failures.insert().values(name=name.strip()[:80], client=client[:64], at=_now()))
 
 
+def _token_hash(token: str) -> str:
+    """What the sessions table keeps of a cookie: a leaked table opens nothing."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
 def new_session(engine: sa.Engine, user_id: int) -> tuple[str, str]:
     """(cookie token, CSRF token) of a new session."""
     token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     with engine.begin() as conn:
         conn.execute(sessions.insert().values(
-            token_hash=hashlib.sha256(token.encode()).hexdigest(), user_id=user_id, csrf=csrf,
+            token_hash=_token_hash(token), user_id=user_id, csrf=csrf,
             expires_at=_now() + timedelta(hours=config.SESSION_HOURS)))  # fmt: skip
     return token, csrf
 
@@ -208,7 +213,7 @@ def session_of(engine: sa.Engine, token: str | None) -> dict | None:
         row = conn.execute(
             sa.select(sessions.c.user_id, sessions.c.csrf, sessions.c.expires_at, users.c.name)
             .join(users, users.c.id == sessions.c.user_id)
-            .where(sessions.c.token_hash == hashlib.sha256(token.encode()).hexdigest())
+            .where(sessions.c.token_hash == _token_hash(token))
         ).first()
     if row is None or _aware(row.expires_at) < _now():
         return None
@@ -217,7 +222,7 @@ def session_of(engine: sa.Engine, token: str | None) -> dict | None:
 
 def end_session(engine: sa.Engine, token: str) -> None:
     with engine.begin() as conn:
-        conn.execute(sessions.delete().where(sessions.c.token_hash == hashlib.sha256(token.encode()).hexdigest()))
+        conn.execute(sessions.delete().where(sessions.c.token_hash == _token_hash(token)))
 
 
 # --- runs and photos ---------------------------------------------------------------------------
@@ -287,7 +292,7 @@ def import_zip(engine: sa.Engine, archive) -> tuple[int, int]:
 def import_results(engine: sa.Engine, results: bytes, run_json: bytes, preview, where: str) -> tuple[int, int]:
     """Import the bytes of a results.jsonl (and run.json); preview(sha256, "thumb"|"overlay")
     gives each preview's bytes or None. Idempotent by the sha256 of results.jsonl."""
-    from .batch import sources_of_run
+    from .batch import parse_rows, sources_of_run
 
     digest = hashlib.sha256(results).hexdigest()
     with engine.connect() as conn:
@@ -298,14 +303,10 @@ def import_results(engine: sa.Engine, results: bytes, run_json: bytes, preview, 
         run_info = json.loads(run_json) if run_json else {}
     except ValueError:
         run_info = {}
-    rows = []
-    for line in results.decode("utf-8", errors="replace").splitlines():
-        try:
-            r = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if isinstance(r, dict) and r.get("status") == "ok" and r.get("label") in config.LEVELS and r.get("sha256"):
-            rows.append(r)
+    rows = [
+        r for r in parse_rows(results.decode("utf-8", errors="replace"))
+        if isinstance(r, dict) and r.get("status") == "ok" and r.get("label") in config.LEVELS and r.get("sha256")
+    ]  # fmt: skip
     if not rows:
         raise StoreError("results.jsonl holds no triaged photos")
     sources = sources_of_run(run_info)  # originals on this machine, for export-labels
@@ -379,7 +380,7 @@ def export_labels(engine: sa.Engine, out: str | Path) -> tuple[int, int]:
     import io
     import shutil
 
-    from .fsutil import atomic_write_text
+    from .fsutil import atomic_write_text, file_sha256
 
     out = Path(out)
     with engine.connect() as conn:
@@ -399,7 +400,7 @@ def export_labels(engine: sa.Engine, out: str | Path) -> tuple[int, int]:
     written = skipped = 0
     newest = {r.sha256: r for r in rows}  # a photo imported in two runs: its newest decision wins
     for r in newest.values():
-        if not r.source or not Path(r.source).is_file() or hashlib.sha256(Path(r.source).read_bytes()).hexdigest() != r.sha256:
+        if not r.source or file_sha256(r.source) != r.sha256:
             skipped += 1
             continue
         name = f"images/{r.sha256[:16]}{Path(r.path).suffix.lower()}"
