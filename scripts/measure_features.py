@@ -7,7 +7,8 @@
    features together with the skin tone (5-fold random forest) (target >= 0.9) on generated
    photos without other lesions;
 3. on ../shared/real-dev (when present): the redness and lesion features per ACNE04 grade and
-   group, and their Spearman rho with the grade (they should rise).
+   group, and their Spearman rho with the grade (they should rise), over all photos and over
+   the single photos (most of real-dev are 4-picture mosaics, flagged "collage" by the gate).
 
     .venv/bin/python scripts/measure_features.py [--n 300] [--seed 31]
 """
@@ -48,7 +49,8 @@ def _real(args):
     from triage.pipeline import measure
 
     img = load_image(Path(folder) / item["file"])
-    return item, measure(img.rgb, (img.width, img.height)).features
+    m = measure(img.rgb, (img.width, img.height))
+    return item, m.features, "collage" in m.quality.issues
 
 
 def _recovered_grade(plain, grades) -> np.ndarray:
@@ -108,16 +110,19 @@ def main() -> int:
     items = list(csv.DictReader(io.StringIO((real / "labels.csv").read_text())))
     rows = list(imap_unordered(_real, [(str(real), it) for it in items], w))
     order = ["acne04_grade0", "acne04_grade1", "acne04_grade2", "acne04_grade3", "acne_purulent"]
-    print(f"3. ../shared/real-dev ({len(rows)} photos): feature medians per group")
     names = REDNESS + LESIONS
-    print("   " + "group".ljust(15) + "".join(n[:16].rjust(17) for n in names))
-    for g in order:
-        vals = [f for it, f in rows if it["group"] == g]
-        med = [np.median([v[n] for v in vals if v[n] is not None]) for n in names]
-        print("   " + f"{g} (n={len(vals)})".ljust(15)[:15] + "".join(f"{m:17.3f}" for m in med))
-    acne = [(int(it["group"][-1]), f) for it, f in rows if it["group"].startswith("acne04")]
-    print("   Spearman rho with the ACNE04 grade (0-3): " + ", ".join(
-        f"{n} {spearmanr([g for g, _ in acne], [f[n] if f[n] is not None else 0 for _, f in acne])[0]:.2f}" for n in names))
+    collages = sum(c for _i, _f, c in rows)
+    print(f"3. ../shared/real-dev ({len(rows)} photos, {collages} flagged collage): feature medians per group")
+    for title, subset in (("all photos", rows), ("single photos (not collage)", [r for r in rows if not r[2]])):
+        print(f"   {title}:")
+        print("   " + "group".ljust(15) + "".join(n[:16].rjust(17) for n in names))
+        for g in order:
+            vals = [f for it, f, _c in subset if it["group"] == g]
+            med = [np.median([v[n] for v in vals if v[n] is not None] or [np.nan]) for n in names]
+            print("   " + f"{g} (n={len(vals)})".ljust(15)[:15] + "".join(f"{m:17.3f}" for m in med))
+        acne = [(int(it["group"][-1]), f) for it, f, _c in subset if it["group"].startswith("acne04")]
+        print(f"   Spearman rho with the ACNE04 grade (0-3), n={len(acne)}: " + ", ".join(
+            f"{n} {spearmanr([g for g, _ in acne], [f[n] if f[n] is not None else 0 for _, f in acne])[0]:.2f}" for n in names))
     return 0
 
 

@@ -61,3 +61,32 @@ def test_quality_failure_is_never_normal(model):
     row = analyze(rgb, days_since_treatment=2, model=model).to_dict()
     assert not row["quality"]["ok"] and row["label"] != "normal"
     assert "retake" in row["explanation"]["summary"].lower() or "brighter" in row["explanation"]["summary"]
+
+
+def _tiles(seeds, size=(512, 384)):
+    return [render_with("", s, size) for s in seeds]
+
+
+@pytest.mark.parametrize("cx,cy", [(512, 384), (300, 500)])
+def test_four_photos_in_one_frame_are_a_collage(cx, cy):
+    """A mosaic of four good generated photos meeting at (cx, cy), as photo apps and dataset
+    exports make them: each photo alone passes, the collage is flagged, and never normal."""
+    from triage.pipeline import analyze
+
+    a, b, c, d = _tiles([5, 6, 7, 8], (1024, 768))
+    mosaic = np.empty_like(a)
+    mosaic[:cy, :cx] = a[:cy, :cx]
+    mosaic[:cy, cx:] = b[:cy, cx:]
+    mosaic[cy:, :cx] = c[cy:, :cx]
+    mosaic[cy:, cx:] = d[cy:, cx:]
+    assert all("collage" not in measure(t, (1024, 768)).quality.issues for t in (a, b, c, d))
+    q = measure(mosaic, (1024, 768)).quality
+    assert "collage" in q.issues and not q.ok
+    assert analyze(mosaic).label != "normal"
+
+
+def test_one_straight_edge_is_not_a_collage():
+    """A towel with a straight edge across the frame is one seam, not a cross."""
+    (a,) = _tiles([5], (1024, 768))
+    a[540:] = (70, 90, 160)  # a blue towel over the lower part of the frame
+    assert "collage" not in measure(a, (1024, 768)).quality.issues

@@ -127,6 +127,18 @@ MAX_CLIPPED_SKIN_FRACTION = 0.20
 #: 0.0013-0.0043. 0.0025 catches every blurred one measured and half of those soft ones.
 SHARPNESS_SCALE = 4
 MIN_SHARPNESS = 2.5e-3
+#: Collage: several pictures in one frame (before/after composites, app mosaics) have no single
+#: person's skin to measure against. Four pictures meet in a cross of straight seams spanning the
+#: whole frame. On L* reduced to COLLAGE_SIZE px (long side), a column (row) is a seam when over
+#: COLLAGE_MIN_SHARE of its length steps by more than COLLAGE_STEP_L to the next and by
+#: COLLAGE_STEP_RATIO times more than the steps two pixels either side (a seam is one step; an
+#: edge in a scene is blurred over several). Values from ../shared/real-dev (mosaic exports:
+#: 66% have both seams at these values) and generated photos (0 of 300, whose clothing bands
+#: are one straight seam, never two).
+COLLAGE_SIZE = 256
+COLLAGE_STEP_L = 10.0
+COLLAGE_STEP_RATIO = 2.5
+COLLAGE_MIN_SHARE = 0.3
 #: A linear channel value at or above this counts as clipped (8-bit 250 after the sRGB curve).
 CLIP_LEVEL = 0.955
 #: Skin whose median hue angle h = atan2(b*, a*) lies outside [MIN, MAX] has a colour cast
@@ -138,9 +150,15 @@ MAX_SKIN_HUE_DEG = 80.0
 #: chroma above CAST_MAX_CHROMA is a colour cast.
 CAST_MAX_NEGATIVE = 6.0
 CAST_MAX_CHROMA = 45.0
-#: 99th percentile of chroma below this: a black-and-white photo (JPEG noise keeps C* ~ 1-2).
+#: Fewer than 1% of the pixels with chroma at or above this (its 99th percentile below it): a
+#: black-and-white photo (JPEG noise keeps C* ~ 1-2).
 GRAYSCALE_MAX_CHROMA = 4.0
 
+#: Medians, percentiles and MADs over the skin are taken on at most this many skin pixels,
+#: evenly strided in raster order (triage.regions.sample). The standard error of a median of n
+#: samples is 1.2533 sigma / sqrt(n): with 65,536 pixels 0.5% of the skin's spread (~0.02 a*),
+#: far below JPEG noise, at a tenth of the cost of all ~500,000 skin pixels.
+STATS_MAX_PIXELS = 65536
 # --- features (triage.features) -------------------------------------------------------------
 #: The untreated-looking reference: skin pixels whose a* is below this quantile of the skin's
 #: a* (the less-red half).

@@ -2,7 +2,8 @@
 
 Thresholds are relative to the skin found in the photo (not to the whole frame) and live in
 `config`. Issue names are stable (contract): no_skin, too_dark, overexposed, blurry,
-low_resolution, color_cast, plus grayscale (a photo with no colour cannot show redness).
+low_resolution, color_cast, plus grayscale (a photo with no colour cannot show redness) and
+collage (several pictures in one frame: no single person's skin to measure against).
 Each issue comes with what to fix when retaking.
 """
 
@@ -14,6 +15,8 @@ import cv2
 import numpy as np
 
 from . import config
+from .color import Normalised, max_channel
+from .regions import sample
 
 RETAKE_ADVICE = {
     "no_skin": "frame the treated skin so it fills most of the photo",
@@ -23,6 +26,7 @@ RETAKE_ADVICE = {
     "low_resolution": "send the original photo, not a thumbnail or screenshot",
     "color_cast": "retake in daylight without coloured lamps, filters or beauty mode",
     "grayscale": "retake in colour (no black-and-white filter)",
+    "collage": "send each photo on its own, not a collage or side-by-side",
 }
 
 
@@ -53,42 +57,66 @@ def sharpness(lin: np.ndarray, region: np.ndarray) -> float:
     return float((1.4826 * np.median(np.abs(vals - np.median(vals)))) ** 2)
 
 
-def assess(lin: np.ndarray, lab: np.ndarray, skin: np.ndarray, original_size: tuple[int, int]) -> Quality:
-    """The quality verdict of a normalised photo (linear RGB, Lab, skin mask)."""
+def assess(norm: Normalised, skin: np.ndarray, original_size: tuple[int, int]) -> Quality:
+    """The quality verdict of a normalised photo and its skin mask."""
+    lin, lab = norm.linear, norm.lab
     issues: list[str] = []
     if max(original_size) < config.MIN_LONG_SIDE:
         issues.append("low_resolution")
-    chroma = np.hypot(lab[..., 1], lab[..., 2])
-    if np.percentile(chroma, 99) < config.GRAYSCALE_MAX_CHROMA:
+    if np.count_nonzero(norm.chroma >= config.GRAYSCALE_MAX_CHROMA) < 0.01 * skin.size:  # P99 of C* below it
         issues.append("grayscale")
     skin_fraction = float(skin.mean())
     has_skin = skin_fraction >= config.MIN_SKIN_FRACTION
     region = skin if has_skin else np.ones_like(skin)
-    if np.median(lab[..., 0][region]) < config.MIN_SKIN_MEDIAN_L:
+    px = lab[sample(region, config.STATS_MAX_PIXELS)]  # (n, 3): medians are taken on a sample
+    if np.median(px[:, 0]) < config.MIN_SKIN_MEDIAN_L:
         issues.append("too_dark")
     if not has_skin:
         issues.append("no_skin")
-    clipped = float((lin[region].max(axis=-1) >= config.CLIP_LEVEL).mean())
+    clipped = float((max_channel(lin)[region] >= config.CLIP_LEVEL).mean())
     if clipped > config.MAX_CLIPPED_SKIN_FRACTION:
         issues.append("overexposed")
     sharp = sharpness(lin, skin) if has_skin else None  # sharpness of a frame without skin means nothing
     if sharp is not None and sharp < config.MIN_SHARPNESS:
         issues.append("blurry")
-    if "grayscale" not in issues and _color_cast(lab, skin if has_skin else None):
+    if is_collage(lab[..., 0]):
+        issues.append("collage")
+    if "grayscale" not in issues and _color_cast(px if has_skin else lab[lab[..., 0] > 20], has_skin):
         issues.append("color_cast")
     return Quality(not issues, issues, sharp, clipped)
 
 
-def _color_cast(lab: np.ndarray, skin: np.ndarray | None) -> bool:
+def _color_cast(px: np.ndarray, of_skin: bool) -> bool:
     """A cast white balance could not remove: the skin's median hue outside the range skin has
-    in daylight (MIN/MAX_SKIN_HUE_DEG), or, with no skin found, the frame's median colour in a
-    place no room and no skin is (strongly green, blue or saturated)."""
-    if skin is not None:
-        a, b = np.median(lab[..., 1][skin]), np.median(lab[..., 2][skin])
+    in daylight (MIN/MAX_SKIN_HUE_DEG), or, with no skin found, the median colour of the frame's
+    not-dark pixels in a place no room and no skin is (strongly green, blue or saturated).
+    px: (n, 3) Lab of the skin (a sample) or of the frame's pixels with L* > 20."""
+    if of_skin:
+        a, b = np.median(px[:, 1]), np.median(px[:, 2])
         hue = np.degrees(np.arctan2(b, a))
         return bool(hue < config.MIN_SKIN_HUE_DEG or hue > config.MAX_SKIN_HUE_DEG)
-    bright = lab[..., 0] > 20
-    if bright.sum() < 100:
+    if len(px) < 100:
         return False
-    a, b = np.median(lab[..., 1][bright]), np.median(lab[..., 2][bright])
+    a, b = np.median(px[:, 1]), np.median(px[:, 2])
     return bool(a < -config.CAST_MAX_NEGATIVE or b < -config.CAST_MAX_NEGATIVE or np.hypot(a, b) > config.CAST_MAX_CHROMA)
+
+
+def is_collage(L: np.ndarray) -> bool:
+    """Both a full-height and a full-width straight seam: the cross where four pictures meet
+    (thresholds and their reasons in config, COLLAGE_*)."""
+    h, w = L.shape
+    s = config.COLLAGE_SIZE / max(h, w)
+    small = cv2.resize(np.ascontiguousarray(L), (max(8, round(w * s)), max(8, round(h * s))), interpolation=cv2.INTER_AREA)
+    return _seam_share(small) >= config.COLLAGE_MIN_SHARE and _seam_share(small.T) >= config.COLLAGE_MIN_SHARE
+
+
+def _seam_share(img: np.ndarray) -> float:
+    """The largest share of rows in which the step between columns k and k+1 is a seam, over the
+    columns k of the inner 90% of the width."""
+    step = np.abs(np.diff(img, axis=1))
+    edge = np.pad(step, ((0, 0), (2, 2)), mode="edge")
+    around = np.maximum(edge[:, :-4], edge[:, 4:])  # the steps two columns before and after
+    seam = (step > config.COLLAGE_STEP_L) & (step > config.COLLAGE_STEP_RATIO * around)
+    share = seam.mean(axis=0)
+    n = len(share)
+    return float(share[int(0.05 * n): int(0.95 * n) + 1].max(initial=0.0))

@@ -25,10 +25,8 @@ import cv2
 import numpy as np
 
 from . import config
-
-
-def hue_chroma(lab: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    return np.degrees(np.arctan2(lab[..., 2], lab[..., 1])), np.hypot(lab[..., 1], lab[..., 2])
+from .color import hue_chroma
+from .regions import components, disk, sample
 
 
 def _prior(lab: np.ndarray, hue: np.ndarray | None = None, chroma: np.ndarray | None = None) -> np.ndarray:
@@ -40,18 +38,6 @@ def _prior(lab: np.ndarray, hue: np.ndarray | None = None, chroma: np.ndarray | 
         & (chroma >= config.SKIN_CHROMA[0]) & (chroma <= config.SKIN_CHROMA[1])
         & (L >= config.SKIN_L[0]) & (L <= config.SKIN_L[1])
     )  # fmt: skip
-
-
-def _disk(radius: int) -> np.ndarray:
-    return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
-
-
-def _largest_component(mask: np.ndarray) -> np.ndarray:
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
-    if n <= 1:
-        return mask
-    biggest = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
-    return labels == biggest
 
 
 def _central_box(h: int, w: int) -> np.ndarray:
@@ -66,7 +52,7 @@ def _person_component(mask: np.ndarray) -> np.ndarray:
     """The skin-coloured component the photo is of: the one with the most pixels in the central
     box (photos of treated skin are framed on it; a skin-coloured backdrop is larger but around
     it), else the largest."""
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    n, labels, stats, _ = components(mask)
     if n <= 1:
         return mask
     h, w = mask.shape
@@ -76,29 +62,33 @@ def _person_component(mask: np.ndarray) -> np.ndarray:
     return labels == pick
 
 
-def skin_prior_region(lab: np.ndarray, hue: np.ndarray | None = None, chroma: np.ndarray | None = None) -> np.ndarray:
-    """The largest skin-coloured region by the broad prior, dilated by a few pixels: where white
-    balance must not look for neutrals (hue, chroma of lab when already computed)."""
-    r = config.SKIN_MORPH_RADIUS
-    opened = cv2.morphologyEx(_prior(lab, hue, chroma).astype(np.uint8), cv2.MORPH_OPEN, _disk(r))
-    return cv2.dilate(_largest_component(opened).astype(np.uint8), _disk(2 * r)).astype(bool)
+def person_region(lab: np.ndarray, hue: np.ndarray | None = None, chroma: np.ndarray | None = None) -> np.ndarray:
+    """The person's skin-coloured region by the broad prior alone: the prior opened by
+    SKIN_MORPH_RADIUS, its component the photo is of (_person_component). White balance keeps
+    its neutrals away from it (dilated) and the segmentation learns the person's colour from it
+    (hue, chroma of lab when already computed)."""
+    opened = cv2.morphologyEx(_prior(lab, hue, chroma).astype(np.uint8), cv2.MORPH_OPEN, disk(config.SKIN_MORPH_RADIUS))
+    return _person_component(opened.astype(bool))
 
 
-def skin_mask_lab(lab: np.ndarray) -> np.ndarray:
-    """Skin mask (bool, H x W) of a float Lab image (see module docstring)."""
+def skin_mask_lab(
+    lab: np.ndarray, hue: np.ndarray | None = None, chroma: np.ndarray | None = None, person: np.ndarray | None = None
+) -> np.ndarray:
+    """Skin mask (bool, H x W) of a float Lab image (see module docstring); hue, chroma
+    (color.hue_chroma) and person (person_region) of lab when already computed."""
     h, w = lab.shape[:2]
-    hue, chroma = hue_chroma(lab)
+    if hue is None or chroma is None:
+        hue, chroma = hue_chroma(lab)
     prior = _prior(lab, hue, chroma)
     r = config.SKIN_MORPH_RADIUS
-    opened = cv2.morphologyEx(prior.astype(np.uint8), cv2.MORPH_OPEN, _disk(r)).astype(bool)
-    core = _person_component(opened)
+    core = person_region(lab, hue, chroma) if person is None else person
     if core.sum() < config.SKIN_MIN_COMPONENT_FRACTION * h * w:
         return np.zeros((h, w), bool)
     central = core & _central_box(h, w)
     learn = central if central.sum() >= config.SKIN_MIN_COMPONENT_FRACTION * h * w else core
-    sample = lab[learn][:: max(1, int(learn.sum() // 20000))]
-    med = np.median(sample, axis=0)
-    mad = np.median(np.abs(sample - med), axis=0) * 1.4826 + 1e-3
+    px = lab[sample(learn, config.STATS_MAX_PIXELS)].T  # (3, n): one row per channel
+    med = np.median(px, axis=1)
+    mad = np.median(np.abs(px - med[:, None]), axis=1) * 1.4826 + 1e-3
     k = config.SKIN_MAHALANOBIS
     L, a, b = lab[..., 0], lab[..., 1], lab[..., 2]
     persons = (np.abs(b - med[2]) < k * mad[2] + 6.0) & (L > med[0] - (k * mad[0] + 12.0))  # their b*, L*
@@ -113,10 +103,10 @@ def skin_mask_lab(lab: np.ndarray) -> np.ndarray:
         touches[np.unique(labels[adapted])] = True
         touches[0] = False
         adapted = touches[labels]
-    mask = cv2.morphologyEx(adapted.astype(np.uint8), cv2.MORPH_OPEN, _disk(r))
-    mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, _disk(max(1, r - 1)))
+    mask = cv2.morphologyEx(adapted.astype(np.uint8), cv2.MORPH_OPEN, disk(r))
+    mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, disk(max(1, r - 1)))
     mask = _fill_small_holes(mask.astype(bool), lab, med, max_area=int(0.004 * h * w))
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    n, labels, stats, _ = components(mask)
     keep = np.zeros(n, bool)
     keep[1:] = stats[1:, cv2.CC_STAT_AREA] >= config.SKIN_MIN_COMPONENT_FRACTION * h * w
     # hair is taken out last: skin between strands stays skin even where strands cut it into
@@ -131,7 +121,7 @@ def hair_like(L: np.ndarray) -> np.ndarray:
     the anti-aliased edges. Pores are as thin but only ~8-10 L* darker than the skin."""
     k = config.HAIR_KERNEL
     bh = cv2.morphologyEx(L.astype(np.float32), cv2.MORPH_BLACKHAT, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
-    n, labels, stats, _ = cv2.connectedComponentsWithStats((bh > config.HAIR_BLACKHAT).astype(np.uint8), connectivity=8)
+    n, labels, stats, _ = components(bh > config.HAIR_BLACKHAT)
     long_ = np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]) >= config.HAIR_MIN_LENGTH
     long_[0] = False
     return cv2.dilate(long_[labels].astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
@@ -139,8 +129,7 @@ def hair_like(L: np.ndarray) -> np.ndarray:
 
 def _fill_small_holes(mask: np.ndarray, lab: np.ndarray, skin_median: np.ndarray, max_area: int) -> np.ndarray:
     """Fill enclosed holes up to max_area px unless they are dark and grey (hair)."""
-    inv = (~mask).astype(np.uint8)
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(inv, connectivity=4)
+    n, labels, stats, _ = components(~mask, connectivity=4)
     if n <= 1:
         return mask
     h, w = mask.shape
@@ -151,11 +140,10 @@ def _fill_small_holes(mask: np.ndarray, lab: np.ndarray, skin_median: np.ndarray
     idx = np.nonzero(small)[0]
     if len(idx) == 0:
         return mask
-    sums = np.zeros((n, 3))
-    lab_f = lab.reshape(-1, 3).astype(np.float64)
-    lbl = labels.ravel()
-    for c in range(3):
-        sums[:, c] = np.bincount(lbl, weights=lab_f[:, c], minlength=n)
+    at = np.flatnonzero(small[labels.ravel()])  # pixels of the small holes only
+    lbl = labels.ravel()[at]
+    px = lab.reshape(-1, 3)[at].astype(np.float64)
+    sums = np.stack([np.bincount(lbl, weights=px[:, c], minlength=n) for c in range(3)], axis=1)
     means = sums / np.maximum(area, 1)[:, None]
     chroma = np.hypot(means[:, 1], means[:, 2])
     hair_like = (means[:, 0] < skin_median[0] - 15) & (chroma < np.hypot(skin_median[1], skin_median[2]))
@@ -170,4 +158,5 @@ def skin_mask(rgb: np.ndarray) -> np.ndarray:
     rgb = np.asarray(rgb)
     if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
         raise ValueError("skin_mask expects an RGB uint8 array of shape (H, W, 3)")
-    return skin_mask_lab(normalise(rgb).lab)
+    norm = normalise(rgb)
+    return skin_mask_lab(norm.lab, norm.hue, norm.chroma, norm.person)

@@ -58,7 +58,7 @@ def inspect(image: str | Path, out: str | Path, days=None, model=None) -> dict:
         _png(out / "mask.png", mz.skin.astype(np.uint8) * 255)
         if mz.skin.sum() >= 100:
             m = mz.maps
-            _png(out / "redness.png", heat(m.delta[..., 1], mz.skin, 20.0))
+            _png(out / "redness.png", heat(m.da, mz.skin, 20.0))
             _png(out / "pigment.png", heat(-m.L_loc, mz.skin, 20.0))
             _png(out / "overlay.png", render_overlay(img.rgb, mz, (img.rgb.shape[1], img.rgb.shape[0])))
     atomic_write_text(out / "result.json", json.dumps(row, indent=2) + "\n")

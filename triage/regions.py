@@ -1,0 +1,36 @@
+"""Binary-mask helpers shared by skin segmentation and the features: structuring elements and
+connected components."""
+
+from __future__ import annotations
+
+import math
+
+import cv2
+import numpy as np
+
+
+def disk(radius: int) -> np.ndarray:
+    """Elliptic structuring element of diameter 2 radius + 1 px."""
+    return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+
+
+def components(mask: np.ndarray, connectivity: int = 8) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
+    """Connected components of a mask: (n, labels int32, stats, centroids) as
+    cv2.connectedComponentsWithStats, label 0 the background.
+
+    Grana's block-based decision tree (BBDT; Grana C et al. IEEE Trans Image Process
+    2010;19:1596-1609), SAUF for 4-connectivity: the same components as OpenCV's default
+    (Spaghetti), whose statistics pass costs 3x more on our sparse lesion masks."""
+    return cv2.connectedComponentsWithStatsWithAlgorithm(
+        np.ascontiguousarray(mask, dtype=np.uint8), connectivity, cv2.CV_32S, cv2.CCL_BBDT
+    )
+
+
+def sample(mask: np.ndarray, at_most: int) -> tuple[np.ndarray, np.ndarray]:
+    """(rows, columns) of at most `at_most` of the mask's pixels, evenly strided in raster
+    order: img[rows, cols] is a sample of img over the mask for medians and percentiles."""
+    idx = np.flatnonzero(mask)
+    step = max(1, -(-len(idx) // at_most))
+    while math.gcd(step, mask.shape[1]) != 1:  # a step sharing a factor with the width would sample
+        step += 1  # the same columns in every row (JPEG's 8x8 blocks, 2x enlargements)
+    return np.divmod(idx[::step], mask.shape[1])
