@@ -122,25 +122,25 @@ class Measurements:
     def _sample(self) -> tuple[np.ndarray, np.ndarray]:
         return sample(self.skin, config.STATS_MAX_PIXELS)
 
-    def on_skin(self, img: np.ndarray) -> np.ndarray:
+    def skin_sample(self, img: np.ndarray) -> np.ndarray:
         """A one-channel map at an even sample of the skin's pixels (config.STATS_MAX_PIXELS):
         medians and percentiles over the skin are taken on it."""
         return img[self._sample]
 
     @cached_property
     def skin_a(self) -> np.ndarray:
-        return self.on_skin(self.lab[..., 1])
+        return self.skin_sample(self.lab[..., 1])
 
     @cached_property
     def less_red(self) -> np.ndarray:
-        """Which sampled skin pixels (on_skin) form the less-red half: a* at or below the skin's
+        """Which sampled skin pixels (skin_sample) form the less-red half: a* at or below the skin's
         REFERENCE_QUANTILE."""
         return self.skin_a <= np.quantile(self.skin_a, config.REFERENCE_QUANTILE)
 
     @cached_property
     def reference(self) -> np.ndarray:
         """Median (L*, a*, b*) of the less-red half of the skin."""
-        return np.array([np.median(self.on_skin(self.lab[..., c])[self.less_red]) for c in range(3)], np.float32)
+        return np.array([np.median(self.skin_sample(self.lab[..., c])[self.less_red]) for c in range(3)], np.float32)
 
     @cached_property
     def da(self) -> np.ndarray:
@@ -282,7 +282,7 @@ def f_redness_delta_a(m: Measurements) -> float:
     Formula: P90 over S of (a* - a*_ref).
     Reference: Takiwaki H. Measurement of skin color: practical application and theoretical
     considerations. J Med Invest 1998;44:121-126 (a* tracks erythema)."""
-    return float(np.percentile(m.on_skin(m.da), 90))
+    return float(np.percentile(m.skin_sample(m.da), 90))
 
 
 @feature("erythema_index_delta", "EI units")
@@ -293,7 +293,7 @@ def f_erythema_index(m: Measurements) -> float:
     the less-red half.
     Reference: Dawson JB et al. Phys Med Biol 1980;25:695-709; Yamamoto T et al. Skin Res
     Technol 2008;14:26-34 (RGB erythema and melanin indices)."""
-    R, G = m.on_skin(m.linear[..., 0]), m.on_skin(m.linear[..., 1])
+    R, G = m.skin_sample(m.linear[..., 0]), m.skin_sample(m.linear[..., 1])
     ei = 100.0 * np.log10((R + 1e-4) / (G + 1e-4))
     return float(np.percentile(ei, 90) - np.median(ei[m.less_red]))
 
@@ -356,7 +356,7 @@ def f_melanin_index(m: Measurements) -> float:
     less-red half.
     Reference: Dawson JB et al. Phys Med Biol 1980;25:695-709; Yamamoto T et al. Skin Res
     Technol 2008;14:26-34."""
-    mi = -100.0 * np.log10(m.on_skin(m.linear[..., 0]) + 1e-4)
+    mi = -100.0 * np.log10(m.skin_sample(m.linear[..., 0]) + 1e-4)
     return float(np.percentile(mi, 95) - np.median(mi[m.less_red]))
 
 
@@ -511,7 +511,7 @@ def f_texture(m: Measurements) -> float:
     lin = m.linear
     logy = np.log(0.2126 * lin[..., 0] + 0.7152 * lin[..., 1] + 0.0722 * lin[..., 2] + 1e-3)
     band = logy - cv2.GaussianBlur(logy, (0, 0), 2.0)
-    v = m.on_skin(band)
+    v = m.skin_sample(band)
     return float(1.4826 * np.median(np.abs(v - np.median(v))))
 
 
