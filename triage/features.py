@@ -26,12 +26,12 @@ import cv2
 import numpy as np
 
 from . import config
-from .color import hue_chroma, ita_deg
-from .regions import components, sample
+from .color import hue_chroma, ita_deg, luminance
+from .regions import components, disk, robust_sd, sample
 
 LOCAL_SIGMA = 80.0  # px; local background for dark macules and pustule tops (macules reach ~60 px radius)
 DOT_SIGMA = 12.0
-_EDGE_KERNEL = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (9, 9))  # px; local background for papules and dots (a papule is <= ~13 px radius)
+_EDGE_KERNEL = disk(4)  # px; local background for papules and dots (a papule is <= ~13 px radius)
 
 
 @dataclass(frozen=True)
@@ -171,7 +171,7 @@ class Measurements:
         often lies inside a red treated area: its redness is the area's, not its own): (mask,
         number of regions)."""
         m = (self.L_loc < -config.MACULE_DELTA_L) & (self.a_loc < config.MACULE_MAX_DELTA_A) & self.core
-        m = cv2.morphologyEx(m.astype(np.uint8), cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5)))
+        m = cv2.morphologyEx(m.astype(np.uint8), cv2.MORPH_OPEN, disk(2))
         labels, _s, _c, ids = _components(m, min_area=config.MACULE_MIN_AREA)
         keep = np.zeros(labels.max() + 1, bool)
         keep[ids] = True
@@ -508,11 +508,10 @@ def f_texture(m: Measurements) -> float:
     Y the linear luminance.
     Reference: skin surface texture from image band-pass energy (e.g. Haralick-free roughness
     in Bielfeldt S et al. Skin Res Technol 2018; MAD as robust scale, Rousseeuw & Croux 1993)."""
-    lin = m.linear
-    logy = np.log(0.2126 * lin[..., 0] + 0.7152 * lin[..., 1] + 0.0722 * lin[..., 2] + 1e-3)
+    logy = np.log(luminance(m.linear) + 1e-3)
     band = logy - cv2.GaussianBlur(logy, (0, 0), 2.0)
     v = m.skin_sample(band)
-    return float(1.4826 * np.median(np.abs(v - np.median(v))))
+    return robust_sd(v)
 
 
 FEATURE_NAMES: tuple[str, ...] = tuple(REGISTRY)

@@ -15,8 +15,8 @@ import cv2
 import numpy as np
 
 from . import config
-from .color import Normalised, max_channel
-from .regions import sample
+from .color import Normalised, luminance, max_channel
+from .regions import robust_sd, sample
 
 RETAKE_ADVICE = {
     "no_skin": "frame the treated skin so it fills most of the photo",
@@ -46,7 +46,7 @@ def sharpness(lin: np.ndarray, region: np.ndarray) -> float:
 
     Log-luminance makes it independent of exposure (a darker photo is not a blurrier one); the
     reduced image averages out pixel noise, which would otherwise pass for detail."""
-    y = 0.2126 * lin[..., 0] + 0.7152 * lin[..., 1] + 0.0722 * lin[..., 2]
+    y = luminance(lin)
     f = config.SHARPNESS_SCALE
     size = (max(1, y.shape[1] // f), max(1, y.shape[0] // f))
     small = cv2.resize(y, size, interpolation=cv2.INTER_AREA)
@@ -54,7 +54,7 @@ def sharpness(lin: np.ndarray, region: np.ndarray) -> float:
     reg = cv2.erode(reg, np.ones((7, 7), np.uint8)).astype(bool)  # the skin's edge is not detail
     lap = cv2.Laplacian(np.log(small + 1e-3), cv2.CV_32F)  # 4-neighbour kernel
     vals = lap[reg] if reg.sum() > 50 else lap.ravel()
-    return float((1.4826 * np.median(np.abs(vals - np.median(vals)))) ** 2)
+    return robust_sd(vals) ** 2
 
 
 def assess(norm: Normalised, skin: np.ndarray, original_size: tuple[int, int]) -> Quality:

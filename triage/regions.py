@@ -1,5 +1,5 @@
-"""Binary-mask helpers shared by skin segmentation and the features: structuring elements and
-connected components."""
+"""Helpers over masks and pixel sets shared by segmentation, the quality gate and the features:
+structuring elements, connected components, even samples, robust spread."""
 
 from __future__ import annotations
 
@@ -34,3 +34,9 @@ def sample(mask: np.ndarray, at_most: int) -> tuple[np.ndarray, np.ndarray]:
     while math.gcd(step, mask.shape[1]) != 1:  # a step sharing a factor with the width would sample
         step += 1  # the same columns in every row (JPEG's 8x8 blocks, 2x enlargements)
     return np.divmod(idx[::step], mask.shape[1])
+
+
+def robust_sd(v: np.ndarray) -> float:
+    """1.4826 * median(|v - median(v)|): the MAD scaled to equal the standard deviation of a
+    normal distribution (Rousseeuw PJ, Croux C. J Am Stat Assoc 1993;88:1273-1283)."""
+    return float(1.4826 * np.median(np.abs(v - np.median(v))))

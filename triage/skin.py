@@ -119,8 +119,7 @@ def hair_like(L: np.ndarray) -> np.ndarray:
     diameter HAIR_KERNEL px above HAIR_BLACKHAT L* units, in components at least HAIR_MIN_LENGTH
     px long (hair is long; pinpoint bleeding and pores are dots), dilated by one pixel to take
     the anti-aliased edges. Pores are as thin but only ~8-10 L* darker than the skin."""
-    k = config.HAIR_KERNEL
-    bh = cv2.morphologyEx(L.astype(np.float32), cv2.MORPH_BLACKHAT, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
+    bh = cv2.morphologyEx(L.astype(np.float32), cv2.MORPH_BLACKHAT, disk(config.HAIR_KERNEL // 2))
     n, labels, stats, _ = components(bh > config.HAIR_BLACKHAT)
     long_ = np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]) >= config.HAIR_MIN_LENGTH
     long_[0] = False
