@@ -8,7 +8,8 @@
    photos without other lesions;
 3. on ../shared/real-dev (when present): the redness and lesion features per ACNE04 grade and
    group, and their Spearman rho with the grade (they should rise), over all photos and over
-   the single photos (most of real-dev are 4-picture mosaics, flagged "collage" by the gate).
+   the single photos, and with each collage measured by its worst tile (most of real-dev are
+   4-picture mosaics of different source photos, flagged "collage" by the gate).
 
     .venv/bin/python scripts/measure_features.py [--n 300] [--seed 31]
 """
@@ -44,13 +45,31 @@ def _generated(args):
 
 
 def _real(args):
+    """One real-dev photo's features and whether it is a collage; for a collage, also the features
+    of its worst tile (per feature, the highest value over the four pictures measured alone)."""
     folder, item = args
-    from triage.io import load_image
+    import cv2
+
+    from triage.io import load_image, working_size
     from triage.pipeline import measure
+    from triage.quality import collage_cross
 
     img = load_image(Path(folder) / item["file"])
     m = measure(img.rgb, (img.width, img.height))
-    return item, m.features, "collage" in m.quality.issues
+    cross = collage_cross(m.normalised.lab)
+    if cross is None:
+        return item, m.features, False, m.features
+    # each tile as the pipeline would see it alone: brought to the working size of its own pixels
+    (x, y), (h, w) = cross, img.rgb.shape[:2]
+    scale = img.width / w
+    measured = []
+    for tile in (img.rgb[a:b, c:d] for a, b in ((0, y), (y, h)) for c, d in ((0, x), (x, w))):
+        size = (round(tile.shape[1] * scale), round(tile.shape[0] * scale))
+        if min(size) >= 64:
+            rgb = cv2.resize(tile, working_size(*size), interpolation=cv2.INTER_LINEAR)
+            measured.append(measure(rgb, size).features)
+    worst = {n: max((f[n] for f in measured if f[n] is not None), default=None) for n in m.features}
+    return item, m.features, True, worst
 
 
 def _recovered_grade(plain, grades) -> np.ndarray:
@@ -111,16 +130,20 @@ def main() -> int:
     rows = list(imap_unordered(_real, [(str(real), it) for it in items], w))
     order = ["acne04_grade0", "acne04_grade1", "acne04_grade2", "acne04_grade3", "acne_purulent"]
     names = REDNESS + LESIONS
-    collages = sum(c for _i, _f, c in rows)
+    collages = sum(c for _i, _f, c, _w in rows)
     print(f"3. ../shared/real-dev ({len(rows)} photos, {collages} flagged collage): feature medians per group")
-    for title, subset in (("all photos", rows), ("single photos (not collage)", [r for r in rows if not r[2]])):
+    for title, subset in (
+        ("all photos, as the pipeline measures them", [(it, f) for it, f, _c, _w in rows]),
+        ("single photos (not collage)", [(it, f) for it, f, c, _w in rows if not c]),
+        ("all photos, a collage by its worst tile", [(it, w) for it, _f, _c, w in rows]),
+    ):
         print(f"   {title}:")
         print("   " + "group".ljust(15) + "".join(n[:16].rjust(17) for n in names))
         for g in order:
-            vals = [f for it, f, _c in subset if it["group"] == g]
+            vals = [f for it, f in subset if it["group"] == g]
             med = [np.median([v[n] for v in vals if v[n] is not None] or [np.nan]) for n in names]
             print("   " + f"{g} (n={len(vals)})".ljust(15)[:15] + "".join(f"{m:17.3f}" for m in med))
-        acne = [(int(it["group"][-1]), f) for it, f, _c in subset if it["group"].startswith("acne04")]
+        acne = [(int(it["group"][-1]), f) for it, f in subset if it["group"].startswith("acne04")]
         print(f"   Spearman rho with the ACNE04 grade (0-3), n={len(acne)}: " + ", ".join(
             f"{n} {spearmanr([g for g, _ in acne], [f[n] if f[n] is not None else 0 for _, f in acne])[0]:.2f}" for n in names))
     return 0

@@ -9,6 +9,7 @@ import pytest
 
 from triage import synth
 from triage.pipeline import measure
+from triage.quality import collage_cross
 
 
 def render_with(issue: str, seed: int = 5, size=(800, 600)):
@@ -80,8 +81,10 @@ def test_four_photos_in_one_frame_are_a_collage(cx, cy):
     mosaic[cy:, :cx] = c[cy:, :cx]
     mosaic[cy:, cx:] = d[cy:, cx:]
     assert all("collage" not in measure(t, (1024, 768)).quality.issues for t in (a, b, c, d))
-    q = measure(mosaic, (1024, 768)).quality
-    assert "collage" in q.issues and not q.ok
+    m = measure(mosaic, (1024, 768))
+    assert "collage" in m.quality.issues and not m.quality.ok
+    x, y = collage_cross(m.normalised.lab)
+    assert abs(x - cx) <= 2 and abs(y - cy) <= 2  # where the four pictures meet
     assert analyze(mosaic).label != "normal"
 
 

@@ -79,7 +79,7 @@ def assess(norm: Normalised, skin: np.ndarray, original_size: tuple[int, int]) -
     sharp = sharpness(lin, skin) if has_skin else None  # sharpness of a frame without skin means nothing
     if sharp is not None and sharp < config.MIN_SHARPNESS:
         issues.append("blurry")
-    if is_collage(lab[..., 0]):
+    if collage_cross(lab) is not None:
         issues.append("collage")
     if "grayscale" not in issues and _color_cast(px if has_skin else lab[lab[..., 0] > 20], has_skin):
         issues.append("color_cast")
@@ -101,22 +101,27 @@ def _color_cast(px: np.ndarray, of_skin: bool) -> bool:
     return bool(a < -config.CAST_MAX_NEGATIVE or b < -config.CAST_MAX_NEGATIVE or np.hypot(a, b) > config.CAST_MAX_CHROMA)
 
 
-def is_collage(L: np.ndarray) -> bool:
-    """Both a full-height and a full-width straight seam: the cross where four pictures meet
-    (thresholds and their reasons in config, COLLAGE_*)."""
-    h, w = L.shape
-    s = config.COLLAGE_SIZE / max(h, w)
-    small = cv2.resize(np.ascontiguousarray(L), (max(8, round(w * s)), max(8, round(h * s))), interpolation=cv2.INTER_AREA)
-    return _seam_share(small) >= config.COLLAGE_MIN_SHARE and _seam_share(small.T) >= config.COLLAGE_MIN_SHARE
+def collage_cross(lab: np.ndarray) -> tuple[int, int] | None:
+    """Where four pictures meet: (x, y) of a full-height and a full-width straight seam, in the
+    photo's pixels, or None (thresholds and their reasons in config, COLLAGE_*)."""
+    h, w = lab.shape[:2]
+    s = min(1.0, config.COLLAGE_SIZE / max(h, w))
+    small = cv2.resize(np.ascontiguousarray(lab), (max(8, round(w * s)), max(8, round(h * s))), interpolation=cv2.INTER_AREA)
+    (x, x_share), (y, y_share) = _seam(small), _seam(small.transpose(1, 0, 2))
+    if min(x_share, y_share) < config.COLLAGE_MIN_SHARE:
+        return None
+    return round((x + 1) / s), round((y + 1) / s)
 
 
-def _seam_share(img: np.ndarray) -> float:
-    """The largest share of rows in which the step between columns k and k+1 is a seam, over the
-    columns k of the inner 90% of the width."""
-    step = np.abs(np.diff(img, axis=1))
+def _seam(img: np.ndarray) -> tuple[int, float]:
+    """The column k (in the inner 90% of the width) whose step to column k+1 is a seam in the
+    largest share of rows, and that share. A step is the colour difference Delta E*ab between
+    neighbouring pixels."""
+    step = np.sqrt((np.diff(img, axis=1) ** 2).sum(axis=-1))
     edge = np.pad(step, ((0, 0), (2, 2)), mode="edge")
     around = np.maximum(edge[:, :-4], edge[:, 4:])  # the steps two columns before and after
-    seam = (step > config.COLLAGE_STEP_L) & (step > config.COLLAGE_STEP_RATIO * around)
+    seam = (step > config.COLLAGE_STEP_DELTA_E) & (step > config.COLLAGE_STEP_RATIO * around)
     share = seam.mean(axis=0)
-    n = len(share)
-    return float(share[int(0.05 * n): int(0.95 * n) + 1].max(initial=0.0))
+    lo, hi = int(0.05 * len(share)), int(0.95 * len(share)) + 1
+    k = lo + int(np.argmax(share[lo:hi]))
+    return k, float(share[k])
