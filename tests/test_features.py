@@ -108,6 +108,9 @@ def golden_pustules():
     for p in pts:
         _pustule(lab, *p)
     lab[disc_mask(340, 240, 6)] = (85.0, 0.0, 8.0)  # a white glint without red halo: not a pustule
+    # sheen on a red bump: as bright a top in as red a halo, but no yellower than the halo
+    _pustule(lab, 340, 150)
+    lab[disc_mask(340, 150, 6)] = (85.0, 4.0, SKIN[2])
     assert run(lab)["pustule_count"] == 5
 
 

@@ -207,14 +207,18 @@ class Measurements:
         cand = (self.L_loc > config.PUSTULE_DELTA_L) & (self.lab[..., 2] > config.PUSTULE_MIN_B_RATIO * self.reference[2]) & self.core
         rmin, rmax = config.PUSTULE_RADIUS
         labels, stats, cents, ids = _components(cand, int(math.pi * rmin**2), int(math.pi * rmax**2))
-        da = self.da
+        da, L, b = self.da, self.lab[..., 0], self.lab[..., 2]
         found = np.zeros(len(ids), bool)
         for n, ((x, y, w, h, _area), i) in enumerate(zip(stats, ids)):
-            x0, y0, x1, y1 = max(0, x - 8), max(0, y - 8), x + w + 8, y + h + 8
-            blob = (labels[y0:y1, x0:x1] == i).astype(np.uint8)
+            box = np.s_[max(0, y - 8): y + h + 8, max(0, x - 8): x + w + 8]
+            blob = (labels[box] == i).astype(np.uint8)
             ring = cv2.dilate(blob, np.ones((13, 13), np.uint8)) & ~cv2.dilate(blob, np.ones((5, 5), np.uint8)).astype(bool)
-            ring = ring.astype(bool) & self.skin[y0:y1, x0:x1]
-            found[n] = ring.any() and np.median(da[y0:y1, x0:x1][ring]) > config.PUSTULE_HALO_DELTA_A
+            ring = ring.astype(bool) & self.skin[box]
+            if not ring.any() or np.median(da[box][ring]) <= config.PUSTULE_HALO_DELTA_A:
+                continue
+            top = blob.astype(bool)
+            found[n] = (np.median(L[box][top]) - np.median(L[box][ring]) > config.PUSTULE_RING_DELTA_L
+                        and np.median(b[box][top]) - np.median(b[box][ring]) > config.PUSTULE_RING_DELTA_B)
         return cents[found]
 
     @cached_property
@@ -409,8 +413,10 @@ def f_pustules(m: Measurements) -> float:
 
     Formula: components of {L_loc > PUSTULE_DELTA_L and b* > PUSTULE_MIN_B_RATIO * b*_ref} on the
     skin with equivalent radius in PUSTULE_RADIUS px, whose surrounding ring (2-6 px outside) has
-    median da > PUSTULE_HALO_DELTA_A. The b* test keeps yellow-white pus and drops glints, which
-    carry the illuminant's colour (b* near 0).
+    median da > PUSTULE_HALO_DELTA_A, and whose top is brighter than the ring by more than
+    PUSTULE_RING_DELTA_L and yellower by more than PUSTULE_RING_DELTA_B (medians of L*, b*).
+    The b* tests keep yellow-white pus and drop glints and oily sheen, which carry the
+    illuminant's colour: brighter than the skin around them, never yellower.
     Reference: pustule morphology (white-yellow purulent centre, erythematous halo), e.g.
     Bolognia, Dermatology 4th ed., ch. 1; infection signs after microneedling (seed articles)."""
     return float(len(m.pustules))
