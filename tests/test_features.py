@@ -128,6 +128,11 @@ def golden_bleeding():
     pts = [(40 + 45 * i, 60 + 80 * (i % 3)) for i in range(7)]
     for p in pts:
         lab[disc_mask(*p, 2)] = (30.0, 45.0, 30.0)
+    # hair follicles in a crease: dark-red specks, but hardly darker or redder than the shadow
+    # right around them (dark against the wider skin, so they pass the local-mean tests)
+    for cx in (100, 200, 300):
+        lab[disc_mask(cx, 268, 7), :2] += (-14.0, 3.0)
+        lab[disc_mask(cx, 268, 1)] = (SKIN[0] - 18, SKIN[1] + 5, SKIN[2])
     assert run(lab)["bleeding_spot_count"] == 7
 
 

@@ -200,6 +200,22 @@ class Measurements:
         compact = np.maximum(w, h) <= config.DOT_MAX_ASPECT * np.minimum(w, h)
         return cents[compact & (peak[ids] >= config.DOT_PEAK_DELTA_A)]
 
+    def _spot_and_ring(self, labels, stats, ids, inner: int, outer: int) -> tuple[np.ndarray, np.ndarray]:
+        """Median Lab of each listed component and of the skin around it, inner..outer px outside
+        it: arrays (n, 3); the ring's row is NaN when no skin surrounds the spot."""
+        spot, ring = np.full((len(ids), 3), np.nan, np.float32), np.full((len(ids), 3), np.nan, np.float32)
+        near, far = np.ones((2 * inner + 1,) * 2, np.uint8), np.ones((2 * outer + 1,) * 2, np.uint8)
+        pad = outer + 2
+        for n, ((x, y, w, h, _area), i) in enumerate(zip(stats, ids)):
+            box = np.s_[max(0, y - pad): y + h + pad, max(0, x - pad): x + w + pad]
+            blob = (labels[box] == i).astype(np.uint8)
+            around = cv2.dilate(blob, far).astype(bool) & ~cv2.dilate(blob, near).astype(bool) & self.skin[box]
+            lab = self.lab[box]
+            spot[n] = np.median(lab[blob.astype(bool)], axis=0)
+            if around.any():
+                ring[n] = np.median(lab[around], axis=0)
+        return spot, ring
+
     # --- lesion detections: located here so the report can draw them; features count them ---
     @cached_property
     def pustules(self) -> np.ndarray:
@@ -207,18 +223,10 @@ class Measurements:
         cand = (self.L_loc > config.PUSTULE_DELTA_L) & (self.lab[..., 2] > config.PUSTULE_MIN_B_RATIO * self.reference[2]) & self.core
         rmin, rmax = config.PUSTULE_RADIUS
         labels, stats, cents, ids = _components(cand, int(math.pi * rmin**2), int(math.pi * rmax**2))
-        da, L, b = self.da, self.lab[..., 0], self.lab[..., 2]
-        found = np.zeros(len(ids), bool)
-        for n, ((x, y, w, h, _area), i) in enumerate(zip(stats, ids)):
-            box = np.s_[max(0, y - 8): y + h + 8, max(0, x - 8): x + w + 8]
-            blob = (labels[box] == i).astype(np.uint8)
-            ring = cv2.dilate(blob, np.ones((13, 13), np.uint8)) & ~cv2.dilate(blob, np.ones((5, 5), np.uint8)).astype(bool)
-            ring = ring.astype(bool) & self.skin[box]
-            if not ring.any() or np.median(da[box][ring]) <= config.PUSTULE_HALO_DELTA_A:
-                continue
-            top = blob.astype(bool)
-            found[n] = (np.median(L[box][top]) - np.median(L[box][ring]) > config.PUSTULE_RING_DELTA_L
-                        and np.median(b[box][top]) - np.median(b[box][ring]) > config.PUSTULE_RING_DELTA_B)
+        top, ring = self._spot_and_ring(labels, stats, ids, 2, 6)
+        with np.errstate(invalid="ignore"):  # NaN (no ring) compares False
+            halo = ring[:, 1] - self.reference[1] > config.PUSTULE_HALO_DELTA_A
+            found = halo & (top[:, 0] - ring[:, 0] > config.PUSTULE_RING_DELTA_L) & (top[:, 2] - ring[:, 2] > config.PUSTULE_RING_DELTA_B)
         return cents[found]
 
     @cached_property
@@ -235,7 +243,12 @@ class Measurements:
         """Centroids (x, y) of pinpoint bleeding spots (see f_bleeding)."""
         dark_red = (self.L_loc < config.BLEED_DELTA_L) & (self.a_loc > config.BLEED_DELTA_A)
         cand = (dark_red | (self.a_loc > config.BLEED_STRONG_DELTA_A)) & self.core
-        return _components(cand, 2, config.BLEED_MAX_AREA)[2]
+        labels, stats, cents, ids = _components(cand, 2, config.BLEED_MAX_AREA)
+        spot, ring = self._spot_and_ring(labels, stats, ids, 1, 4)
+        with np.errstate(invalid="ignore"):  # NaN (no ring) compares False
+            dL, da = spot[:, 0] - ring[:, 0], spot[:, 1] - ring[:, 1]
+            found = ((dL < config.BLEED_RING_DELTA_L) & (da > config.BLEED_RING_DELTA_A)) | (da > config.BLEED_RING_STRONG_DELTA_A)
+        return cents[found]
 
     @cached_property
     def papules(self) -> np.ndarray:
@@ -438,9 +451,12 @@ def f_bleeding(m: Measurements) -> float:
     """Number of pinpoint bleeding spots: tiny, darker and redder than the skin around them.
 
     Formula: components of {(L_loc < BLEED_DELTA_L and a_loc > BLEED_DELTA_A) or a_loc >
-    BLEED_STRONG_DELTA_A} on the skin with area in [2, BLEED_MAX_AREA] px. The second test finds
+    BLEED_STRONG_DELTA_A} on the skin with area in [2, BLEED_MAX_AREA] px whose median Lab,
+    against the median of the skin 1-4 px around them, has (dL < BLEED_RING_DELTA_L and
+    da > BLEED_RING_DELTA_A) or da > BLEED_RING_STRONG_DELTA_A. The redness-only tests find
     blood on dark skin, where it is hardly darker; JPEG's half-resolution chroma leaves a 3-px
-    dot only part of its redness, so the darkness test carries light skin.
+    dot only part of its redness, so the darkness tests carry light skin. The ring tests drop
+    pores, hairs and noise, which are barely darker or redder than the skin next to them.
     Reference: pinpoint bleeding as the expected day-0 endpoint of microneedling (Dermatol Surg
     2021 review of 85 studies)."""
     return float(len(m.bleeding_spots))
