@@ -56,9 +56,9 @@ def _real(args):
 
     img = load_image(Path(folder) / item["file"])
     m = measure(img.rgb, (img.width, img.height))
-    cross = collage_cross(m.normalised.lab)
-    if cross is None:
+    if "collage" not in m.quality.issues:
         return item, m.features, False, m.features
+    cross = collage_cross(m.normalised.lab)  # where the gate found the seams
     # each tile as the pipeline would see it alone: brought to the working size of its own pixels
     (x, y), (h, w) = cross, img.rgb.shape[:2]
     scale = img.width / w

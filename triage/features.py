@@ -95,12 +95,12 @@ def _components(mask: np.ndarray, min_area: int = 1, max_area: int | None = None
     return labels, stats[ids], cents[ids], ids
 
 
-def _kept(mask: np.ndarray, min_area: int) -> np.ndarray:
-    """The mask's 8-connected components of at least min_area px."""
+def _kept(mask: np.ndarray, min_area: int) -> tuple[np.ndarray, int]:
+    """The mask's 8-connected components of at least min_area px, and how many there are."""
     labels, _s, _c, ids = _components(mask, min_area)
     keep = np.zeros(labels.max() + 1, bool)
     keep[ids] = True
-    return keep[labels]
+    return keep[labels], len(ids)
 
 
 class Measurements:
@@ -172,10 +172,7 @@ class Measurements:
         number of regions)."""
         m = (self.L_loc < -config.MACULE_DELTA_L) & (self.a_loc < config.MACULE_MAX_DELTA_A) & self.core
         m = cv2.morphologyEx(m.astype(np.uint8), cv2.MORPH_OPEN, disk(2))
-        labels, _s, _c, ids = _components(m, min_area=config.MACULE_MIN_AREA)
-        keep = np.zeros(labels.max() + 1, bool)
-        keep[ids] = True
-        return keep[labels], len(ids)
+        return _kept(m, config.MACULE_MIN_AREA)
 
     @property
     def macules(self) -> np.ndarray:
@@ -236,7 +233,7 @@ class Measurements:
         c_ref = math.hypot(self.reference[1], self.reference[2])
         cand = (hue >= config.CRUST_HUE_DEG[0]) & (hue <= config.CRUST_HUE_DEG[1])
         cand &= (chroma - c_ref > config.CRUST_DELTA_CHROMA) & self.core
-        return _kept(cand, config.CRUST_MIN_AREA)
+        return _kept(cand, config.CRUST_MIN_AREA)[0]
 
     @cached_property
     def bleeding_spots(self) -> np.ndarray:
@@ -262,7 +259,7 @@ class Measurements:
         dL, da, db = d[..., 0], d[..., 1], d[..., 2]
         k = max(float(self.reference[0]), 1.0) / 65.0
         cand = (dL < -config.BRUISE_DELTA_L * k) & (db < -config.BRUISE_DELTA_B * k) & (da > 2.0 * k) & (-dL > 1.2 * da) & self.core
-        return _kept(cand, config.BRUISE_MIN_AREA)
+        return _kept(cand, config.BRUISE_MIN_AREA)[0]
 
 
 def _share(mask: np.ndarray, m: Measurements) -> float:
