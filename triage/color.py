@@ -3,7 +3,9 @@
 - sRGB <-> linear RGB: IEC 61966-2-1 transfer function.
 - linear RGB -> CIE XYZ -> CIE L*a*b*: D65 white, 2 degree observer (CIE 15:2004).
 - ITA = arctan((L* - 50) / b*) * 180 / pi (Chardon et al. 1991, Int J Cosmet Sci 13:191).
-- White balance: shades-of-gray (Finlayson & Trezzi 2004) over bright, low-chroma
+- A ColorChecker Classic in the frame (triage.chart) is used first: a 3 x 3 correction fitted to
+  its 24 patches with cv2.ccm corrects the illuminant and the camera's colour rendering alike.
+- Otherwise white balance: shades-of-gray (Finlayson & Trezzi 2004) over bright, low-chroma
   pixels only, never gray-world over the skin: a frame full of red skin has no neutral to learn
   from, and averaging the skin would remove the redness we measure.
 """
@@ -111,10 +113,11 @@ def hue_chroma(lab: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 class Normalised:
     linear: np.ndarray  #: float32 (H, W, 3) linear RGB after correction
     lab: np.ndarray  #: float32 (H, W, 3) CIE L*a*b*
-    method: str  #: "shades_of_gray" or "none"
+    method: str  #: "colorchecker", "shades_of_gray" or "none"
     hue: np.ndarray  #: float (H, W) hue angle of lab, degrees (hue_chroma)
     chroma: np.ndarray  #: float32 (H, W) chroma of lab
     person: np.ndarray | None  #: skin.person_region of lab; None when white balance changed lab after
+    chart: np.ndarray | None = None  #: bool (H, W): the ColorChecker used, when one was
 
 
 #: srgb_to_linear of the 256 8-bit codes: a look-up gives the same float32 values, 30x faster
@@ -123,9 +126,15 @@ _SRGB8_TO_LINEAR = srgb_to_linear(np.arange(256, dtype=np.float32) / 255.0)
 
 def normalise(rgb: np.ndarray) -> Normalised:
     """Colour-normalise an upright uint8 RGB photo (see module docstring)."""
+    from .chart import find
     from .skin import person_region
 
     lin = cv2.LUT(np.ascontiguousarray(rgb), _SRGB8_TO_LINEAR)
+    chart = find(rgb, lin)
+    if chart is not None:
+        lin = chart.apply(lin)
+        lab = linear_to_lab(lin)
+        return Normalised(lin, lab, "colorchecker", *hue_chroma(lab), None, chart.mask)
     lab = linear_to_lab(lin)
     hue, chroma = hue_chroma(lab)
     person = person_region(lab, hue, chroma)
@@ -183,9 +192,3 @@ def shades_of_gray_gains(lin: np.ndarray, cand: np.ndarray) -> np.ndarray | None
     gains = e.mean() / e
     gains = np.clip(gains, 1 / config.WB_MAX_GAIN, config.WB_MAX_GAIN)
     return gains.astype(np.float32)
-
-
-
-# A ColorChecker path (cv2.mcc detection + cv2.ccm correction) was built and removed: in
-# opencv-python-headless 5.0.0 the detector answers differently on identical input (even with
-# one thread and a fixed RNG seed), which a triage must not do. See the project notes.

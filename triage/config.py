@@ -79,6 +79,44 @@ WB_MAX_GAIN = 1.6
 #: skin mask).
 WB_MAX_SKIN_HUE_DEG = 80.0
 
+# --- ColorChecker (triage.chart) --------------------------------------------------------------
+#: Patches are looked for at 1/2 of the working size: a quarter of the pixels to label (5 -> 2 ms
+#: per photo), and a patch of the smallest size below is still 6 px there.
+CHART_SCALE = 2
+#: Canny hysteresis thresholds on the 8-bit grey image at that scale (INTER_AREA is the blur):
+#: the chart's black frame against its patches is a step of >= 30 grey levels (its black patch
+#: excepted, which may be missed); skin texture and JPEG noise stay mostly below 20.
+CHART_CANNY = (20, 60)
+#: Smallest patch side (px at WORK_LONG_SIDE): a chart at least ~90 px wide (9% of the long
+#: side); smaller, its patches are too few pixels to correct a whole photo with.
+CHART_MIN_PATCH_SIDE = 12
+#: Largest patch as a share of the frame: a chart filling the whole frame has patches of ~2.7%.
+CHART_MAX_PATCH_SHARE = 0.04
+#: A patch's rectangle may be this much longer than wide (a chart tilted ~40 deg away from the camera).
+CHART_MAX_ASPECT = 1.3
+#: A patch fills at least this share of its rectangle (squares; skin pores and blobs do not).
+CHART_MIN_FILL = 0.8
+#: Patches that must be found on one lattice: over half of the 24, so that a chance grid of
+#: squares (tiles, a keyboard) rarely qualifies and the colour fit decides where the rest lie.
+CHART_MIN_PATCHES = 14
+#: A centre is on the lattice when within this share of the pitch of a lattice point.
+CHART_LATTICE_TOLERANCE = 0.25
+#: Patch colour = median over a central box of this share of the pitch (patches are ~80% of the
+#: pitch, so the box stays inside a patch even when its centre is off by a tenth of the pitch).
+CHART_SAMPLE_SHARE = 0.4
+#: Placement accepted when a 3 x 3 matrix maps its 24 samples to the published values with a
+#: relative RMS residual at most this. Measured on generated charts under the generator's casts:
+#: <= 0.03; the same chart with its patches shuffled: >= 0.62. 0.2 leaves room for a camera's
+#: tone curve, which a 3 x 3 matrix in linear light does not model.
+CHART_MAX_RESIDUAL = 0.2
+#: The fitted correction is used when its mean CIEDE2000 against cv2.ccm's reference is at most
+#: this. Generated charts: 0.9-1.0 (the published sRGB values against cv2.ccm's Lab reference);
+#: shuffled patches: >= 24. Linear 3 x 3 fits of real phone photos are reported at 2-5.
+CHART_MAX_LOSS = 6.0
+#: The chart's frame extends this many pitches beyond its outer patches' cells (taken out of the
+#: skin mask with the patches: its 'light skin' patch is skin-coloured).
+CHART_FRAME_CELLS = 0.4
+
 # --- skin segmentation (triage.skin) --------------------------------------------------------
 #: Broad prior of skin chromaticity in float Lab, wide enough for ITA -60..+75 deg under
 #: moderate casts: hue angle h = atan2(b*, a*) in degrees, chroma C* range.

@@ -30,7 +30,7 @@ class Measured:
 def measure(rgb: np.ndarray, original_size: tuple[int, int] | None = None) -> Measured:
     """Normalise colour, segment skin, gate quality and compute every feature of an RGB photo."""
     norm = color.normalise(rgb)
-    mask = skin.skin_mask_lab(norm.lab, norm.hue, norm.chroma, norm.person)
+    mask = skin.skin_mask_lab(norm.lab, norm.hue, norm.chroma, norm.person, norm.chart)
     q = quality.assess(norm, mask, original_size or (rgb.shape[1], rgb.shape[0]))
     maps = features.Measurements(norm.linear, norm.lab, mask, norm.hue, norm.chroma)
     return Measured(norm, mask, q, features.values(maps), maps)

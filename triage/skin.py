@@ -62,26 +62,38 @@ def _person_component(mask: np.ndarray) -> np.ndarray:
     return labels == pick
 
 
-def person_region(lab: np.ndarray, hue: np.ndarray | None = None, chroma: np.ndarray | None = None) -> np.ndarray:
+def person_region(
+    lab: np.ndarray, hue: np.ndarray | None = None, chroma: np.ndarray | None = None, exclude: np.ndarray | None = None
+) -> np.ndarray:
     """The person's skin-coloured region by the broad prior alone: the prior opened by
     SKIN_MORPH_RADIUS, its component the photo is of (_person_component). White balance keeps
     its neutrals away from it (dilated) and the segmentation learns the person's colour from it
-    (hue, chroma of lab when already computed)."""
-    opened = cv2.morphologyEx(_prior(lab, hue, chroma).astype(np.uint8), cv2.MORPH_OPEN, disk(config.SKIN_MORPH_RADIUS))
+    (hue, chroma of lab when already computed; exclude: pixels that are not skin whatever their colour)."""
+    prior = _prior(lab, hue, chroma)
+    if exclude is not None:
+        prior &= ~exclude
+    opened = cv2.morphologyEx(prior.astype(np.uint8), cv2.MORPH_OPEN, disk(config.SKIN_MORPH_RADIUS))
     return _person_component(opened.astype(bool))
 
 
 def skin_mask_lab(
-    lab: np.ndarray, hue: np.ndarray | None = None, chroma: np.ndarray | None = None, person: np.ndarray | None = None
+    lab: np.ndarray,
+    hue: np.ndarray | None = None,
+    chroma: np.ndarray | None = None,
+    person: np.ndarray | None = None,
+    exclude: np.ndarray | None = None,
 ) -> np.ndarray:
     """Skin mask (bool, H x W) of a float Lab image (see module docstring); hue, chroma
-    (color.hue_chroma) and person (person_region) of lab when already computed."""
+    (color.hue_chroma) and person (person_region) of lab when already computed; exclude: pixels
+    that are not skin whatever their colour (a ColorChecker's skin patches)."""
     h, w = lab.shape[:2]
     if hue is None or chroma is None:
         hue, chroma = hue_chroma(lab)
     prior = _prior(lab, hue, chroma)
+    if exclude is not None:
+        prior &= ~exclude
     r = config.SKIN_MORPH_RADIUS
-    core = person_region(lab, hue, chroma) if person is None else person
+    core = person_region(lab, hue, chroma, exclude) if person is None else person
     if core.sum() < config.SKIN_MIN_COMPONENT_FRACTION * h * w:
         return np.zeros((h, w), bool)
     central = core & _central_box(h, w)
@@ -111,7 +123,8 @@ def skin_mask_lab(
     keep[1:] = stats[1:, cv2.CC_STAT_AREA] >= config.SKIN_MIN_COMPONENT_FRACTION * h * w
     # hair is taken out last: skin between strands stays skin even where strands cut it into
     # pieces smaller than the minimum component
-    return keep[labels] & ~hair_like(lab[..., 0])
+    mask = keep[labels] & ~hair_like(lab[..., 0])
+    return mask if exclude is None else mask & ~exclude
 
 
 def hair_like(L: np.ndarray) -> np.ndarray:
@@ -158,4 +171,4 @@ def skin_mask(rgb: np.ndarray) -> np.ndarray:
     if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
         raise ValueError("skin_mask expects an RGB uint8 array of shape (H, W, 3)")
     norm = normalise(rgb)
-    return skin_mask_lab(norm.lab, norm.hue, norm.chroma, norm.person)
+    return skin_mask_lab(norm.lab, norm.hue, norm.chroma, norm.person, norm.chart)

@@ -123,6 +123,9 @@ class PhotoSpec:
     hair: bool = False
     clothing: bool = False
     background: tuple = (0.5, 0.5, 0.5)
+    #: a ColorChecker in the scene: (centre x, centre y, pitch) as shares of the long side and its
+    #: angle in degrees; never drawn by sample_spec (tests and sample images set it)
+    chart: tuple | None = None
     # measured while rendering
     truth: dict = field(default_factory=dict)
 
@@ -461,6 +464,9 @@ def render(spec: PhotoSpec, size: tuple[int, int], rng: np.random.Generator):
     if spec.hair:
         hair_col = color.srgb_to_linear(np.array([0.16, 0.11, 0.07], np.float32) * rng.uniform(0.3, 1.3))
         img = np.where(hair[..., None], hair_col * (0.7 + 0.3 * shade[..., None]), img)
+    if spec.chart is not None:
+        on_chart = draw_chart(img, *spec.chart)
+        skin_mask &= ~on_chart
 
     # capture: illuminant, exposure, blur, noise, encoding
     img = img * np.array(spec.wb_gains, np.float32) * spec.exposure
@@ -479,6 +485,47 @@ def render(spec: PhotoSpec, size: tuple[int, int], rng: np.random.Generator):
         "bruise_area": round(float(((bruise_mask > 0.5) & skin_mask).sum() / skin_px), 4),
     }
     return rgb8, skin_mask, treated
+
+
+def chart_layout(cx: float, cy: float, pitch: float, angle_deg: float, long_side: int) -> tuple[np.ndarray, np.ndarray]:
+    """A ColorChecker Classic's geometry: (frame corners (4, 2), patch corners (24, 4, 2)) in px,
+    patches in the chart's reading order; patch side 0.8 pitch, frame 0.45 pitch beyond the patches."""
+    p = pitch * long_side
+    t = np.radians(angle_deg)
+    rot = np.array([[np.cos(t), -np.sin(t)], [np.sin(t), np.cos(t)]])
+    centre = np.array([cx, cy]) * long_side
+
+    def place(uv):  # chart cells (u right, v down, origin at the chart's centre) -> px
+        return (np.asarray(uv, np.float64) * p) @ rot.T + centre
+
+    m = 0.45
+    frame = place([[-3 - m, -2 - m], [3 + m, -2 - m], [3 + m, 2 + m], [-3 - m, 2 + m]])
+    r, c = np.divmod(np.arange(24), 6)
+    u, v = c - 2.5, r - 1.5
+    half = 0.4
+    sq = np.array([[-half, -half], [half, -half], [half, half], [-half, half]])
+    patches = np.stack([place(np.stack([u[k] + sq[:, 0], v[k] + sq[:, 1]], 1)) for k in range(24)])
+    return frame, patches
+
+
+def draw_chart(img: np.ndarray, cx: float, cy: float, pitch: float, angle_deg: float) -> np.ndarray:
+    """Paint a ColorChecker Classic (published sRGB values, matt black frame) into a linear scene
+    in place; returns the chart's mask."""
+    from .chart import MACBETH_SRGB8
+
+    h, w = img.shape[:2]
+    frame, patches = chart_layout(cx, cy, pitch, angle_deg, max(h, w))
+    scale = 16  # 4 bits of sub-pixel precision: anti-aliased, exact edges
+    mask = np.zeros((h, w), np.uint8)
+    cv2.fillPoly(mask, [np.rint(frame * scale).astype(np.int32)], 255, cv2.LINE_AA, 4)
+    ref = color.srgb_to_linear(MACBETH_SRGB8 / 255.0)
+    layer = np.zeros((h, w, 3), np.float32)
+    layer[:] = color.srgb_to_linear(np.float32([0.1, 0.1, 0.1]))
+    for k in range(24):
+        cv2.fillPoly(layer, [np.rint(patches[k] * scale).astype(np.int32)], ref[k].tolist(), cv2.LINE_AA, 4)
+    alpha = (mask.astype(np.float32) / 255.0)[..., None]
+    img[:] = img * (1 - alpha) + layer * alpha
+    return mask > 127
 
 
 def findings(spec: PhotoSpec) -> policy.Findings:
