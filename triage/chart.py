@@ -4,9 +4,9 @@ Finding (deterministic, by geometry then colour):
 1. Candidate patches: regions between Canny edges of the grey image whose minimum-area rectangle
    is nearly square (sides within CHART_MAX_ASPECT) and filled (region / rectangle area >=
    CHART_MIN_FILL), of a plausible size.
-2. The lattice: the candidate with the most neighbours of its size and angle seeds a group; centres
-   rotated by the group's angle and divided by the pitch (median nearest-neighbour distance)
-   round to integer cells within CHART_LATTICE_TOLERANCE. A homography from cells to centres
+2. The lattice: the candidate with the most neighbours of its size seeds a group; centres rotated
+   by the lattice's direction and divided by its pitch (both from nearest-neighbour steps) round
+   to integer cells within CHART_LATTICE_TOLERANCE. A homography from cells to centres
    (cv2.findHomography, least squares) absorbs mild perspective.
 3. Which cell holds which patch: every placement of the 4 x 6 layout over the found cells (4
    rotations, offsets where edge patches were missed) samples the 24 patch medians and fits a
@@ -67,7 +67,7 @@ def _reference_linear() -> np.ndarray:
 
 
 def _candidates(gray: np.ndarray) -> np.ndarray:
-    """(n, 4) rows of (cx, cy, side, angle_deg in [0, 90)) of square, filled regions between edges,
+    """(n, 3) rows of (cx, cy, side) of square, filled regions between edges,
     found at 1/CHART_SCALE of the working size (a quarter of the pixels to label)."""
     k = config.CHART_SCALE
     gray = cv2.resize(gray, (gray.shape[1] // k, gray.shape[0] // k), interpolation=cv2.INTER_AREA)
@@ -88,33 +88,36 @@ def _candidates(gray: np.ndarray) -> np.ndarray:
         x, y, bw, bh = stats[i, :4]
         sub = (labels[y : y + bh, x : x + bw] == i).astype(np.uint8)
         contours, _ = cv2.findContours(sub, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-        (cx, cy), (rw, rh), ang = cv2.minAreaRect(max(contours, key=len))
+        (cx, cy), (rw, rh), _ = cv2.minAreaRect(max(contours, key=len))
         if min(rw, rh) < min_side or max(rw, rh) > config.CHART_MAX_ASPECT * min(rw, rh):
             continue
         if area[i] < config.CHART_MIN_FILL * rw * rh:
             continue
-        out.append(((cx + x + 0.5) * k - 0.5, (cy + y + 0.5) * k - 0.5, k * math.sqrt(rw * rh), ang % 90.0))
-    return np.array(out, np.float64).reshape(-1, 4)
+        out.append(((cx + x + 0.5) * k - 0.5, (cy + y + 0.5) * k - 0.5, k * math.sqrt(rw * rh)))
+    return np.array(out, np.float64).reshape(-1, 3)
 
 
 def _lattice(cand: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     """(cells int (k, 2), centres (k, 2)) of the largest group of like candidates on one lattice."""
     if len(cand) < config.CHART_MIN_PATCHES:
         return None
-    xy, side, ang = cand[:, :2], cand[:, 2], cand[:, 3]
+    xy, side = cand[:, :2], cand[:, 2]
     dist = np.linalg.norm(xy[:, None] - xy[None], axis=2)
-    dang = np.abs(ang[:, None] - ang[None])
-    dang = np.minimum(dang, 90.0 - dang)
-    like = (np.abs(np.log(side[:, None] / side[None])) < math.log(1.3)) & (dang < 8.0) & (dist < 9.0 * side[:, None])
+    like = (np.abs(np.log(side[:, None] / side[None])) < math.log(1.3)) & (dist < 9.0 * side[:, None])
     seed = int(np.argmax(like.sum(axis=1)))  # ties: the first, so the answer does not depend on chance
     group = np.flatnonzero(like[seed])
     if len(group) < config.CHART_MIN_PATCHES:
         return None
-    t = math.radians(ang[seed])
+    # the lattice's direction and pitch from each patch's nearest neighbour (a small patch's own
+    # rectangle is too pixelated to give its angle): directions modulo 90 deg averaged as
+    # exp(4i theta) over the steps near the pitch, the median distance
+    d = dist[np.ix_(group, group)] + np.eye(len(group)) * 1e9
+    step = xy[group][np.argmin(d, axis=1)] - xy[group]
+    pitch = float(np.median(d.min(axis=1)))
+    step = step[np.abs(d.min(axis=1) / pitch - 1) < config.CHART_LATTICE_TOLERANCE]  # strays' steps out
+    t = np.angle(np.exp(4j * np.arctan2(step[:, 1], step[:, 0])).mean()) / 4
     rot = np.array([[math.cos(t), math.sin(t)], [-math.sin(t), math.cos(t)]])
     uv = (xy[group] - xy[seed]) @ rot.T
-    d = dist[np.ix_(group, group)] + np.eye(len(group)) * 1e9
-    pitch = float(np.median(d.min(axis=1)))
     g = uv / pitch
     cells = np.rint(g).astype(int)
     on = np.all(np.abs(g - cells) < config.CHART_LATTICE_TOLERANCE, axis=1)
