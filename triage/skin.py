@@ -90,8 +90,6 @@ def skin_mask_lab(
     if hue is None or chroma is None:
         hue, chroma = hue_chroma(lab)
     prior = _prior(lab, hue, chroma)
-    if exclude is not None:
-        prior &= ~exclude
     r = config.SKIN_MORPH_RADIUS
     core = person_region(lab, hue, chroma, exclude) if person is None else person
     if core.sum() < config.SKIN_MIN_COMPONENT_FRACTION * h * w:

@@ -124,7 +124,7 @@ class PhotoSpec:
     clothing: bool = False
     background: tuple = (0.5, 0.5, 0.5)
     #: a ColorChecker in the scene: (centre x, centre y, pitch) as shares of the long side and its
-    #: angle in degrees; never drawn by sample_spec (tests and sample images set it)
+    #: angle in degrees; never drawn by sample_spec (tests and scripts/measure_chart.py set it)
     chart: tuple | None = None
     # measured while rendering
     truth: dict = field(default_factory=dict)
