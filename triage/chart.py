@@ -31,6 +31,7 @@ import cv2
 import numpy as np
 
 from . import config
+from .color import srgb_to_linear
 from .regions import components
 
 #: Published sRGB (8-bit, D65) values of the 24 patches of the ColorChecker Classic, row by row
@@ -60,9 +61,8 @@ class Chart:
         return np.clip(out, 0.0, 1.0)
 
 
-def _reference_linear() -> np.ndarray:
-    from .color import srgb_to_linear
-
+def reference_linear() -> np.ndarray:
+    """The published patch values in linear RGB (read at call time: tests repaint the chart)."""
     return srgb_to_linear(MACBETH_SRGB8 / 255.0)
 
 
@@ -181,7 +181,7 @@ def find(rgb: np.ndarray, lin: np.ndarray) -> Chart | None:
     o, u, v = cv2.perspectiveTransform(np.float32([[[0, 0], [1, 0], [0, 1]]]), H)[0]
     pitch = float(min(np.linalg.norm(u - o), np.linalg.norm(v - o)))
     half = max(1, int(pitch * config.CHART_SAMPLE_SHARE / 2))
-    ref = _reference_linear()
+    ref = reference_linear()
     best = None
     for layout in _layouts():
         size = layout.max(axis=0) + 1

@@ -29,7 +29,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from . import color, policy
+from . import chart, color, policy
 from .fsutil import atomic_write_bytes
 
 # --- the optical model -----------------------------------------------------------------------
@@ -511,14 +511,12 @@ def chart_layout(cx: float, cy: float, pitch: float, angle_deg: float, long_side
 def draw_chart(img: np.ndarray, cx: float, cy: float, pitch: float, angle_deg: float) -> np.ndarray:
     """Paint a ColorChecker Classic (published sRGB values, matt black frame) into a linear scene
     in place; returns the chart's mask."""
-    from .chart import MACBETH_SRGB8
-
     h, w = img.shape[:2]
     frame, patches = chart_layout(cx, cy, pitch, angle_deg, max(h, w))
     scale = 16  # 4 bits of sub-pixel precision: anti-aliased, exact edges
     mask = np.zeros((h, w), np.uint8)
     cv2.fillPoly(mask, [np.rint(frame * scale).astype(np.int32)], 255, cv2.LINE_AA, 4)
-    ref = color.srgb_to_linear(MACBETH_SRGB8 / 255.0)
+    ref = chart.reference_linear()
     layer = np.zeros((h, w, 3), np.float32)
     layer[:] = color.srgb_to_linear(np.float32([0.1, 0.1, 0.1]))
     for k in range(24):
