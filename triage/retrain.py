@@ -96,7 +96,7 @@ def retrain(
     for m in reviewed + gen:
         h.update(f"{m.item.meta['source']}:{m.item.file}:{m.sha256}\n".encode())
     data_sha = h.hexdigest()
-    model, oof = fit_model(train_set, seed, out.name.split(".")[0], f"{data_sha[:12]}-s{seed}")
+    model, oof = fit_model(train_set, seed, out.name.split(".")[0], data_sha)
     baseline = baseline if baseline is not None else load_model()
     new_eval, old_eval = evaluate_measured(held, model), evaluate_measured(held, baseline)
     changed = [

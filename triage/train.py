@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from . import config
+from .cache import measuring_version
 from .dataset import MeasuredItem, measure_dataset, read_labels
 from .explain import DAY_BANDS, day_band
 from .features import FEATURE_NAMES
@@ -65,9 +66,12 @@ def expected_ranges(items: list[MeasuredItem]) -> dict[str, dict[str, float]]:
     return out
 
 
-def fit_model(measured: list[MeasuredItem], seed: int, name: str, version: str) -> tuple[TriageModel, dict]:
+def fit_model(measured: list[MeasuredItem], seed: int, name: str, data_sha: str) -> tuple[TriageModel, dict]:
     """Fit on all photos; temperature and seek-care threshold from out-of-fold predictions
-    (CV_FOLDS folds grouped by patient). Returns the model and the out-of-fold metrics."""
+    (CV_FOLDS folds grouped by patient). Returns the model and the out-of-fold metrics.
+
+    Its version names what it was made from: "<data sha256[:12]>-m<measuring code[:8]>-s<seed>"
+    (cache.measuring_version), so the same photos measured by other code make another version."""
     from .evaluate import metrics
 
     X = np.array([input_vector(m.features, m.item.days, m.quality_ok) for m in measured])
@@ -84,7 +88,7 @@ def fit_model(measured: list[MeasuredItem], seed: int, name: str, version: str) 
     oof_proba = model.proba_from_raw(oof_scores)
     model.choose_seek_care_threshold(oof_proba, y, config.SEEK_CARE_RECALL_TARGET)
     model.expected_ranges_ = expected_ranges([m for m in measured if m.quality_ok])
-    model.name, model.version = name, version
+    model.name, model.version = name, f"{data_sha[:12]}-m{measuring_version()[:8]}-s{seed}"
     oof_pred = model.policy_labels(oof_proba, never_normal)
     return model, metrics(y, oof_pred, oof_proba)
 
@@ -110,7 +114,7 @@ def train(dataset: str | Path, out: str | Path, *, seed: int = 0, workers: int =
         raise ValueError("training needs photos of all three levels that pass the quality gate")
     data_sha = dataset_hash(dataset)
     name = out.name.split(".")[0]
-    model, oof_metrics = fit_model(usable, seed, name, f"{data_sha[:12]}-s{seed}")
+    model, oof_metrics = fit_model(usable, seed, name, data_sha)
     training_data = {
         "path": str(dataset),
         "sha256": data_sha,
