@@ -9,7 +9,7 @@ import math
 import numpy as np
 import pytest
 
-from triage import color, features, synth
+from triage import color, features, regions, synth
 from triage.features import REGISTRY
 
 H, W = 300, 400
@@ -93,6 +93,49 @@ def golden_macules():
     assert 12.0 <= f["pigment_delta_L"] <= 15.5  # 15 deep; the local mean includes a little of the macule
     expected_drop = color.ita_deg(SKIN[0], SKIN[2]) - color.ita_deg(SKIN[0] - 15, SKIN[2] + 2)
     assert f["ita_drop_deg"] == pytest.approx(expected_drop, abs=1.5)
+
+
+def _box(top, bottom, left, right):
+    m = np.zeros((H, W), bool)
+    m[top:bottom, left:right] = True
+    return m
+
+
+def _half_annulus(cx, cy, r_in, r_out):
+    yy, _xx = np.mgrid[0:H, 0:W]
+    return disc_mask(cx, cy, r_out) & ~disc_mask(cx, cy, r_in) & (yy <= cy)
+
+
+@pytest.mark.parametrize(
+    "shape, elongation, solidity",
+    [
+        # a disc: isotropic and convex
+        (lambda: disc_mask(200, 150, 30), 1.0, 1.0),
+        # a w x h bar: second moments w^2/12 and h^2/12, so elongation = w / h
+        (lambda: _box(120, 180, 80, 320), 4.0, 1.0),
+        # half an annulus: its hull is the half disc of the outer radius, so solidity = 1 - r^2/R^2
+        (lambda: _half_annulus(200, 200, 70, 90), None, 1 - 70**2 / 90**2),
+    ],
+)
+def test_elongation_and_solidity_of_known_shapes(shape, elongation, solidity):
+    e, s = regions.elongation_solidity(shape().astype(np.uint8))
+    if elongation is not None:
+        assert e == pytest.approx(elongation, rel=0.05)
+    assert s == pytest.approx(solidity, abs=0.03)
+
+
+def test_shading_bands_are_not_macules():
+    """The shading of a face's relief darkens long or curved bands (the side of the nose, an eye
+    socket): as dark as a macule and as large, but not circumscribed. Only the disc counts."""
+    lab = canvas()
+    disc = disc_mask(80, 150, 16)  # 804 px
+    arc = _half_annulus(230, 170, 40, 48)  # ~1106 px, solidity 0.31
+    bar = _box(30, 42, 150, 370)  # 12 x 220 px, elongation 18
+    for region in (disc, arc, bar):
+        lab[region, 0] -= 12
+    f = run(lab)
+    assert f["dark_macule_count"] == 1
+    assert f["dark_macule_area_fraction"] == pytest.approx(disc.mean(), rel=0.15)
 
 
 def _pustule(lab, cx, cy, r=6):

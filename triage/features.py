@@ -27,7 +27,7 @@ import numpy as np
 
 from . import config
 from .color import hue_chroma, ita_deg, luminance
-from .regions import components, disk, robust_sd, sample
+from .regions import components, disk, elongation_solidity, robust_sd, sample
 
 LOCAL_SIGMA = 80.0  # px; local background for dark macules and pustule tops (macules reach ~60 px radius)
 DOT_SIGMA = 12.0
@@ -168,11 +168,17 @@ class Measurements:
     @cached_property
     def _macule_regions(self) -> tuple[np.ndarray, int]:
         """Dark regions, no redder than the skin around them, of at least MACULE_MIN_AREA px (PIH
-        often lies inside a red treated area: its redness is the area's, not its own): (mask,
+        often lies inside a red treated area: its redness is the area's, not its own), compact
+        as a macule is (circumscribed: MACULE_MAX_ELONGATION, MACULE_MIN_SOLIDITY): (mask,
         number of regions)."""
         m = (self.L_loc < -config.MACULE_DELTA_L) & (self.a_loc < config.MACULE_MAX_DELTA_A) & self.core
         m = cv2.morphologyEx(m.astype(np.uint8), cv2.MORPH_OPEN, disk(2))
-        return _kept(m, config.MACULE_MIN_AREA)
+        labels, stats, _c, ids = _components(m, config.MACULE_MIN_AREA)
+        keep = np.zeros(labels.max() + 1, bool)
+        for (x, y, w, h, _area), i in zip(stats, ids):
+            elongation, solidity = elongation_solidity((labels[y: y + h, x: x + w] == i).astype(np.uint8))
+            keep[i] = elongation <= config.MACULE_MAX_ELONGATION and solidity >= config.MACULE_MIN_SOLIDITY
+        return keep[labels], int(keep.sum())
 
     @property
     def macules(self) -> np.ndarray:
@@ -379,7 +385,10 @@ def f_macule_count(m: Measurements) -> float:
     """Number of dark, not-red patches (candidate post-inflammatory hyperpigmentation).
 
     Formula: 8-connected components of {x in S' : L_loc < -MACULE_DELTA_L and a_loc < MACULE_MAX_DELTA_A},
-    opened with a 5-px disk (hair strands and pores vanish), area >= MACULE_MIN_AREA px.
+    opened with a 5-px disk (hair strands and pores vanish), area >= MACULE_MIN_AREA px,
+    elongation <= MACULE_MAX_ELONGATION and solidity >= MACULE_MIN_SOLIDITY
+    (regions.elongation_solidity: a macule is circumscribed; the shading of a face's relief
+    darkens long or curved bands).
     Reference: PIH as localised darkening relative to surrounding skin (Davis EC, Callender VD.
     J Clin Aesthet Dermatol 2010;3:20-31)."""
     return float(m.macule_count)

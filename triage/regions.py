@@ -40,3 +40,24 @@ def robust_sd(v: np.ndarray) -> float:
     """1.4826 * median(|v - median(v)|): the MAD scaled to equal the standard deviation of a
     normal distribution (Rousseeuw PJ, Croux C. J Am Stat Assoc 1993;88:1273-1283)."""
     return float(1.4826 * np.median(np.abs(v - np.median(v))))
+
+
+def elongation_solidity(blob: np.ndarray) -> tuple[float, float]:
+    """Shape of one component (a 0/1 uint8 mask, cropped around it) from its outer outline:
+
+    elongation = sqrt(l1 / l2), l1 >= l2 the eigenvalues of the outline's second central
+    moments (mu20, mu02, mu11): 1 for a disc, the length-to-width ratio of a bar;
+    solidity = area / convex hull area, both of the outline polygon: 1 for a convex blob, low
+    for a crescent or a curved band (Gonzalez RC, Woods RE. Digital Image Processing, 4th ed.,
+    ch. 11, region descriptors). Pixel areas of the outline polygon, so a blob of a few pixels
+    reads as a disc (1, 1)."""
+    contours, _ = cv2.findContours(blob, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+    outline = max(contours, key=cv2.contourArea)
+    mo = cv2.moments(outline)
+    if mo["m00"] < 1.0:
+        return 1.0, 1.0
+    mu20, mu02, mu11 = mo["mu20"], mo["mu02"], mo["mu11"]
+    half_gap = math.sqrt(((mu20 - mu02) / 2) ** 2 + mu11**2)
+    l1, l2 = (mu20 + mu02) / 2 + half_gap, (mu20 + mu02) / 2 - half_gap
+    hull = cv2.contourArea(cv2.convexHull(outline))
+    return math.sqrt(l1 / max(l2, 1e-9)), min(1.0, mo["m00"] / max(hull, 1e-9))
