@@ -46,21 +46,22 @@ def _generated(args):
 
 def _real(args):
     """One real-dev photo's features and whether it is a collage; for a collage, also the features
-    of its worst tile (per feature, the highest value over the four pictures measured alone)."""
+    of its worst tile (per feature, the highest value over its pictures, four or two, measured alone)."""
     folder, item = args
     import cv2
 
     from triage.io import load_image, working_size
     from triage.pipeline import measure
-    from triage.quality import collage_cross
+    from triage.quality import collage_seams
 
     img = load_image(Path(folder) / item["file"])
     m = measure(img.rgb, (img.width, img.height))
     if "collage" not in m.quality.issues:
         return item, m.features, False, m.features
-    cross = collage_cross(m.normalised.lab)  # where the gate found the seams
+    # where the gate found the seams: a cross of four pictures, or one seam between two
+    (h, w), (x, y) = img.rgb.shape[:2], collage_seams(m.normalised.lab, m.skin)
+    x, y = x or w, y or h
     # each tile as the pipeline would see it alone: brought to the working size of its own pixels
-    (x, y), (h, w) = cross, img.rgb.shape[:2]
     scale = img.width / w
     measured = []
     for tile in (img.rgb[a:b, c:d] for a, b in ((0, y), (y, h)) for c, d in ((0, x), (x, w))):

@@ -9,7 +9,7 @@ import pytest
 
 from triage import synth
 from triage.pipeline import measure
-from triage.quality import collage_cross
+from triage.quality import collage_seams
 
 
 def render_with(issue: str, seed: int = 5, size=(800, 600)):
@@ -83,13 +83,32 @@ def test_four_photos_in_one_frame_are_a_collage(cx, cy):
     assert all("collage" not in measure(t, (1024, 768)).quality.issues for t in (a, b, c, d))
     m = measure(mosaic, (1024, 768))
     assert "collage" in m.quality.issues and not m.quality.ok
-    x, y = collage_cross(m.normalised.lab)
+    x, y = collage_seams(m.normalised.lab, m.skin)
     assert abs(x - cx) <= 2 and abs(y - cy) <= 2  # where the four pictures meet
     assert analyze(mosaic).label != "normal"
 
 
 def test_one_straight_edge_is_not_a_collage():
-    """A towel with a straight edge across the frame is one seam, not a cross."""
+    """A towel with a straight edge across the frame is one seam, but skin lies on one side only."""
     (a,) = _tiles([5], (1024, 768))
     a[540:] = (70, 90, 160)  # a blue towel over the lower part of the frame
-    assert "collage" not in measure(a, (1024, 768)).quality.issues
+    m = measure(a, (1024, 768))
+    assert "collage" not in m.quality.issues and collage_seams(m.normalised.lab, m.skin) is None
+
+
+@pytest.mark.parametrize("seeds", [(5, 6), (7, 8)])
+@pytest.mark.parametrize("axis", ["x", "y"])
+def test_two_photos_side_by_side_are_a_collage(seeds, axis):
+    """Two people's photos side by side, or one above the other (before/after composites): one
+    seam, cutting through skin. Each photo alone passes; the pair is flagged where they meet."""
+    a, b = _tiles(seeds, (1024, 768))
+    if axis == "x":
+        pair, where = np.hstack([a[:, 256:768], b[:, 256:768]]), (512, None)
+    else:
+        pair, where = np.vstack([a[192:576], b[192:576]]), (None, 384)
+    assert all("collage" not in measure(t, (1024, 768)).quality.issues for t in (a, b))
+    m = measure(pair, (1024, 768))
+    assert "collage" in m.quality.issues and not m.quality.ok
+    found = collage_seams(m.normalised.lab, m.skin)
+    assert [f is None for f in found] == [w is None for w in where]
+    assert all(abs(f - w) <= 2 for f, w in zip(found, where) if w is not None)

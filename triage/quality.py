@@ -79,7 +79,7 @@ def assess(norm: Normalised, skin: np.ndarray, original_size: tuple[int, int]) -
     sharp = sharpness(lin, skin) if has_skin else None  # sharpness of a frame without skin means nothing
     if sharp is not None and sharp < config.MIN_SHARPNESS:
         issues.append("blurry")
-    if collage_cross(lab) is not None:
+    if collage_seams(lab, skin) is not None:
         issues.append("collage")
     if "grayscale" not in issues and _color_cast(px if has_skin else lab[lab[..., 0] > 20], has_skin):
         issues.append("color_cast")
@@ -101,22 +101,46 @@ def _color_cast(px: np.ndarray, of_skin: bool) -> bool:
     return bool(a < -config.CAST_MAX_NEGATIVE or b < -config.CAST_MAX_NEGATIVE or np.hypot(a, b) > config.CAST_MAX_CHROMA)
 
 
-def collage_cross(lab: np.ndarray) -> tuple[int, int] | None:
-    """Where four pictures meet: (x, y) of a full-height and a full-width straight seam, in the
-    photo's pixels, or None (thresholds and their reasons in config, COLLAGE_*)."""
+def collage_seams(lab: np.ndarray, skin: np.ndarray) -> tuple[int | None, int | None] | None:
+    """Where the pictures of a collage meet, in the photo's pixels, or None for one picture:
+    (x, y) where four meet in a cross of a full-height and a full-width straight seam; (x, None)
+    or (None, y) where two meet side by side or one above the other (thresholds and their reasons
+    in config, COLLAGE_*).
+
+    One straight seam alone is also the edge of a towel or a garment across the frame; two
+    pictures differ in that their seam cuts through skin: in at least COLLAGE_SKIN_BOTH_SIDES of
+    its length there is skin on both sides, and the colour steps in at least
+    COLLAGE_SKIN_STEP_SHARE of those rows (a straight line through skin is no feature of skin)."""
+    small, s = _reduced(lab)
+    size = (small.shape[1], small.shape[0])
+    sk = cv2.resize(skin.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST).astype(bool)
+    (x, x_rows), (y, y_rows) = _seam(small), _seam(small.transpose(1, 0, 2))
+    if min(x_rows.mean(), y_rows.mean()) >= config.COLLAGE_MIN_SHARE:
+        return round((x + 1) / s), round((y + 1) / s)
+    two = []
+    for k, rows, m, at in ((x, x_rows, sk, lambda p: (p, None)), (y, y_rows, sk.T, lambda p: (None, p))):
+        both = m[:, max(0, k - 2)] & m[:, min(m.shape[1] - 1, k + 3)]  # skin 2 px either side
+        if (
+            rows.mean() >= config.COLLAGE_SINGLE_MIN_SHARE
+            and both.mean() >= config.COLLAGE_SKIN_BOTH_SIDES
+            and rows[both].mean() >= config.COLLAGE_SKIN_STEP_SHARE
+        ):
+            two.append((rows.mean(), at(round((k + 1) / s))))
+    return max(two, key=lambda t: t[0])[1] if two else None
+
+
+def _reduced(lab: np.ndarray) -> tuple[np.ndarray, float]:
+    """Lab at most COLLAGE_SIZE px on its long side (area average), and the scale used."""
     h, w = lab.shape[:2]
     s = min(1.0, config.COLLAGE_SIZE / max(h, w))
-    small = cv2.resize(np.ascontiguousarray(lab), (max(8, round(w * s)), max(8, round(h * s))), interpolation=cv2.INTER_AREA)
-    (x, x_share), (y, y_share) = _seam(small), _seam(small.transpose(1, 0, 2))
-    if min(x_share, y_share) < config.COLLAGE_MIN_SHARE:
-        return None
-    return round((x + 1) / s), round((y + 1) / s)
+    size = (max(8, round(w * s)), max(8, round(h * s)))
+    return cv2.resize(np.ascontiguousarray(lab), size, interpolation=cv2.INTER_AREA), s
 
 
-def _seam(img: np.ndarray) -> tuple[int, float]:
+def _seam(img: np.ndarray) -> tuple[int, np.ndarray]:
     """The column k (in the inner 90% of the width) whose step to column k+1 is a seam in the
-    largest share of rows, and that share. A step is the colour difference Delta E*ab between
-    neighbouring pixels."""
+    largest share of rows, and which rows it is a seam in. A step is the colour difference
+    Delta E*ab between neighbouring pixels."""
     step = np.sqrt((np.diff(img, axis=1) ** 2).sum(axis=-1))
     edge = np.pad(step, ((0, 0), (2, 2)), mode="edge")
     around = np.maximum(edge[:, :-4], edge[:, 4:])  # the steps two columns before and after
@@ -124,4 +148,4 @@ def _seam(img: np.ndarray) -> tuple[int, float]:
     share = seam.mean(axis=0)
     lo, hi = int(0.05 * len(share)), int(0.95 * len(share)) + 1
     k = lo + int(np.argmax(share[lo:hi]))
-    return k, float(share[k])
+    return k, seam[:, k]
