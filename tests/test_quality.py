@@ -96,6 +96,16 @@ def test_one_straight_edge_is_not_a_collage():
     assert "collage" not in m.quality.issues and collage_seams(m.normalised.lab, m.skin) is None
 
 
+def test_skin_coloured_hem_near_the_edge_is_not_a_collage():
+    """A skin-coloured garment whose straight hem crosses the lower fifth of the frame: skin (as
+    far as colour tells) on both sides of a straight seam, but no picture is that thin."""
+    (a,) = _tiles([5], (1024, 768))
+    a[618:] = np.clip(a[300:450] * np.array([1.15, 0.85, 0.85]), 0, 255).astype(np.uint8)  # pinker
+    m = measure(a, (1024, 768))
+    assert m.skin[630:].mean() > 0.9  # the mask takes the garment for skin
+    assert "collage" not in m.quality.issues
+
+
 @pytest.mark.parametrize("seeds", [(5, 6), (7, 8)])
 @pytest.mark.parametrize("axis", ["x", "y"])
 def test_two_photos_side_by_side_are_a_collage(seeds, axis):

@@ -180,9 +180,11 @@ COLLAGE_STEP_DELTA_E = 4.0
 COLLAGE_STEP_RATIO = 2.0
 COLLAGE_MIN_SHARE = 0.3
 #: Two pictures side by side (or one above the other, as before/after composites are made) meet in
-#: one straight seam: a seam over COLLAGE_SINGLE_MIN_SHARE of the frame's height (width) that
-#: has skin on both sides in COLLAGE_SKIN_BOTH_SIDES of its length and steps in
-#: COLLAGE_SKIN_STEP_SHARE of those rows. Measured on pairs of different generated people (as
+#: one straight seam: a seam over COLLAGE_SINGLE_MIN_SHARE of the frame's height (width), in the
+#: middle COLLAGE_SINGLE_SPAN of the frame (each picture fills at least a quarter of it; a
+#: skin-coloured garment's straight hem near the frame's edge is not a seam), that has skin on
+#: both sides in COLLAGE_SKIN_BOTH_SIDES of its length and steps in COLLAGE_SKIN_STEP_SHARE of
+#: those rows. Measured on pairs of different generated people (as
 #: tests/test_quality.py composes them): 22 of 25 side by side and 20 of 25 one above the other
 #: flagged (seam share 0.8-1.0, steps in 0.8-1.0 of the rows with skin on both sides); no single
 #: generated photo (0 of 325: seam share at most 0.41, never with skin on both sides); on
@@ -190,6 +192,7 @@ COLLAGE_MIN_SHARE = 0.3
 #: missed (acne04_grade0/00120, acne_purulent/00584). Not caught: two crops of the same photo side
 #: by side (same skin, same light: seam share 0.13-0.49, 0 of 25).
 COLLAGE_SINGLE_MIN_SHARE = 0.5
+COLLAGE_SINGLE_SPAN = (0.25, 0.75)
 COLLAGE_SKIN_BOTH_SIDES = 0.25
 COLLAGE_SKIN_STEP_SHARE = 0.5
 #: A linear channel value at or above this counts as clipped (8-bit 250 after the sRGB curve).

@@ -108,17 +108,21 @@ def collage_seams(lab: np.ndarray, skin: np.ndarray) -> tuple[int | None, int | 
     in config, COLLAGE_*).
 
     One straight seam alone is also the edge of a towel or a garment across the frame; two
-    pictures differ in that their seam cuts through skin: in at least COLLAGE_SKIN_BOTH_SIDES of
+    pictures differ in that each fills a good part of the frame (the seam lies in its middle
+    COLLAGE_SINGLE_SPAN) and their seam cuts through skin: in at least COLLAGE_SKIN_BOTH_SIDES of
     its length there is skin on both sides, and the colour steps in at least
     COLLAGE_SKIN_STEP_SHARE of those rows (a straight line through skin is no feature of skin)."""
     small, s = _reduced(lab)
     size = (small.shape[1], small.shape[0])
     sk = cv2.resize(skin.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST).astype(bool)
-    (x, x_rows), (y, y_rows) = _seam(small), _seam(small.transpose(1, 0, 2))
+    across, down = _seams(small), _seams(small.transpose(1, 0, 2))
+    (x, x_rows), (y, y_rows) = _best(across, 0.05, 0.95), _best(down, 0.05, 0.95)
     if min(x_rows.mean(), y_rows.mean()) >= config.COLLAGE_MIN_SHARE:
         return round((x + 1) / s), round((y + 1) / s)
+    lo, hi = config.COLLAGE_SINGLE_SPAN
     two = []
-    for k, rows, m, at in ((x, x_rows, sk, lambda p: (p, None)), (y, y_rows, sk.T, lambda p: (None, p))):
+    for seams, m, at in ((across, sk, lambda p: (p, None)), (down, sk.T, lambda p: (None, p))):
+        k, rows = _best(seams, lo, hi)
         both = m[:, max(0, k - 2)] & m[:, min(m.shape[1] - 1, k + 3)]  # skin 2 px either side
         if (
             rows.mean() >= config.COLLAGE_SINGLE_MIN_SHARE
@@ -137,15 +141,20 @@ def _reduced(lab: np.ndarray) -> tuple[np.ndarray, float]:
     return cv2.resize(np.ascontiguousarray(lab), size, interpolation=cv2.INTER_AREA), s
 
 
-def _seam(img: np.ndarray) -> tuple[int, np.ndarray]:
-    """The column k (in the inner 90% of the width) whose step to column k+1 is a seam in the
-    largest share of rows, and which rows it is a seam in. A step is the colour difference
-    Delta E*ab between neighbouring pixels."""
+def _seams(img: np.ndarray) -> np.ndarray:
+    """(rows, columns - 1) bool: where the step from column k to k+1 is a seam. A step is the
+    colour difference Delta E*ab between neighbouring pixels; a seam is a step above
+    COLLAGE_STEP_DELTA_E and COLLAGE_STEP_RATIO times the steps two columns before and after."""
     step = np.sqrt((np.diff(img, axis=1) ** 2).sum(axis=-1))
     edge = np.pad(step, ((0, 0), (2, 2)), mode="edge")
-    around = np.maximum(edge[:, :-4], edge[:, 4:])  # the steps two columns before and after
-    seam = (step > config.COLLAGE_STEP_DELTA_E) & (step > config.COLLAGE_STEP_RATIO * around)
-    share = seam.mean(axis=0)
-    lo, hi = int(0.05 * len(share)), int(0.95 * len(share)) + 1
-    k = lo + int(np.argmax(share[lo:hi]))
-    return k, seam[:, k]
+    around = np.maximum(edge[:, :-4], edge[:, 4:])
+    return (step > config.COLLAGE_STEP_DELTA_E) & (step > config.COLLAGE_STEP_RATIO * around)
+
+
+def _best(seams: np.ndarray, lo: float, hi: float) -> tuple[int, np.ndarray]:
+    """The column k between fractions lo and hi of the width that is a seam in the largest share
+    of rows, and which rows it is a seam in."""
+    share = seams.mean(axis=0)
+    a, b = int(lo * len(share)), int(hi * len(share)) + 1
+    k = a + int(np.argmax(share[a:b]))
+    return k, seams[:, k]
