@@ -233,7 +233,7 @@ MACULE_DELTA_L = 6.0
 MACULE_MAX_DELTA_A = 5.0
 #: Minimum macule area (px at WORK_LONG_SIDE); smaller dark spots are pores.
 MACULE_MIN_AREA = 60
-#: ...and compact: a macule is a circumscribed patch (generated PIH: elongation <= 2.3 and
+#: ...and compact: a macule is a circumscribed patch (generated PIH: elongation <= 2.7 and
 #: solidity >= 0.74 in 95% of them, regions.elongation_solidity), while the shading of a face's
 #: relief (the sides of the nose, eye sockets, the cheek turning away at the outline) darkens
 #: long or curved bands. On the first 25 ACNE04 grade-0 photos of ../shared/real-dev (whole faces,

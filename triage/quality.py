@@ -113,12 +113,12 @@ def collage_seams(lab: np.ndarray, skin: np.ndarray) -> tuple[int | None, int | 
     its length there is skin on both sides, and the colour steps in at least
     COLLAGE_SKIN_STEP_SHARE of those rows (a straight line through skin is no feature of skin)."""
     small, s = _reduced(lab)
-    size = (small.shape[1], small.shape[0])
-    sk = cv2.resize(skin.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST).astype(bool)
     across, down = _seams(small), _seams(small.transpose(1, 0, 2))
     (x, x_rows), (y, y_rows) = _best(across, 0.05, 0.95), _best(down, 0.05, 0.95)
     if min(x_rows.mean(), y_rows.mean()) >= config.COLLAGE_MIN_SHARE:
         return round((x + 1) / s), round((y + 1) / s)
+    size = (small.shape[1], small.shape[0])
+    sk = cv2.resize(skin.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST).astype(bool)
     lo, hi = config.COLLAGE_SINGLE_SPAN
     two = []
     for seams, m, at in ((across, sk, lambda p: (p, None)), (down, sk.T, lambda p: (None, p))):
