@@ -95,12 +95,24 @@ def _components(mask: np.ndarray, min_area: int = 1, max_area: int | None = None
     return labels, stats[ids], cents[ids], ids
 
 
-def _kept(mask: np.ndarray, min_area: int) -> tuple[np.ndarray, int]:
-    """The mask's 8-connected components of at least min_area px, and how many there are."""
-    labels, _s, _c, ids = _components(mask, min_area)
+def _kept(mask: np.ndarray, min_area: int, shape_ok: Callable[[np.ndarray], bool] | None = None) -> tuple[np.ndarray, int]:
+    """The mask's 8-connected components of at least min_area px (and, when given, for which
+    shape_ok of the component, a 0/1 uint8 crop around it, is true), and how many there are."""
+    labels, stats, _c, ids = _components(mask, min_area)
     keep = np.zeros(labels.max() + 1, bool)
-    keep[ids] = True
-    return keep[labels], len(ids)
+    if shape_ok is None:
+        keep[ids] = True
+    else:
+        for (x, y, w, h, _area), i in zip(stats, ids):
+            keep[i] = shape_ok((labels[y: y + h, x: x + w] == i).astype(np.uint8))
+    return keep[labels], int(keep.sum())
+
+
+def _macule_shaped(blob: np.ndarray) -> bool:
+    """Compact as a macule is (circumscribed): elongation <= MACULE_MAX_ELONGATION and solidity
+    >= MACULE_MIN_SOLIDITY (regions.elongation_solidity)."""
+    elongation, solidity = elongation_solidity(blob)
+    return elongation <= config.MACULE_MAX_ELONGATION and solidity >= config.MACULE_MIN_SOLIDITY
 
 
 class Measurements:
@@ -169,16 +181,10 @@ class Measurements:
     def _macule_regions(self) -> tuple[np.ndarray, int]:
         """Dark regions, no redder than the skin around them, of at least MACULE_MIN_AREA px (PIH
         often lies inside a red treated area: its redness is the area's, not its own), compact
-        as a macule is (circumscribed: MACULE_MAX_ELONGATION, MACULE_MIN_SOLIDITY): (mask,
-        number of regions)."""
+        as a macule is (_macule_shaped): (mask, number of regions)."""
         m = (self.L_loc < -config.MACULE_DELTA_L) & (self.a_loc < config.MACULE_MAX_DELTA_A) & self.core
         m = cv2.morphologyEx(m.astype(np.uint8), cv2.MORPH_OPEN, disk(2))
-        labels, stats, _c, ids = _components(m, config.MACULE_MIN_AREA)
-        keep = np.zeros(labels.max() + 1, bool)
-        for (x, y, w, h, _area), i in zip(stats, ids):
-            elongation, solidity = elongation_solidity((labels[y: y + h, x: x + w] == i).astype(np.uint8))
-            keep[i] = elongation <= config.MACULE_MAX_ELONGATION and solidity >= config.MACULE_MIN_SOLIDITY
-        return keep[labels], int(keep.sum())
+        return _kept(m, config.MACULE_MIN_AREA, _macule_shaped)
 
     @property
     def macules(self) -> np.ndarray:

@@ -54,10 +54,6 @@ def card_of(model_path: Path) -> dict | None:
         return None
 
 
-def _sha(path: Path) -> str | None:
-    return file_sha256(path)
-
-
 def history() -> list[dict]:
     try:
         lines = (registry_dir() / HISTORY).read_text(encoding="utf-8").splitlines()
@@ -89,7 +85,7 @@ def register(model_path: str | Path) -> Path:
     src = Path(model_path)
     if not src.is_file():
         raise RegistryError(f"model file not found: {src}")
-    sha = _sha(src)
+    sha = file_sha256(src)
     name = src.name.split(".")[0]
     dest = registry_dir() / f"{name}-{sha[:12]}.skops"
     if not dest.exists():
@@ -119,11 +115,11 @@ def check_promotable(model_path: Path) -> dict:
     if missing:
         hint = " (train it with `triage retrain`, which compares it with the default)" if "comparison" in missing else ""
         raise RegistryError(f"model card incomplete: missing {', '.join(missing)}{hint}")
-    if card["model"].get("sha256") != _sha(model_path):
+    if card["model"].get("sha256") != file_sha256(model_path):
         raise RegistryError("model card does not belong to this file (sha256 differs)")
     comp = card["comparison"]
     now = current_default()
-    if comp["baseline"]["sha256"] != _sha(now):
+    if comp["baseline"]["sha256"] != file_sha256(now):
         raise RegistryError(f"the card compares against another model than the current default ({now.name}): retrain")
     new = comp["candidate"]["overall"]["per_class"]["seek-care"]["recall"]
     old = comp["baseline"]["overall"]["per_class"]["seek-care"]["recall"]
@@ -142,11 +138,11 @@ def promote(model_path: str | Path) -> Path:
     src = Path(model_path)
     if not src.is_file():
         raise RegistryError(f"model file not found: {src}")
-    if _sha(src) == _sha(current_default()):
+    if file_sha256(src) == file_sha256(current_default()):
         raise RegistryError(f"{src.name} is already the default")
     check_promotable(src)
     dest = register(src)
-    _append({"action": "promote", "file": dest.name, "sha256": _sha(dest)})
+    _append({"action": "promote", "file": dest.name, "sha256": file_sha256(dest)})
     return dest
 
 

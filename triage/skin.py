@@ -3,18 +3,17 @@
 1. A broad prior in float CIE L*a*b*: hue angle h = atan2(b*, a*) in SKIN_HUE_DEG, chroma C* in
    SKIN_CHROMA, L* in SKIN_L. It admits skin from ITA +75 to -60 deg (Del Bino 2006 gives skin
    hue 35-75 deg across all groups) and excludes greys, blues, greens and saturated clothing.
-2. The person's own skin colour is learned from the prior component with the most pixels in
-   the central box of the frame (a skin-coloured backdrop around the subject is often larger),
-   from its pixels inside that box: median and MAD of L*, a*, b*. Pixels are kept when b* and L* lie within SKIN_MAHALANOBIS robust deviations of
-   it (plus a floor) and a* is not far below it; a* may rise freely, since erythema, halos and
-   bruises are skin too. Hair (darker and greyer than this person's skin) fails the L*/b* test
-   even when its hue passes the prior. Flushed skin redder than the prior's hue range (intense
-   erythema on very light skin, hue near 0 deg) is skin when its a* is well above the person's
-   and it is connected to their skin.
-3. Opening removes noise, small enclosed holes that are not dark
-   grey (pustule tops, bleeding points, crusts) are filled, components under
-   SKIN_MIN_COMPONENT_FRACTION of the frame are dropped; last, thin dark strands (hair) found
-   by a black-hat transform are taken out.
+2. The person's own skin colour is learned from the prior component with the most pixels in the
+   central box of the frame (a skin-coloured backdrop around the subject is often larger), from
+   its pixels inside that box: median and MAD of L*, a*, b*. Pixels are kept when b* and L* lie
+   within SKIN_MAHALANOBIS robust deviations of it (plus a floor) and a* is not far below it; a*
+   may rise freely, since erythema, halos and bruises are skin too. Hair (darker and greyer than
+   this person's skin) fails the L*/b* test even when its hue passes the prior. Flushed skin
+   redder than the prior's hue range (intense erythema on very light skin, hue near 0 deg) is skin
+   when its a* is well above the person's and it is connected to their skin.
+3. Opening removes noise, small enclosed holes that are not dark grey (pustule tops, bleeding
+   points, crusts) are filled, components under SKIN_MIN_COMPONENT_FRACTION of the frame are
+   dropped; last, thin dark strands (hair) found by a black-hat transform are taken out.
 
 No fixed YCrCb box: the thresholds in step 2 move with each person's skin.
 """
