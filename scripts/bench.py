@@ -5,7 +5,7 @@ Makes phone-size photos with `triage synth --size 4032x3024` (a few distinct one
 many names for the large runs: `triage run` does the full work for every file) and measures:
 
   (a) bare decoding of the same files at the working resolution with the same decoder call
-      (triage.io.decode: reduced-size JPEG decode + resize), one process: the floor;
+      (triage.measure.io.decode: reduced-size JPEG decode + resize), one process: the floor;
   (b) `triage run` cost per photo with 1 worker (the default command: results and report);
   (c) the same with all cores;
   (d) peak memory (RSS summed over the process tree, sampled every 20 ms) for 10 and for N photos;
@@ -57,10 +57,10 @@ def make_photos(folder: Path, distinct: int, total: int, cache: Path) -> list[Pa
 
 
 def bare_decode(files: list[Path]) -> float:
-    """Seconds per photo to read and decode with triage.io.decode, in this process."""
+    """Seconds per photo to read and decode with triage.measure.io.decode, in this process."""
     import cv2
 
-    from triage.io import decode, read_bytes
+    from triage.measure.io import decode, read_bytes
 
     cv2.setNumThreads(1)
     decode(read_bytes(files[0]))  # warm-up: imports, codec tables
@@ -134,7 +134,7 @@ def help_startup() -> float:
 
 
 def main() -> int:
-    from triage.parallel import default_workers
+    from triage.util.pool import default_workers
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--n", type=int, default=100, help="photos for (a)-(c)")

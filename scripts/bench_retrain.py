@@ -41,10 +41,10 @@ def main() -> int:
     os.environ["TRIAGE_CACHE_DIR"] = str(work / "cache")
     os.environ["TRIAGE_MODELS_DIR"] = str(work / "history")
 
-    from triage.cache import FeatureCache
-    from triage.dataset import measure_dataset, read_labels
-    from triage.io import decode
-    from triage.parallel import default_workers
+    from triage.run.cache import FeatureCache
+    from triage.learn.dataset import measure_dataset, read_labels
+    from triage.measure.io import decode
+    from triage.util.pool import default_workers
 
     base = work / "base"
     if not (base / "labels.csv").is_file():

@@ -24,8 +24,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from triage import chart, color, synth
-from triage.io import decode
+from triage import synth
+from triage.measure import chart, color
+from triage.measure.normalise import normalise
+from triage.measure.io import decode
 
 
 def render(spec, seed, index, size=(1024, 768)):
@@ -65,7 +67,7 @@ def main() -> None:
         truth = skin_lab(truth_rgb, skin)
         rgb_j = decode(synth_jpeg(rgb, spec.jpeg_quality)).rgb
         t = time.perf_counter()
-        norm = color.normalise(rgb_j)
+        norm = normalise(rgb_j)
         ms.append(1000 * (time.perf_counter() - t))
         de_none.append(float(np.linalg.norm(skin_lab(rgb_j, skin) - truth)))
         if norm.method == "colorchecker":
@@ -77,7 +79,7 @@ def main() -> None:
         spec_nochart = copy.deepcopy(spec)
         spec_nochart.chart = None
         rgb_n, _ = render(spec_nochart, args.seed, i)
-        sog = color.normalise(decode(synth_jpeg(rgb_n, spec.jpeg_quality)).rgb)
+        sog = normalise(decode(synth_jpeg(rgb_n, spec.jpeg_quality)).rgb)
         de_sog.append(float(np.linalg.norm(np.median(sog.lab[skin], axis=0) - truth)))
 
     print(f"charts found: {found}/{args.n}; worst patch-centre error {max(centre_err, default=0):.2f} pitch")

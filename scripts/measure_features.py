@@ -32,9 +32,9 @@ LESIONS = ["pustule_count", "papule_count", "crust_area_fraction", "bleeding_spo
 
 def _generated(args):
     seed, i = args
-    from triage import io as tio
+    from triage.measure import io as tio
     from triage import synth
-    from triage.pipeline import measure
+    from triage.measure.photo import measure
 
     data, truth_mask, row = synth.make_photo(seed, i, (1024, 768))
     d = tio.decode(data)
@@ -50,9 +50,9 @@ def _real(args):
     folder, item = args
     import cv2
 
-    from triage.io import load_image, working_size
-    from triage.pipeline import measure
-    from triage.quality import collage_seams
+    from triage.measure.io import load_image, working_size
+    from triage.measure.photo import measure
+    from triage.measure.quality import collage_seams
 
     img = load_image(Path(folder) / item["file"])
     m = measure(img.rgb, (img.width, img.height))
@@ -93,7 +93,7 @@ def _recovered_grade(plain, grades) -> np.ndarray:
 def main() -> int:
     from scipy.stats import spearmanr
 
-    from triage.parallel import default_workers, imap_unordered
+    from triage.util.pool import default_workers, imap_unordered
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--n", type=int, default=300)

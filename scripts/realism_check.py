@@ -21,7 +21,7 @@ STATS = ["L*", "a*", "b*", "ITA", "redness contrast", "skin fraction"]
 
 
 def stats_of(rgb, size):
-    from triage.pipeline import measure
+    from triage.measure.photo import measure
 
     m = measure(rgb, size)
     if m.skin.sum() < 100:
@@ -32,7 +32,7 @@ def stats_of(rgb, size):
 
 
 def _gen(i):
-    from triage import io as tio
+    from triage.measure import io as tio
     from triage import synth
 
     data, _m, row = synth.make_photo(55, i, (1024, 768))
@@ -43,14 +43,14 @@ def _gen(i):
 
 
 def _real(path):
-    from triage.io import load_image
+    from triage.measure.io import load_image
 
     d = load_image(path)
     return stats_of(d.rgb, (d.width, d.height))
 
 
 def main() -> int:
-    from triage.parallel import default_workers, imap_unordered
+    from triage.util.pool import default_workers, imap_unordered
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--n", type=int, default=200)

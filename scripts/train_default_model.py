@@ -32,10 +32,10 @@ def main() -> int:
     args = ap.parse_args()
 
     from triage import synth
-    from triage.evaluate import evaluate
-    from triage.model import load
-    from triage.parallel import default_workers
-    from triage.train import card_path, train
+    from triage.learn.evaluate import evaluate
+    from triage.decide.modelfile import load
+    from triage.util.pool import default_workers
+    from triage.learn.train import card_path, train
 
     workers = args.workers or default_workers()
     sets = {"train": (args.train_n, args.train_seed), "test": (args.test_n, args.test_seed)}
@@ -67,7 +67,7 @@ def main() -> int:
             "overall": rd["overall"],
             "rules_baseline": rd["rules_baseline"],
         }
-    from triage.fsutil import atomic_write_text
+    from triage.util.files import atomic_write_text
 
     atomic_write_text(model_card, json.dumps(card, indent=2) + "\n")
     print(summary(card))

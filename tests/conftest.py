@@ -12,9 +12,9 @@ from PIL import Image
 _DROP_ROOT = """
 import os
 # warm imports: the child cannot read root's Python installation once it is 'nobody'
-import triage.batch, triage.pipeline, triage.model, triage.explain, triage.features, triage.parallel, triage.report, scipy.spatial
+import triage.run.batch, triage.pipeline, triage.decide.modelfile, triage.decide.explain, triage.measure.features, triage.util.pool, triage.run.report, triage.run.previews, scipy.spatial
 import multiprocessing.pool, html.parser
-triage.model.load_default()
+triage.decide.modelfile.load_default()
 if os.geteuid() == 0:  # root reads anything: drop to 'nobody' so file permissions apply
     os.setgroups([])
     os.setgid(65534)
@@ -54,7 +54,8 @@ def _feature_cache(tmp_path_factory):
     yield
 
 
-REAL_DEV = Path(__file__).resolve().parent.parent.parent / "shared" / "real-dev"
+ROOT = Path(__file__).resolve().parent.parent  # the repository
+REAL_DEV = ROOT.parent / "shared" / "real-dev"
 
 
 def skin_photo(seed: int = 3, size=(320, 240)) -> np.ndarray:

@@ -4,7 +4,6 @@ that `triage --help` starts fast. Data goes to files, progress and summaries to 
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import List, Optional
 
@@ -42,7 +41,7 @@ def _existing_image(image: Path) -> Path:
 
 
 def _model(path: Path | None):
-    from .model import ModelError, load_model
+    from .decide.modelfile import ModelError, load_model
 
     try:
         return load_model(path)
@@ -62,7 +61,8 @@ def run(
     report: bool = typer.Option(True, "--report/--no-report", help="Write DIR/report.html with previews in DIR/overlays."),
 ) -> None:
     """Batch-triage photo files and folders into DIR."""
-    from .batch import UsageError, run as run_batch
+    from .run.batch import run as run_batch
+    from .run.discover import UsageError
 
     try:
         summary = run_batch(
@@ -84,8 +84,8 @@ def report_cmd(
     quiet: bool = typer.Option(False, "--quiet", help="No progress lines."),
 ) -> None:
     """(Re)build DIR/report.html from DIR/results.jsonl."""
-    from .batch import UsageError
-    from .report import build
+    from .run.discover import UsageError
+    from .run.report import build
 
     if workers is not None and workers < 1:
         _fail("--workers must be at least 1")
@@ -131,7 +131,7 @@ def inspect(
     model: Optional[Path] = typer.Option(None, "--model"),
 ) -> None:
     """The stages of one photo as PNGs (normalised, mask, redness, pigment, overlay) + result.json."""
-    from .stages import inspect as run_inspect
+    from .run.inspect import inspect as run_inspect
 
     row = run_inspect(_existing_image(image), out, days, _model(model))
     typer.echo(f"stages written to {out}" + (f" (cannot decode: {row['error']})" if row["status"] == "error" else ""), err=True)
@@ -147,8 +147,8 @@ def synth(
     workers: Optional[int] = typer.Option(None, "--workers", min=1),
 ) -> None:
     """Generate labelled post-treatment skin photos with known ground truth."""
-    from .parallel import Progress, default_workers
     from .synth import generate
+    from .util.pool import Progress, default_workers
 
     labels = generate(out, n, seed, _parse_size(size), workers or default_workers(), Progress("synth"))
     typer.echo(f"{n} photos and {labels}", err=True)
@@ -162,9 +162,10 @@ def train(
     workers: Optional[int] = typer.Option(None, "--workers", min=1),
 ) -> None:
     """Fit a model from a labelled dataset; writes the model and its model card."""
-    from .dataset import DatasetError
-    from .parallel import Progress, default_workers
-    from .train import card_path, train as run_train
+    from .learn.dataset import DatasetError
+    from .learn.train import card_path
+    from .learn.train import train as run_train
+    from .util.pool import Progress, default_workers
 
     try:
         card = run_train(dataset, out, seed=seed, workers=workers or default_workers(), progress=Progress("measuring"))
@@ -183,9 +184,9 @@ def evaluate(
     workers: Optional[int] = typer.Option(None, "--workers", min=1),
 ) -> None:
     """Metrics of a model on a labelled dataset (also per ITA band and days band) and plots."""
-    from .dataset import DatasetError
-    from .evaluate import evaluate as run_eval
-    from .parallel import Progress, default_workers
+    from .learn.dataset import DatasetError
+    from .learn.evaluate import evaluate as run_eval
+    from .util.pool import Progress, default_workers
 
     m = _model(model)
     try:
@@ -210,9 +211,9 @@ def retrain(
     workers: Optional[int] = typer.Option(None, "--workers", min=1),
 ) -> None:
     """Fit a new model from reviewed (+ generated) photos and compare it with the current default."""
-    from .dataset import DatasetError
-    from .parallel import Progress, default_workers
-    from .retrain import retrain as run_retrain
+    from .learn.dataset import DatasetError
+    from .learn.retrain import retrain as run_retrain
+    from .util.pool import Progress, default_workers
 
     try:
         card = run_retrain(labels, out, generated=generated, generated_seed=generated_seed, seed=seed,
@@ -243,7 +244,7 @@ app.add_typer(models_app, name="models")
 @models_app.command("list")
 def models_list() -> None:
     """The shipped and registered models with their cards' figures; * marks the default."""
-    from .registry import list_models
+    from .learn.registry import list_models
 
     for m in list_models():
         f1, rec = m["macro_f1"], m["seek_care_recall"]
@@ -257,7 +258,7 @@ def models_list() -> None:
 @models_app.command("promote")
 def models_promote(model: Path = typer.Argument(..., help="A model trained by `triage retrain`.")) -> None:
     """Make a model the default when its card is complete and seek-care recall does not drop."""
-    from .registry import RegistryError, promote
+    from .learn.registry import RegistryError, promote
 
     try:
         dest = promote(model)
@@ -269,7 +270,7 @@ def models_promote(model: Path = typer.Argument(..., help="A model trained by `t
 @models_app.command("rollback")
 def models_rollback() -> None:
     """Return to the default before the current one."""
-    from .registry import RegistryError, rollback
+    from .learn.registry import RegistryError, rollback
 
     try:
         now = rollback()
@@ -282,7 +283,7 @@ DB_HELP = "Database URL (default: SQLite file in $TRIAGE_DATA_DIR or ~/.local/sh
 
 
 def _store(db: Optional[str]):
-    from . import store
+    from .review import store
 
     try:
         return store.open_store(db)
@@ -299,7 +300,7 @@ def serve(
     """The staff review app for flagged photos."""
     import uvicorn
 
-    from .serve import create_app
+    from .review.app import create_app
 
     _store(db)  # fail early with a clear message
     typer.echo(f"review app on http://{host}:{port} (Ctrl-C stops it)", err=True)
@@ -312,7 +313,7 @@ def import_cmd(
     db: Optional[str] = typer.Option(None, "--db", help=DB_HELP),
 ) -> None:
     """Load a run's results and previews into the review database (again: nothing added)."""
-    from .store import StoreError, import_run
+    from .review.store import StoreError, import_run
 
     try:
         run_id, added = import_run(_store(db), run_dir)
@@ -331,7 +332,7 @@ def users_add(
     db: Optional[str] = typer.Option(None, "--db", help=DB_HELP),
 ) -> None:
     """Add a staff account; the password is asked for (never on the command line)."""
-    from .store import StoreError, add_user
+    from .review.store import StoreError, add_user
 
     password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:
@@ -347,12 +348,8 @@ def export_labels_cmd(
     db: Optional[str] = typer.Option(None, "--db", help=DB_HELP),
 ) -> None:
     """Reviewed photos as a labelled dataset for `triage retrain`."""
-    from .store import export_labels
+    from .review.store import export_labels
 
     written, skipped = export_labels(_store(db), out)
     typer.echo(f"{written} reviewed photos written to {out}"
                + (f"; {skipped} skipped (original moved or changed)" if skipped else ""), err=True)  # fmt: skip
-
-
-def main() -> None:  # pragma: no cover - console entry for `python -m triage`
-    sys.exit(app())

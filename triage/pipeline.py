@@ -1,5 +1,9 @@
-"""One photo through the pipeline: decode -> normalise -> skin + quality -> features -> model ->
-policy -> explanation -> one results.jsonl row. Pure per photo: no state but the model."""
+"""One photo through the pipeline: measure (decode -> normalise -> skin + quality -> features),
+then decide (model -> policy -> explanation), then one results.jsonl row. Pure per photo: no
+state but the model, so that a process pool or a cluster can map it over files.
+
+May use: triage.measure, triage.decide, triage.util.
+"""
 
 from __future__ import annotations
 
@@ -10,30 +14,11 @@ from pathlib import Path
 
 import numpy as np
 
-from . import color, features, quality, skin
-from .io import DecodedImage, ImageError, decode, read_bytes, to_working_size
+from .decide.explain import explain
+from .measure.io import DecodedImage, ImageError, decode, read_bytes, to_working_size
+from .measure.photo import Measured, measure
 
 SCHEMA = 1
-
-
-@dataclass
-class Measured:
-    """What the pixels say, before any model: used by analyze and by training alike."""
-
-    normalised: color.Normalised
-    skin: np.ndarray
-    quality: quality.Quality
-    features: dict[str, float | None]
-    maps: features.Measurements  #: the maps and detections the features were computed from
-
-
-def measure(rgb: np.ndarray, original_size: tuple[int, int] | None = None) -> Measured:
-    """Normalise colour, segment skin, gate quality and compute every feature of an RGB photo."""
-    norm = color.normalise(rgb)
-    mask = skin.skin_mask_lab(norm.lab, norm.hue, norm.chroma, norm.person, norm.chart)
-    q = quality.assess(norm, mask, original_size or (rgb.shape[1], rgb.shape[0]))
-    maps = features.Measurements(norm.linear, norm.lab, mask, norm.hue, norm.chroma)
-    return Measured(norm, mask, q, features.values(maps), maps)
 
 
 @dataclass
@@ -48,6 +33,17 @@ class Result:
     @property
     def label(self) -> str | None:
         return self.row["label"]
+
+
+def config_hash() -> str:
+    """sha256 (first 16 hex) of the measuring and deciding tunables (triage/measure/config.py and
+    triage/decide/config.py): results with the same hash, software version and model are
+    comparable."""
+    h = hashlib.sha256()
+    here = Path(__file__).resolve().parent
+    for part in ("measure", "decide"):
+        h.update((here / part / "config.py").read_bytes())
+    return h.hexdigest()[:16]
 
 
 def model_info(model) -> dict:
@@ -89,11 +85,8 @@ def analyze_decoded(decoded: DecodedImage, *, path: str, sha256: str, days, mode
 
 def row_for(decoded: DecodedImage, m: Measured, *, path: str, sha256: str, days, model) -> dict:
     """The full row for a decoded photo and its measurements: model, policy, explanation."""
-    from .explain import explain
-    from .model import input_vector
-
     days = _clean_days(days)
-    decision = model.decide(input_vector(m.features, days, m.quality.ok), quality_ok=m.quality.ok)
+    decision = model.decide(model.inputs(m.features, days, m.quality.ok), quality_ok=m.quality.ok)
     return {
         "schema": SCHEMA,
         "path": path,
@@ -140,7 +133,7 @@ def analyze(image, *, days_since_treatment=None, model=None) -> Result:
     """Public API: analyse a photo given as a path or an RGB uint8 array (H, W, 3).
 
     A path that cannot be decoded gives a Result with status "error" (as in results.jsonl)."""
-    from .model import load_default
+    from .decide.modelfile import load_default
 
     model = model if model is not None else load_default()
     if isinstance(image, (str, Path)):

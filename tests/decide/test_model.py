@@ -1,0 +1,148 @@
+"""The classifier: exact contributions, safety policy, trusted persistence."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pytest
+
+from triage.decide import modelfile
+from triage.decide.explain import feature_contributions
+from triage.decide.model import input_feature
+from triage.learn.train import save
+from triage.pipeline import analyze
+
+
+def test_contributions_add_up_to_the_score(model, photo):
+    for days in (None, 1, 9):
+        row = analyze(photo, days_since_treatment=days, model=model).to_dict()
+        x = model.inputs(row["features"], days, row["quality"]["ok"])
+        d = model.decide(x, quality_ok=row["quality"]["ok"])
+        for k, level in enumerate(model.levels_):
+            contrib = feature_contributions(model, d, level)
+            assert abs(sum(contrib.values()) + d.intercepts[k] - d.scores[k]) < 1e-6
+            # and the same score as the model's own vectorised path
+            assert abs(model.scores(x[None])[0, k] - d.scores[k]) < 1e-9
+        chosen = row["label"]
+        reasons = row["explanation"]["reasons"]
+        contrib = feature_contributions(model, d, chosen)
+        for r in reasons:  # the reasons quote the model's own numbers, and the row's feature values
+            assert r["contribution"] == pytest.approx(contrib[r["feature"]], abs=1e-6)
+            if r["feature"] in row["features"]:
+                assert r["value"] == pytest.approx(row["features"][r["feature"]], abs=1e-5)
+
+
+def test_probabilities_are_softmax_of_scores(model, photo):
+    row = analyze(photo, model=model).to_dict()
+    d = model.decide(model.inputs(row["features"], None, row["quality"]["ok"]))
+    p = np.exp(d.scores - d.scores.max())
+    p /= p.sum()
+    assert np.allclose([d.probabilities[lvl] for lvl in model.levels_], p)
+
+
+def test_safety_policy_overrides_are_said(model, photo):
+    row = analyze(photo, model=model).to_dict()
+    x = model.inputs(row["features"], 3)
+    d = model.decide(x, quality_ok=False)
+    assert d.label != "normal"
+    old = model.seek_care_threshold_
+    try:
+        model.seek_care_threshold_ = 0.0  # everything above the threshold: seek-care, and said so
+        d = model.decide(x)
+        assert d.label == "seek-care"
+        assert d.argmax == "seek-care" or "safety threshold" in d.override
+    finally:
+        model.seek_care_threshold_ = old
+
+
+@pytest.mark.parametrize("name", ["pustule_count", "redness_area_fraction", "bleeding_spot_count"])
+def test_findings_beyond_training_are_clamped_and_never_normal(model, photo, name):
+    """A real photo can measure far outside the generated training data (salt noise read as
+    200 pustules): the spline must not extrapolate. Beyond the training maximum the scores are
+    those at the maximum, the finding is named, and the level is never normal."""
+    row = analyze(photo, days_since_treatment=5, model=model).to_dict()
+    j = model.input_names_.index(name)
+    top = model.upper_[j]  # on the model's input scale: log1p for counts, sqrt for fractions
+    at_max = float(np.expm1(top)) if name.endswith("_count") else float(top) ** 2
+    far = at_max * 10 if name.endswith("_count") else 1.0
+    assert far > at_max
+    x_max = model.inputs(dict(row["features"], **{name: at_max}), 5)
+    x_far = model.inputs(dict(row["features"], **{name: far}), 5)
+    d_max, d_far = model.decide(x_max), model.decide(x_far)
+    d_own = model.decide(model.inputs(row["features"], 5))
+    assert name in d_far.beyond_training and name not in d_own.beyond_training
+    assert d_far.label != "normal"
+    if [input_feature(n) for n in model.input_names_].count(name) == 1:  # no day interaction
+        assert np.allclose(d_far.scores, d_max.scores)
+    summary = analyze(photo, days_since_treatment=5, model=model).to_dict()["explanation"]["summary"]
+    assert "beyond anything" not in summary  # an ordinary photo is within the training range
+
+
+def test_untrusted_model_files_are_refused(tmp_path):
+    import os
+
+    import skops.io as sio
+    from sklearn.linear_model import LogisticRegression
+
+    p = tmp_path / "sk.skops"
+    p.write_bytes(sio.dumps(LogisticRegression()))
+    with pytest.raises(modelfile.ModelError, match="untrusted types"):
+        modelfile.load(p)
+    p2 = tmp_path / "fn.skops"
+    p2.write_bytes(sio.dumps({"run": os.system}))
+    with pytest.raises(modelfile.ModelError, match="untrusted types"):
+        modelfile.load(p2)
+    p3 = tmp_path / "pickle.skops"
+    p3.write_bytes(pickle.dumps({"a": 1}))
+    with pytest.raises(modelfile.ModelError, match="not a triage model"):
+        modelfile.load(p3)
+    with pytest.raises(modelfile.ModelError, match="not found"):
+        modelfile.load(tmp_path / "missing.skops")
+
+
+def test_model_round_trip(tmp_path, model, photo):
+    p = tmp_path / "m.skops"
+    sha = save(model, p)
+    again = modelfile.load(p)
+    assert again.sha256 == sha
+    x = model.inputs(analyze(photo, model=model).to_dict()["features"], 2)
+    assert np.array_equal(again.predict_proba(x[None]), model.predict_proba(x[None]))
+
+
+def test_own_reader_matches_skops_and_imports_no_sklearn(tmp_path, model):
+    """The strict reader gives exactly what skops' own loader gives, and a fresh process that
+    loads the model imports neither skops nor scikit-learn."""
+    import subprocess
+    import sys
+    import zipfile
+
+    import skops.io as sio
+
+    p = tmp_path / "m.skops"
+    save(model, p)
+    data = p.read_bytes()
+    ours, ref = modelfile.load(p), sio.loads(data, trusted=sorted(modelfile.types_in(data)))
+    assert set(ours.__dict__) == set(ref.__dict__)
+    for k, v in ref.__dict__.items():
+        w = ours.__dict__[k]
+        if k == "sha256":
+            continue
+        if isinstance(v, list) and v and isinstance(v[0], np.ndarray):
+            assert len(v) == len(w) and all(np.array_equal(a, b) and a.dtype == b.dtype for a, b in zip(v, w)), k
+        elif isinstance(v, np.ndarray):
+            assert np.array_equal(v, w) and v.dtype == w.dtype, k
+        else:
+            assert v == w and type(v) is type(w), k
+    code = f"import sys; from triage.decide.modelfile import load; load({str(p)!r}); print('sklearn' in sys.modules, 'skops' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["False", "False"]
+    # a schema edited to build another class is refused, even though every type name is trusted
+    with zipfile.ZipFile(p) as z:
+        files = {n: z.read(n) for n in z.namelist()}
+    files["schema.json"] = files["schema.json"].replace(b'"ObjectNode"', b'"ReduceNode"', 1)
+    with zipfile.ZipFile(tmp_path / "edited.skops", "w") as z:
+        for n, b in files.items():
+            z.writestr(n, b)
+    with pytest.raises(modelfile.ModelError, match="cannot read model file"):
+        modelfile.load(tmp_path / "edited.skops")

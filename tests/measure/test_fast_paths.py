@@ -1,0 +1,78 @@
+"""The faster formulations used for speed (issue 7) against the plain computations they replace."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import ndimage
+
+from triage.measure import color, regions
+from triage.measure.features import detect, redness
+
+
+@pytest.mark.parametrize("density", [0.05, 0.45, 0.6])
+@pytest.mark.parametrize("connectivity", [4, 8])
+def test_components_match_scipy_labelling(density, connectivity):
+    rng = np.random.default_rng(int(density * 100) + connectivity)
+    mask = rng.random((97, 131)) < density
+    n, labels, stats, cents = regions.components(mask, connectivity)
+    structure = np.ones((3, 3)) if connectivity == 8 else None
+    ref, n_ref = ndimage.label(mask, structure=structure)
+    assert n - 1 == n_ref
+    assert sorted(stats[1:, 4]) == sorted(np.bincount(ref.ravel())[1:])
+    # the same partition: each of our components is exactly one of scipy's
+    pairs = {(a, b) for a, b in zip(labels[mask], ref[mask])}
+    assert len(pairs) == n_ref
+    ys, xs = np.nonzero(labels == 1)
+    assert np.allclose(cents[1], (xs.mean(), ys.mean()))
+
+
+def test_sample_is_even_and_not_column_aligned():
+    mask = np.ones((768, 1024), bool)
+    rows, cols = regions.sample(mask, 65536)
+    assert 0.5 * 65536 < len(rows) <= 65536
+    assert len(np.unique(cols % 8)) == 8  # all positions in JPEG's 8x8 blocks, not one column in 8
+    assert abs(rows.mean() - 383.5) < 2 and abs(cols.mean() - 511.5) < 2
+    few = np.zeros((50, 60), bool)
+    few[10:20, 5:9] = True
+    r, c = regions.sample(few, 1000)  # fewer pixels than asked: all of them
+    assert len(r) == 40 and few[r, c].all()
+
+
+def test_sampled_median_is_close_to_the_full_median():
+    rng = np.random.default_rng(3)
+    img = rng.normal(10.0, 3.0, (768, 1024)).astype(np.float32)
+    mask = rng.random((768, 1024)) < 0.7
+    r, c = regions.sample(mask, 65536)
+    assert abs(np.median(img[r, c]) - np.median(img[mask])) < 0.05  # 3 x the standard error
+
+
+def test_max_channel_and_lab_match_the_plain_formulas():
+    rng = np.random.default_rng(4)
+    lin = rng.random((64, 80, 3)).astype(np.float32)
+    assert np.array_equal(color.max_channel(lin), lin.max(axis=-1))
+    xyz = lin.astype(np.float64) @ color._RGB_TO_XYZ.T / color._WHITE_D65
+    f = np.where(xyz > color._EPS, np.cbrt(xyz), (color._KAPPA * xyz + 16) / 116)
+    lab = np.stack([116 * f[..., 1] - 16, 500 * (f[..., 0] - f[..., 1]), 200 * (f[..., 1] - f[..., 2])], axis=-1)
+    assert np.abs(color.linear_to_lab(lin) - lab).max() < 1e-3
+
+
+def test_half_size_smoothing_is_close_to_the_full_gaussian():
+    import cv2
+
+    rng = np.random.default_rng(5)
+    img = cv2.GaussianBlur(rng.normal(0, 10, (300, 400)).astype(np.float32), (0, 0), 3.0)  # skin-like texture
+    img[:, 200:] += 20.0  # and a sharp edge
+    full = cv2.GaussianBlur(img, (0, 0), 5.0)
+    half = detect.smooth_half(img, 5.0)
+    inner = (slice(10, -10), slice(10, -10))
+    assert np.abs(half - full)[inner].mean() < 0.05
+    assert np.abs(half - full)[inner].max() < 0.5
+
+
+def test_spread_from_moments_matches_pixel_coordinates():
+    mask = np.zeros((120, 200), bool)
+    mask[10:40, 20:90] = True
+    mask[80:110, 150:190] = True
+    ys, xs = np.nonzero(mask)
+    assert np.isclose(redness._spread2(mask), xs.var() + ys.var())

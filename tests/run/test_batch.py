@@ -1,0 +1,280 @@
+"""`triage run` end to end on real files the tests make: every format and bad input, sorting,
+hidden files, symlink loops, exit codes, manifest, read-only sources, resume after SIGKILL."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import triage.measure.io  # noqa: F401 - registers the HEIF codec with Pillow, used to write test files
+from triage.cli import app
+from triage.run.batch import run
+from triage.run.discover import discover
+
+CONTRACT_KEYS = ["schema", "path", "sha256", "status", "error", "label", "probabilities", "quality",
+                 "days_since_treatment", "features", "explanation", "model", "image"]  # fmt: skip
+
+
+def jpeg(rgb, **kw) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(rgb).save(buf, format="JPEG", quality=90, **kw)
+    return buf.getvalue()
+
+
+def make_tree(root: Path, photo: np.ndarray) -> dict[str, str]:
+    """A clinic-like folder: good photos in several formats, bad inputs, hidden files, a symlink
+    loop. Returns {row path: expected status or error fragment}."""
+    (root / "clinic-a" / "p01").mkdir(parents=True)
+    (root / "clinic-b").mkdir()
+    im = Image.fromarray(photo)
+    (root / "clinic-a" / "p01" / "day1.jpg").write_bytes(jpeg(photo))
+    im.save(root / "clinic-a" / "p01" / "day3.PNG")
+    im.save(root / "clinic-b" / "a.webp", quality=90)
+    im.save(root / "clinic-b" / "b.tiff")
+    im.save(root / "clinic-b" / "c.heic", quality=90)
+    im.convert("L").save(root / "clinic-b" / "gray.jpg")
+    (root / "clinic-b" / "empty.jpg").write_bytes(b"")
+    data = jpeg(photo)
+    (root / "clinic-b" / "cut.jpg").write_bytes(data[: len(data) // 3])
+    (root / "clinic-b" / "notes.png").write_text("not a picture\n")
+    Image.new("1", (20000, 20000)).save(root / "clinic-b" / "bomb.png")
+    (root / "clinic-b" / "readme.txt").write_text("ignored: not an image extension")
+    (root / ".hidden").mkdir()
+    (root / ".hidden" / "x.jpg").write_bytes(jpeg(photo))
+    (root / "clinic-b" / ".thumb.jpg").write_bytes(jpeg(photo))
+    os.symlink(root, root / "clinic-b" / "loop")  # a symlink loop back to the root
+    return {
+        "clinic-a/p01/day1.jpg": "ok",
+        "clinic-a/p01/day3.PNG": "ok",
+        "clinic-b/a.webp": "ok",
+        "clinic-b/b.tiff": "ok",
+        "clinic-b/bomb.png": "pixel limit",
+        "clinic-b/c.heic": "ok",
+        "clinic-b/cut.jpg": "truncated",
+        "clinic-b/empty.jpg": "empty",
+        "clinic-b/gray.jpg": "ok",
+        "clinic-b/notes.png": "not an image",
+    }
+
+
+def read_rows(out: Path) -> list[dict]:
+    return [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
+
+
+def tree_digest(root: Path) -> dict[str, str]:
+    out = {}
+    for dirpath, _dirs, files in os.walk(root):
+        for f in files:
+            p = Path(dirpath) / f
+            out[str(p)] = hashlib.sha256(p.read_bytes()).hexdigest() + oct(p.stat().st_mode) + str(p.stat().st_mtime_ns)
+    return out
+
+
+@pytest.fixture(scope="module")
+def tree(tmp_path_factory, photo):
+    root = tmp_path_factory.mktemp("photos")
+    expected = make_tree(root, photo)
+    return root, expected
+
+
+@pytest.fixture(scope="module")
+def tree_run(tree, tmp_path_factory):
+    root, expected = tree
+    before = tree_digest(root)
+    out = tmp_path_factory.mktemp("out")
+    summary = run([root], out, workers=1, progress=False)
+    return root, expected, out, summary, before
+
+
+def test_discovery_sorted_hidden_skipped_loop_harmless(tree):
+    root, expected = tree
+    assert [s.rel for s in discover([root])] == sorted(expected)
+
+
+def test_one_row_per_image_file_sorted_with_reasons(tree_run):
+    root, expected, out, summary, _ = tree_run
+    rows = read_rows(out)
+    assert [r["path"] for r in rows] == sorted(expected)
+    for r in rows:
+        assert list(r) == CONTRACT_KEYS
+        want = expected[r["path"]]
+        if want == "ok":
+            assert r["status"] == "ok" and r["error"] is None, r
+            assert r["label"] in ("normal", "monitor", "seek-care")
+            assert abs(sum(r["probabilities"].values()) - 1) < 1e-6
+            assert "ita_deg" in r["features"] and "skin_fraction" in r["features"]
+            if r["path"] != "clinic-b/gray.jpg":  # no colour, no skin: ita_deg is rightly null
+                assert r["features"]["ita_deg"] is not None and 0 < r["features"]["skin_fraction"] <= 1
+            assert all(v is None or np.isfinite(v) for v in r["features"].values())
+            assert r["sha256"] == hashlib.sha256((root / r["path"]).read_bytes()).hexdigest()
+            assert not (not r["quality"]["ok"] and r["label"] == "normal")
+        else:
+            assert r["status"] == "error" and want in r["error"] and "\n" not in r["error"], r
+            assert r["label"] is None and r["probabilities"] is None
+    gray = next(r for r in rows if r["path"] == "clinic-b/gray.jpg")
+    assert "grayscale" in gray["quality"]["issues"] and gray["label"] != "normal"
+    assert summary.errors == 4 and summary.total == 10
+
+
+def test_csv_and_run_json(tree_run):
+    _root, expected, out, summary, _ = tree_run
+    rows = list(csv.DictReader((out / "results.csv").read_text().splitlines()))
+    assert [r["path"] for r in rows] == sorted(expected)
+    from triage.measure.features import FEATURE_NAMES
+
+    assert list(rows[0])[:10] == ["path", "status", "error", "label", "p_normal", "p_monitor", "p_seek_care",
+                                  "quality_ok", "quality_issues", "summary"]  # fmt: skip
+    assert list(rows[0])[10:] == list(FEATURE_NAMES)
+    info = json.loads((out / "run.json").read_text())
+    assert info["counts"]["total"] == 10 and info["counts"]["errors"] == 4
+    assert info["model"]["sha256"] and info["software"]["version"]
+    assert not (out / "results.partial.jsonl").exists()
+
+
+def test_source_tree_unchanged(tree_run):
+    root, _e, _out, _s, before = tree_run
+    assert tree_digest(root) == before
+
+
+def test_exit_codes_and_summary(tree, tmp_path, photo):
+    from typer.testing import CliRunner
+
+    root, _ = tree
+    r = CliRunner().invoke(app, ["run", str(root), "--out", str(tmp_path / "o1"), "--workers", "1", "--quiet"])
+    assert r.exit_code == 1 and "4 errors" in r.output
+    good = tmp_path / "good"
+    good.mkdir()
+    (good / "x.jpg").write_bytes(jpeg(photo))
+    r = CliRunner().invoke(app, ["run", str(good), "--out", str(tmp_path / "o2"), "--workers", "1", "--quiet"])
+    assert r.exit_code == 0 and "triaged 1 photos" in r.output
+    empty = tmp_path / "nothing"
+    empty.mkdir()
+    r = CliRunner().invoke(app, ["run", str(empty), "--out", str(tmp_path / "o3")])
+    assert r.exit_code == 2 and "no images found" in r.output
+    r = CliRunner().invoke(app, ["run", str(tmp_path / "missing"), "--out", str(tmp_path / "o4")])
+    assert r.exit_code == 2 and "input not found" in r.output
+    r = CliRunner().invoke(app, ["run", str(good), "--out", str(tmp_path / "o5"), "--workers", "0"])
+    assert r.exit_code == 2
+    r = CliRunner().invoke(app, ["run", str(good), "--out", str(tmp_path / "o6"), "--model", str(tmp_path / "nope.skops")])
+    assert r.exit_code == 2 and "model file not found" in r.output
+
+
+def test_manifest_days_and_direct_file(tmp_path, photo):
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "a.jpg").write_bytes(jpeg(photo))
+    (src / "b.jpg").write_bytes(jpeg(photo))
+    manifest = tmp_path / "m.csv"
+    manifest.write_text("path,days_since_treatment,patient_id\na.jpg,9,p1\n")
+    run([src, src / "b.jpg"], tmp_path / "out", workers=1, manifest=manifest, progress=False)
+    rows = read_rows(tmp_path / "out")
+    assert [(r["path"], r["days_since_treatment"]) for r in rows] == [("a.jpg", 9), ("b.jpg", None), ("b.jpg", None)]
+    assert "not given" in rows[1]["explanation"]["summary"]
+    bad = tmp_path / "bad.csv"
+    bad.write_text("path,days_since_treatment\na.jpg,soon\n")
+    from triage.run.discover import UsageError
+
+    with pytest.raises(UsageError, match="not a number"):
+        run([src], tmp_path / "out2", workers=1, manifest=bad, progress=False)
+
+
+def test_read_only_source_and_vanishing_and_unreadable_files(tmp_path, photo):
+    """As an unprivileged user: a read-only source tree is only read; a chmod-000 file and a file
+    deleted between discovery and decoding get error rows; the batch goes on."""
+    from conftest import open_dir, run_unprivileged
+
+    d = open_dir(tmp_path)
+    src = d / "src"
+    src.mkdir()
+    for name in ("a.jpg", "b.jpg", "locked.jpg", "zz_vanish.jpg"):
+        (src / name).write_bytes(jpeg(photo))
+    (src / "locked.jpg").chmod(0)
+    out = d / "out"
+    out.mkdir()
+    os.chmod(out, 0o777)
+    for p in [src, *src.iterdir()]:
+        if p.name != "locked.jpg":
+            p.chmod(0o555 if p.is_dir() else 0o444)
+    before = tree_digest(src)
+    code = f"""
+import triage.run.batch as b
+from pathlib import Path
+orig = b.discover
+def discover_then_vanish(inputs):
+    found = orig(inputs)
+    import os, shutil
+    # simulate another program moving the file away after discovery: we cannot delete in a
+    # read-only folder, so the job is pointed at a path that no longer exists
+    return [b.Source(s.path + ".moved" if s.rel == "zz_vanish.jpg" else s.path, s.rel) for s in found]
+b.discover = discover_then_vanish
+s = b.run([{str(src)!r}], {str(out)!r}, workers=1, progress=False)
+print(s.errors, s.total)
+"""
+    res = run_unprivileged(code)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.split() == ["2", "4"]
+    rows = {r["path"]: r for r in read_rows(out)}
+    assert rows["locked.jpg"]["error"] == "permission denied"
+    assert "not found" in rows["zz_vanish.jpg"]["error"]
+    assert rows["a.jpg"]["status"] == rows["b.jpg"]["status"] == "ok"
+    assert tree_digest(src) == before
+
+
+def test_workers_1_and_2_give_identical_results(tmp_path, photo):
+    src = tmp_path / "src"
+    src.mkdir()
+    from conftest import skin_photo
+
+    for i in range(4):
+        (src / f"{i}.jpg").write_bytes(jpeg(skin_photo(seed=i)))
+    run([src], tmp_path / "w1", workers=1, progress=False)
+    run([src], tmp_path / "w2", workers=2, progress=False)
+    assert (tmp_path / "w1" / "results.jsonl").read_bytes() == (tmp_path / "w2" / "results.jsonl").read_bytes()
+
+
+def test_kill_and_resume_every_file_exactly_once(tmp_path):
+    """SIGKILL a run mid-way, then --resume: each file once, finished rows reused."""
+    from conftest import skin_photo
+
+    src = tmp_path / "src"
+    src.mkdir()
+    n = 12
+    for i in range(n):
+        (src / f"{i:02d}.jpg").write_bytes(jpeg(skin_photo(seed=100 + i, size=(200, 150))))
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "triage", "run", str(src), "--out", str(out), "--workers", "1"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    partial = out / "results.partial.jsonl"
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        if partial.exists() and len(partial.read_text().splitlines()) >= 3:
+            break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    done_before = len(partial.read_text().splitlines())
+    assert 3 <= done_before < n and not (out / "results.jsonl").exists()
+    with open(partial, "a") as f:
+        f.write('{"schema": 1, "path": "torn')  # a line cut by the kill
+    res = subprocess.run(cmd + ["--resume"], capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    assert "reused" in res.stderr
+    rows = read_rows(out)
+    assert [r["path"] for r in rows] == [f"{i:02d}.jpg" for i in range(n)]
+    assert not partial.exists()
+    # and a second resume reuses everything
+    res = subprocess.run(cmd + ["--resume"], capture_output=True, text=True)
+    assert f"({n} reused" in res.stderr
+    assert read_rows(out) == rows

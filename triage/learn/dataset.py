@@ -1,0 +1,110 @@
+"""Labelled datasets (contract layout: a folder with labels.csv) and their measured features."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..decide.config import LEVELS
+from ..measure.io import ImageError
+from ..util.pool import imap_unordered
+
+
+class DatasetError(Exception):
+    """A dataset folder that cannot be used; str() is one line."""
+
+
+@dataclass
+class Item:
+    file: str  #: relative to the dataset folder
+    label: str
+    days: int | None
+    meta: dict  #: every other column of labels.csv
+
+
+def read_labels(folder: str | Path) -> list[Item]:
+    folder = Path(folder)
+    path = folder / "labels.csv"
+    if not path.is_file():
+        raise DatasetError(f"no labels.csv in {folder}")
+    items = []
+    with open(path, newline="", encoding="utf-8") as f:
+        reader = csv.DictReader(f)
+        if not reader.fieldnames or not {"file", "label"} <= set(reader.fieldnames):
+            raise DatasetError(f"{path} needs the columns file,label")
+        for n, row in enumerate(reader, start=2):
+            label = (row.get("label") or "").strip()
+            if label not in LEVELS:
+                continue  # unlabelled rows (e.g. between two levels) are not used
+            d = (row.get("days_since_treatment") or "").strip()
+            try:
+                days = int(float(d)) if d else None
+            except ValueError:
+                raise DatasetError(f"{path}:{n}: days_since_treatment {d!r} is not a number") from None
+            items.append(Item(row["file"], label, days, row))
+    if not items:
+        raise DatasetError(f"{path} has no rows labelled {', '.join(LEVELS)}")
+    return items
+
+
+@dataclass
+class MeasuredItem:
+    item: Item
+    features: dict
+    quality_ok: bool
+    quality_issues: list[str]
+    sha256: str = ""  #: of the file's bytes
+
+
+def _measure_one(args) -> tuple[Item, str | None, dict | None, str | None, bool]:
+    """(item, sha256, {features, quality_ok, quality_issues} or None, error or None, from cache):
+    the file is read once; it is decoded only when the cache does not know its sha256."""
+    from ..measure.io import decode, read_bytes
+    from ..measure.photo import measure
+    from ..run.cache import FeatureCache
+
+    folder, item, cache_path = args
+    try:
+        data = read_bytes(Path(folder) / item.file)
+    except ImageError as e:
+        return item, None, None, str(e), False
+    sha = hashlib.sha256(data).hexdigest()
+    hit = FeatureCache.at(cache_path).get(sha) if cache_path else None
+    if hit is not None:
+        return item, sha, hit, None, True
+    try:
+        img = decode(data)
+    except ImageError as e:
+        return item, sha, None, str(e), False
+    m = measure(img.rgb, (img.width, img.height))
+    return item, sha, {"features": m.features, "quality_ok": m.quality.ok, "quality_issues": m.quality.issues}, None, False
+
+
+def measure_dataset(
+    folder: str | Path, items: list[Item], workers: int, progress=None
+) -> tuple[list[MeasuredItem], list[tuple[Item, str]]]:
+    """Features and quality of every item (in the items' order), and the items that failed.
+    Measurements are cached by file sha256 (see FeatureCache): a photo is decoded once per
+    version of the measuring code."""
+    from ..run.cache import FeatureCache
+
+    cache = FeatureCache.default()
+    cache_path = str(cache.path) if cache else None
+    done: dict[str, MeasuredItem] = {}
+    failed = []
+    new = {}
+    jobs = [(str(folder), it, cache_path) for it in items]
+    for k, (item, sha, value, err, cached) in enumerate(imap_unordered(_measure_one, jobs, workers), 1):
+        if value is None:
+            failed.append((item, err))
+        else:
+            done[item.file] = MeasuredItem(item, value["features"], value["quality_ok"], value["quality_issues"], sha)
+            if not cached:
+                new[sha] = value
+        if progress:
+            progress(k, len(items))
+    if cache and new:
+        cache.put_many(new)
+    return [done[it.file] for it in items if it.file in done], failed

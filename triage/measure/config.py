@@ -1,0 +1,280 @@
+"""Every tunable of measuring (pixels to numbers), each with the reason for its value.
+
+Function bodies in triage.measure take their constants from here ("no magic constants in
+function bodies"). `triage.pipeline.config_hash()` fingerprints this file and
+triage/decide/config.py so that two result rows can be told comparable (same software version +
+same config + same model); the feature cache is keyed by the source of all of triage.measure.
+"""
+
+from __future__ import annotations
+
+# --- decoding (triage.measure.io) ----------------------------------------------------------------
+#: Long side of the working image, in pixels. 1024 x 768 (0.79 MP) keeps the smallest lesion
+#: the features look for (a 1-2 mm pustule in a 10-15 cm wide close-up, about 8-14 px) above
+#: 5 px, while a 12 MP JPEG can be decoded at 1/2 DCT scale (2016 x 1512) and reduced with
+#: INTER_AREA. Every image is brought to this size so that pixel-scale parameters below mean
+#: the same physical fraction of the frame for every camera.
+WORK_LONG_SIDE = 1024
+#: Refuse images above this many pixels, in Pillow and in OpenCV. 100 MP is above every phone
+#: camera (48-108 MP sensors bin to 12-24 MP photos) and far below a decompression bomb
+#: (a 20000 x 20000 PNG is 400 MP).
+MAX_IMAGE_PIXELS = 100_000_000
+#: Photos whose long side is below this are flagged `low_resolution`: below ~400 px a pustule
+#: is 2-3 px and cannot be told from noise.
+MIN_LONG_SIDE = 400
+
+# --- colour normalisation (triage.measure.normalise) ---------------------------------------------
+#: Minkowski norm of the shades-of-gray white balance (Finlayson & Trezzi 2004: p = 6 was
+#: their best single value on real scenes).
+SHADES_OF_GRAY_P = 6
+#: A pixel is a candidate neutral (for white balance) when its chroma in float Lab is below
+#: this value and it lies outside the main skin-coloured region. 14 admits grey walls and white
+#: towels under a typical white-balance error (a 3000-6500 K mismatch tints a grey wall to
+#: C* ~ 6-12) while the body of the skin (C* >= 12 even on very light skin) is outside it anyway.
+NEUTRAL_MAX_CHROMA = 14.0
+#: ...and a skin-hued pixel is a neutral only below this chroma: a shaded very light skin can
+#: fall to C* ~ 6-8, and white-balancing on it would grey the person's own skin.
+NEUTRAL_SKIN_HUED_CHROMA = 5.0
+#: ...and when its luminance is above this L*: dark pixels carry sensor noise, not illuminant.
+NEUTRAL_MIN_L = 35.0
+#: At least this share of the frame must be candidate neutrals for white balance to be applied;
+#: below it the image is left as captured (a frame full of skin has no reliable neutral, and
+#: gray-world over skin would remove the very redness we measure).
+NEUTRAL_MIN_FRACTION = 0.02
+#: Clamp on per-channel white-balance gains: larger corrections are more likely a coloured
+#: background than a colour cast.
+WB_MAX_GAIN = 1.6
+#: A white balance is not applied when it would move the median of the main skin-coloured region
+#: to a hue above this (skin spans 35-75 deg across all groups, Del Bino 2006; generated
+#: backdrops tinted purple-grey, taken as neutral, pushed pale skin to 90-104 deg, out of the
+#: skin mask).
+WB_MAX_SKIN_HUE_DEG = 80.0
+
+# --- ColorChecker (triage.measure.chart) ---------------------------------------------------------
+#: Patches are looked for at 1/2 of the working size: a quarter of the pixels to label (5 -> 2 ms
+#: per photo), and a patch of the smallest size below is still 6 px there.
+CHART_SCALE = 2
+#: Canny hysteresis thresholds on the 8-bit grey image at that scale (INTER_AREA is the blur):
+#: the chart's black frame against its patches is a step of >= 30 grey levels (its black patch
+#: excepted, which may be missed); skin texture and JPEG noise stay mostly below 20.
+CHART_CANNY = (20, 60)
+#: Smallest patch side (px at WORK_LONG_SIDE): a chart at least ~90 px wide (9% of the long
+#: side); smaller, its patches are too few pixels to correct a whole photo with.
+CHART_MIN_PATCH_SIDE = 12
+#: Largest patch as a share of the frame: a chart filling the whole frame has patches of ~2.7%.
+CHART_MAX_PATCH_SHARE = 0.04
+#: A patch's rectangle may be this much longer than wide (a chart tilted ~40 deg away from the camera).
+CHART_MAX_ASPECT = 1.3
+#: A patch fills at least this share of its rectangle (squares; skin pores and blobs do not).
+CHART_MIN_FILL = 0.8
+#: Patches that must be found on one lattice: over half of the 24, so that a chance grid of
+#: squares (tiles, a keyboard) rarely qualifies and the colour fit decides where the rest lie.
+CHART_MIN_PATCHES = 14
+#: A centre is on the lattice when within this share of the pitch of a lattice point.
+CHART_LATTICE_TOLERANCE = 0.25
+#: Patch colour = median over a central box of this share of the pitch (patches are ~80% of the
+#: pitch, so the box stays inside a patch even when its centre is off by a tenth of the pitch).
+CHART_SAMPLE_SHARE = 0.4
+#: Placement accepted when a 3 x 3 matrix maps its 24 samples to the published values with a
+#: relative RMS residual at most this. Measured on generated charts under the generator's casts:
+#: <= 0.03; the same chart with its patches shuffled: >= 0.62. 0.2 leaves room for a camera's
+#: tone curve, which a 3 x 3 matrix in linear light does not model.
+CHART_MAX_RESIDUAL = 0.2
+#: The fitted correction is used when its mean CIEDE2000 against cv2.ccm's reference is at most
+#: this. Generated charts: 0.9-1.0 (the published sRGB values against cv2.ccm's Lab reference);
+#: shuffled patches: >= 24. Linear 3 x 3 fits of real phone photos are reported at 2-5.
+CHART_MAX_LOSS = 6.0
+#: The chart's frame extends this many pitches beyond its outer patches' cells (taken out of the
+#: skin mask with the patches: its 'light skin' patch is skin-coloured).
+CHART_FRAME_CELLS = 0.4
+
+# --- skin segmentation (triage.measure.skin) -----------------------------------------------------
+#: Broad prior of skin chromaticity in float Lab, wide enough for ITA -60..+75 deg under
+#: moderate casts: hue angle h = atan2(b*, a*) in degrees, chroma C* range.
+SKIN_HUE_DEG = (5.0, 88.0)
+SKIN_CHROMA = (7.0, 60.0)
+SKIN_L = (8.0, 97.0)
+#: Flushed skin: intense erythema on very light skin is pink-red with b* near 0 (hue -2..5 deg;
+#: measured on generated grade-4 erythema, where the prior above dropped it and the redness
+#: features saw nothing). Pixels with hue down to this angle are skin when they are redder than
+#: the person's own skin by SKIN_FLUSH_MIN_DELTA_A, pass the same b*/L* tests as the rest of
+#: their skin (pink and magenta backgrounds have b* far below it) and are connected to it;
+#: below -20 deg is magenta/violet, not blood.
+SKIN_FLUSH_HUE_MIN_DEG = -20.0
+SKIN_FLUSH_MIN_DELTA_A = 6.0
+#: Adapted per image: pixels within this Mahalanobis distance of the Gaussian fitted to the
+#: prior-selected pixels (in L*, a*, b*) are skin. sqrt(chi2.ppf(0.99, 3)) = 3.37.
+SKIN_MAHALANOBIS = 3.4
+#: Morphological opening/closing radius (px at WORK_LONG_SIDE) and minimum component size as a
+#: share of the frame; hair strands (2-4 px wide) are removed by the opening.
+SKIN_MORPH_RADIUS = 3
+#: Hair: black-hat of L* with an 11-px disk (hair strands are 2-5 px wide at the working size)
+#: deeper than 12 L* units (hair is 20+ darker than the skin beside it; pores 8-10).
+HAIR_KERNEL = 11
+HAIR_BLACKHAT = 12.0
+HAIR_MIN_LENGTH = 20
+SKIN_MIN_COMPONENT_FRACTION = 0.01
+#: The person's skin colour is learned in the middle half of the frame (each direction): photos
+#: of treated skin are framed on it, while orange walls, pink towels and wood around it can be
+#: larger than the skin and pass the broad prior (generated failures: IoU 0.47 and 0.004).
+SKIN_CENTRAL_BOX = 0.5
+
+# --- quality gate (triage.measure.quality) -------------------------------------------------------
+#: Too little skin to assess: below 10% of the frame.
+MIN_SKIN_FRACTION = 0.10
+#: Median L* of the skin (of the frame when no skin is found) below this: too dark. The
+#: darkest ITA band's untreated skin is L* ~ 28-35 when well exposed; 22 leaves room for shade.
+MIN_SKIN_MEDIAN_L = 22.0
+#: More than this share of skin pixels clipped (any channel >= 250/255): overexposed.
+MAX_CLIPPED_SKIN_FRACTION = 0.20
+#: Sharpness = robust variance (1.4826 * MAD)^2 of the Laplacian of log-luminance over the
+#: skin, at 1/SHARPNESS_SCALE of the working resolution (256 px wide): the scale of pores and
+#: relief survives, pixel noise is averaged away; log-luminance makes it independent of exposure,
+#: the MAD ignores the few strong edges (hair, the skin's outline). Measured on generated
+#: 1024-px photos (training set seed 1000): blurred with sigma >= 0.7% of the frame 0.0002-0.0024;
+#: typical in-focus 0.0086-0.0135; but 1% of in-focus photos (soft capture + JPEG 75) fall at
+#: 0.0013-0.0043. 0.0025 catches every blurred one measured and half of those soft ones.
+SHARPNESS_SCALE = 4
+MIN_SHARPNESS = 2.5e-3
+#: Collage: several pictures in one frame (before/after composites, app mosaics) have no single
+#: person's skin to measure against. Four pictures meet in a cross of straight seams spanning the
+#: whole frame. On Lab reduced to at most COLLAGE_SIZE px (long side), a column (row) is a seam
+#: when over COLLAGE_MIN_SHARE of its length steps by more than COLLAGE_STEP_DELTA_E (colour
+#: difference Delta E*ab) to the next and by COLLAGE_STEP_RATIO times more than the steps two
+#: pixels either side (a seam is one step; an edge in a scene is blurred over several). Colour,
+#: not only L*, since two tiles often have the same brightness. Values from ../shared/real-dev
+#: (mosaic exports at 512 px: 190 of 244 photos have both seams, by eye all but ~3 of its mosaics;
+#: L* alone at 256 px found 160) and 300 generated photos (none; their clothing bands are one
+#: straight seam, never two; the highest share of the weaker seam is 0.16).
+COLLAGE_SIZE = 512
+COLLAGE_STEP_DELTA_E = 4.0
+COLLAGE_STEP_RATIO = 2.0
+COLLAGE_MIN_SHARE = 0.3
+#: Two pictures side by side (or one above the other, as before/after composites are made) meet in
+#: one straight seam: a seam over COLLAGE_SINGLE_MIN_SHARE of the frame's height (width), in the
+#: middle COLLAGE_SINGLE_SPAN of the frame (each picture fills at least a quarter of it; a
+#: skin-coloured garment's straight hem near the frame's edge is not a seam), that has skin on
+#: both sides in COLLAGE_SKIN_BOTH_SIDES of its length and steps in COLLAGE_SKIN_STEP_SHARE of
+#: those rows. Measured on pairs of different generated people (as
+#: tests/measure/test_quality.py composes them): 22 of 25 side by side and 20 of 25 one above the other
+#: flagged (seam share 0.8-1.0, steps in 0.8-1.0 of the rows with skin on both sides); no single
+#: generated photo (0 of 325: seam share at most 0.41, never with skin on both sides); on
+#: ../shared/real-dev two more photos than the cross test, both 4-picture mosaics whose cross it
+#: missed (acne04_grade0/00120, acne_purulent/00584). Not caught: two crops of the same photo side
+#: by side (same skin, same light: seam share 0.13-0.49, 0 of 25).
+COLLAGE_SINGLE_MIN_SHARE = 0.5
+COLLAGE_SINGLE_SPAN = (0.25, 0.75)
+COLLAGE_SKIN_BOTH_SIDES = 0.25
+COLLAGE_SKIN_STEP_SHARE = 0.5
+#: A linear channel value at or above this counts as clipped (8-bit 250 after the sRGB curve).
+CLIP_LEVEL = 0.955
+#: Skin whose median hue angle h = atan2(b*, a*) lies outside [MIN, MAX] has a colour cast
+#: (skin of every ITA band lies within 25-70 deg in daylight, Del Bino 2006; fiery erythema
+#: pulls light skin down to ~20 deg).
+MIN_SKIN_HUE_DEG = 12.0
+MAX_SKIN_HUE_DEG = 80.0
+#: With no skin found: the frame's median a* or b* below -this (green or blue) or its median
+#: chroma above CAST_MAX_CHROMA is a colour cast.
+CAST_MAX_NEGATIVE = 6.0
+CAST_MAX_CHROMA = 45.0
+#: Fewer than 1% of the pixels with chroma at or above this (its 99th percentile below it): a
+#: black-and-white photo (JPEG noise keeps C* ~ 1-2).
+GRAYSCALE_MAX_CHROMA = 4.0
+
+#: Medians, percentiles and MADs over the skin are taken on at most this many skin pixels,
+#: evenly strided in raster order (triage.measure.regions.sample). The standard error of a median of n
+#: samples is 1.2533 sigma / sqrt(n): with 65,536 pixels 0.5% of the skin's spread (~0.02 a*),
+#: far below JPEG noise, at a tenth of the cost of all ~500,000 skin pixels.
+STATS_MAX_PIXELS = 65536
+# --- features (triage.measure.features) ----------------------------------------------------------
+#: Gaussian sigma (px) of the local background that dark macules and pustule tops are measured
+#: against (L_loc): larger than the largest macule (~60 px radius), smaller than a cheek.
+LOCAL_SIGMA = 80.0
+#: Gaussian sigma (px) of the local background of red dots, papules and bleeding points (a_loc):
+#: a papule is at most ~13 px in radius.
+DOT_SIGMA = 12.0
+#: Lesions are looked for in the skin's interior only, the mask eroded by a disk of this radius
+#: (px): colour bleeds across the skin's outline (JPEG 4:2:0 chroma, lens blur).
+LESION_EDGE_MARGIN = 4
+#: The untreated-looking reference: skin pixels whose a* is below this quantile of the skin's
+#: a* (the less-red half).
+REFERENCE_QUANTILE = 0.5
+#: Graded redness thresholds on delta a* (a* minus the reference a*). 4 units is about one
+#: just-noticeable step of erythema on light skin, 8 marked, 14 fiery.
+REDNESS_DELTA_A = 4.0
+REDNESS_STRONG_DELTA_A = 9.0
+#: Gaussian sigma (px) smoothing the delta-a* map before thresholding redness regions; pores
+#: and noise are ~1-2 px.
+REDNESS_SMOOTH_SIGMA = 3.0
+#: Pixels darker than the skin around them (L_loc below -this) that are not red form dark
+#: macules; PIH is 5-15 L* darker than the surrounding skin.
+MACULE_DELTA_L = 6.0
+#: ...and not redder than the skin around them: a_loc below this.
+MACULE_MAX_DELTA_A = 5.0
+#: Minimum macule area (px at WORK_LONG_SIDE); smaller dark spots are pores.
+MACULE_MIN_AREA = 60
+#: ...and compact: a macule is a circumscribed patch (generated PIH: elongation <= 2.7 and
+#: solidity >= 0.74 in 95% of them, regions.elongation_solidity), while the shading of a face's
+#: relief (the sides of the nose, eye sockets, the cheek turning away at the outline) darkens
+#: long or curved bands. On the first 25 ACNE04 grade-0 photos of ../shared/real-dev (whole faces,
+#: each mosaic picture measured alone) these two limits drop 84% of the "dark macule" area; on
+#: 300 generated photos they keep 99% of it where there is PIH (25 photos, all still found).
+MACULE_MAX_ELONGATION = 3.0
+MACULE_MIN_SOLIDITY = 0.6
+#: Pustule-like spot: a bright (L_loc > +this) centre that keeps the skin's yellowness
+#: (b* > PUSTULE_MIN_B_RATIO * b*_ref; a glint falls to b* ~ 0-5) of radius PUSTULE_RADIUS px,
+#: with a red surround.
+PUSTULE_DELTA_L = 6.0
+PUSTULE_MIN_B_RATIO = 0.8
+PUSTULE_RADIUS = (2.0, 12.0)
+PUSTULE_HALO_DELTA_A = 4.0
+#: ... and its top is brighter and yellower than that surround (medians): sheen on oily skin and
+#: small bright bumps pass the tests above by the hundred on real faces (../shared/real-dev:
+#: median 68 per photo at ACNE04 grade 0) but are not yellower than the skin next to them
+#: (median b* step -0.3); generated pus tops are 5-11 b* and 20-56 L* above their ring. With these
+#: two tests real-dev keeps 0-1 per photo and generated photos keep 97% of their detections.
+PUSTULE_RING_DELTA_L = 4.0
+PUSTULE_RING_DELTA_B = 1.0
+#: Crust-like region: hue angle of yellow/honey (50-90 deg) with chroma above the reference by
+#: this (a pustule top is ~+10, a honey crust ~+40), area above CRUST_MIN_AREA px.
+CRUST_HUE_DEG = (50.0, 90.0)
+CRUST_DELTA_CHROMA = 20.0
+CRUST_MIN_AREA = 100
+#: Pinpoint bleeding: small (2..BLEED_MAX_AREA px) spots darker than the skin around them
+#: (L_loc < BLEED_DELTA_L; pores reach -8..-10, generated blood -20..-33 on light skin) and
+#: redder (a_loc > BLEED_DELTA_A), or much redder whatever their darkness (a_loc >
+#: BLEED_STRONG_DELTA_A: blood on dark skin).
+BLEED_DELTA_L = -12.0
+BLEED_DELTA_A = 4.0
+BLEED_STRONG_DELTA_A = 12.0
+BLEED_MAX_AREA = 40
+#: ... and, against the skin right around it (1-4 px outside, medians), darker by more than
+#: -BLEED_RING_DELTA_L and redder by more than BLEED_RING_DELTA_A, or redder by more than
+#: BLEED_RING_STRONG_DELTA_A. Pores, hairs and impulse noise pass the tests above on real faces
+#: (../shared/real-dev: median 32 per photo, 1-4 px clusters only -3.5 L* and +1.9 a* from their
+#: ring); generated blood is -33 L* / +8 a* from its ring on light skin and -10 / +12 on dark
+#: skin. With these tests generated photos keep 99.6% of their spots, false ones on generated
+#: photos fall from 0.66 to 0.07 per photo and on real-dev to a median of 1.
+BLEED_RING_DELTA_L = -8.0
+BLEED_RING_DELTA_A = 3.0
+BLEED_RING_STRONG_DELTA_A = 8.0
+#: Papule: round red bump (a* above its 12-px neighbourhood by this) of this area range (px):
+#: radius 4-15 px.
+PAPULE_AREA = (40, 700)
+PAPULE_DELTA_A = 5.0
+#: Small red dots (track marks, needle points): a* above the neighbourhood by this, 3-60 px.
+DOT_DELTA_A = 5.0
+DOT_AREA = (3, 60)
+#: ...peaking at least this far above the neighbourhood (generated track dots peak at +9..+15,
+#: the noisy rim of a red patch at +5..+6) and no more elongated than this (bounding box).
+DOT_PEAK_DELTA_A = 8.0
+DOT_MAX_ASPECT = 2.5
+#: Track marks: dots in threes with spacing in this range (px) and this angle tolerance.
+TRACK_DOT_SPACING = (6.0, 40.0)
+TRACK_ANGLE_TOL_DEG = 12.0
+#: Bruise: darker (delta L* < -this) and bluer (delta b* < -BRUISE_DELTA_B) than the reference,
+#: both scaled by L*_ref / 65 (the optical model gives a bruise delta L* -14 and delta b* -6 on
+#: light skin, -7 and -4 on dark skin: the contrast shrinks with the skin's lightness).
+BRUISE_DELTA_L = 6.0
+BRUISE_DELTA_B = 2.5
+BRUISE_MIN_AREA = 200

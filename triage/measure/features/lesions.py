@@ -1,0 +1,112 @@
+"""Lesion-sign features: counts and areas of the detections (triage.measure.features.detect)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .. import config
+from .maps import Measurements
+from .registry import feature
+
+
+@feature("pustule_count", "count")
+def f_pustules(m: Measurements) -> float:
+    """Number of pustule-like spots: a small bright, yellowish centre with a red surround.
+
+    Formula: components of {L_loc > PUSTULE_DELTA_L and b* > PUSTULE_MIN_B_RATIO * b*_ref} on the
+    skin with equivalent radius in PUSTULE_RADIUS px, whose surrounding ring (2-6 px outside) has
+    median da > PUSTULE_HALO_DELTA_A, and whose top is brighter than the ring by more than
+    PUSTULE_RING_DELTA_L and yellower by more than PUSTULE_RING_DELTA_B (medians of L*, b*).
+    The b* tests keep yellow-white pus and drop glints and oily sheen, which carry the
+    illuminant's colour: brighter than the skin around them, never yellower.
+    Reference: pustule morphology (white-yellow purulent centre, erythematous halo), e.g.
+    Bolognia, Dermatology 4th ed., ch. 1; infection signs after microneedling (seed articles)."""
+    return float(len(m.pustules))
+
+
+@feature("crust_area_fraction", "fraction of the skin")
+def f_crusts(m: Measurements) -> float:
+    """Share of the skin covered by yellow / honey-coloured crust-like regions.
+
+    Formula: |{x in S : hue in CRUST_HUE_DEG and C* - C*_ref > CRUST_DELTA_CHROMA}| in components
+    of at least CRUST_MIN_AREA px, / |S|; hue = atan2(b*, a*), C* = sqrt(a*^2 + b*^2).
+    Reference: honey-coloured crusts as the sign of impetiginisation (Hartman-Adams H et al.
+    Am Fam Physician 2014;90:229-235)."""
+    return m.share(m.crusts)
+
+
+@feature("bleeding_spot_count", "count")
+def f_bleeding(m: Measurements) -> float:
+    """Number of pinpoint bleeding spots: tiny, darker and redder than the skin around them.
+
+    Formula: components of {(L_loc < BLEED_DELTA_L and a_loc > BLEED_DELTA_A) or a_loc >
+    BLEED_STRONG_DELTA_A} on the skin with area in [2, BLEED_MAX_AREA] px whose median Lab,
+    against the median of the skin 1-4 px around them, has (dL < BLEED_RING_DELTA_L and
+    da > BLEED_RING_DELTA_A) or da > BLEED_RING_STRONG_DELTA_A. The redness-only tests find
+    blood on dark skin, where it is hardly darker; JPEG's half-resolution chroma leaves a 3-px
+    dot only part of its redness, so the darkness tests carry light skin. The ring tests drop
+    pores, hairs and noise, which are barely darker or redder than the skin next to them.
+    Reference: pinpoint bleeding as the expected day-0 endpoint of microneedling (Dermatol Surg
+    2021 review of 85 studies)."""
+    return float(len(m.bleeding_spots))
+
+
+@feature("papule_count", "count")
+def f_papules(m: Measurements) -> float:
+    """Number of papule-like red bumps.
+
+    Formula: components of {a_loc > PAPULE_DELTA_A} on the skin with area in PAPULE_AREA px.
+    Reference: papules and granulomas after microneedling (Soltani-Arabshahi R et al. JAMA
+    Dermatol 2014;150:68-72)."""
+    return float(len(m.papules))
+
+
+@feature("track_aligned_dots", "count")
+def f_track(m: Measurements) -> float:
+    """Number of small red dots lying in straight, evenly spaced rows (roller track marks).
+
+    Formula: dots = compact components of {a_loc > DOT_DELTA_A} with area in DOT_AREA peaking
+    above DOT_PEAK_DELTA_A; a dot counts when
+    two other dots at distances d1, d2 in TRACK_DOT_SPACING, d1/d2 in [0.6, 1.6], lie on
+    opposite sides within TRACK_ANGLE_TOL_DEG of a straight line through it.
+    Reference: 'tram-track' scarring after microneedling (Pahwa M et al. Dermatol Surg
+    2012;38:1107-1108)."""
+    pts = m.small_red_dots
+    if len(pts) < 3:
+        return 0.0
+    from scipy.spatial import cKDTree
+
+    lo, hi = config.TRACK_DOT_SPACING
+    tree = cKDTree(pts)
+    cos_tol = math.cos(math.radians(180.0 - config.TRACK_ANGLE_TOL_DEG))
+    count = 0
+    for i, p in enumerate(pts):
+        nb = [j for j in tree.query_ball_point(p, hi) if j != i]
+        vecs = pts[nb] - p
+        d = np.hypot(vecs[:, 0], vecs[:, 1])
+        ok = d >= lo
+        vecs, d = vecs[ok], d[ok]
+        if len(d) < 2:
+            continue
+        unit = vecs / d[:, None]
+        cos = unit @ unit.T
+        ratio = d[:, None] / d[None, :]
+        if np.any((cos < cos_tol) & (ratio > 0.6) & (ratio < 1.6)):
+            count += 1
+    return float(count)
+
+
+@feature("bruise_area_fraction", "fraction of the skin")
+def f_bruise(m: Measurements) -> float:
+    """Share of the skin that looks bruised: darker than its redness explains, and bluer.
+
+    Formula: |{x in S' : dL < -k BRUISE_DELTA_L, db < -k BRUISE_DELTA_B, da > 2k, -dL > 1.2 da}| / |S|
+    with k = L*_ref / 65 (contrast shrinks on darker skin), Lab differences smoothed with a
+    Gaussian of sigma 5 px (computed at half size, _smooth), components >= BRUISE_MIN_AREA px.
+    Erythema (oxygenated blood) darkens skin about 0.6 L* per a*; a bruise (deoxygenated blood)
+    about 1.6.
+    Reference: colour of bruises (Stephenson T, Bialas Y. Arch Dis Child 1996;74:53-55); Lab of
+    oxy/deoxy hemoglobin via the optical model in triage.synth."""
+    return m.share(m.bruises)

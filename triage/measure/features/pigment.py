@@ -1,0 +1,66 @@
+"""Hyperpigmentation features: dark macules and melanin against the person's untreated-looking skin."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..color import ita_deg
+from .maps import Measurements
+from .registry import feature
+
+
+@feature("melanin_index_delta", "MI units")
+def f_melanin_index(m: Measurements) -> float:
+    """Melanin index of the most pigmented twentieth of the skin above the untreated skin's.
+
+    Formula: MI = 100 * log10(1 / R) (linear RGB); P95 over S of MI minus the median MI of the
+    less-red half.
+    Reference: Dawson JB et al. Phys Med Biol 1980;25:695-709; Yamamoto T et al. Skin Res
+    Technol 2008;14:26-34."""
+    mi = -100.0 * np.log10(m.skin_sample(m.linear[..., 0]) + 1e-4)
+    return float(np.percentile(mi, 95) - np.median(mi[m.less_red]))
+
+
+@feature("dark_macule_count", "count")
+def f_macule_count(m: Measurements) -> float:
+    """Number of dark, not-red patches (candidate post-inflammatory hyperpigmentation).
+
+    Formula: 8-connected components of {x in S' : L_loc < -MACULE_DELTA_L and a_loc < MACULE_MAX_DELTA_A},
+    opened with a 5-px disk (hair strands and pores vanish), area >= MACULE_MIN_AREA px,
+    elongation <= MACULE_MAX_ELONGATION and solidity >= MACULE_MIN_SOLIDITY
+    (regions.elongation_solidity: a macule is circumscribed; the shading of a face's relief
+    darkens long or curved bands).
+    Reference: PIH as localised darkening relative to surrounding skin (Davis EC, Callender VD.
+    J Clin Aesthet Dermatol 2010;3:20-31)."""
+    return float(m.macule_count)
+
+
+@feature("dark_macule_area_fraction", "fraction of the skin")
+def f_macule_area(m: Measurements) -> float:
+    """Share of the skin covered by dark macules (see dark_macule_count).
+
+    Formula: |macules| / |S|.
+    Reference: Davis & Callender 2010 (extent of PIH)."""
+    return m.share(m.macules)
+
+
+@feature("pigment_delta_L", "L* units")
+def f_pigment_delta_L(m: Measurements) -> float:
+    """How much darker the dark macules are than the skin around them.
+
+    Formula: mean over macule pixels of -L_loc; 0 when there are none.
+    Reference: Delta L* as a pigmentation measure (Takiwaki 1998)."""
+    return float(-m.L_loc[m.macules].mean()) if m.macules.any() else 0.0
+
+
+@feature("ita_drop_deg", "degrees")
+def f_ita_drop(m: Measurements) -> float:
+    """Drop of the ITA in the dark macules below the untreated skin's ITA.
+
+    Formula: ITA(L*_ref, b*_ref) - ITA(median L*, median b* over macule pixels); 0 when none.
+    Reference: Chardon 1991; ITA changes as a pigmentation endpoint (Del Bino 2006)."""
+    if not m.macules.any():
+        return 0.0
+    px = m.lab[m.macules]
+    L_ref, _a, b_ref = m.reference
+    return float(ita_deg(L_ref, b_ref) - ita_deg(np.median(px[:, 0]), np.median(px[:, 2])))

@@ -1,0 +1,85 @@
+"""Redness (erythema) features, each against the person's untreated-looking skin."""
+
+from __future__ import annotations
+
+import math
+
+import cv2
+import numpy as np
+
+from .. import config
+from ..regions import sized_components
+from .maps import Measurements
+from .registry import feature
+
+
+@feature("redness_delta_a", "a* units")
+def f_redness_delta_a(m: Measurements) -> float:
+    """How much redder the reddest tenth of the skin is than the person's untreated skin.
+
+    Formula: P90 over S of (a* - a*_ref).
+    Reference: Takiwaki H. Measurement of skin color: practical application and theoretical
+    considerations. J Med Invest 1998;44:121-126 (a* tracks erythema)."""
+    return float(np.percentile(m.skin_sample(m.da), 90))
+
+
+@feature("erythema_index_delta", "EI units")
+def f_erythema_index(m: Measurements) -> float:
+    """Erythema index of the reddest tenth of the skin above the untreated skin's.
+
+    Formula: EI = 100 * log10(R / G) (linear RGB); P90 over S of EI minus the median EI of
+    the less-red half.
+    Reference: Dawson JB et al. Phys Med Biol 1980;25:695-709; Yamamoto T et al. Skin Res
+    Technol 2008;14:26-34 (RGB erythema and melanin indices)."""
+    R, G = m.skin_sample(m.linear[..., 0]), m.skin_sample(m.linear[..., 1])
+    ei = 100.0 * np.log10((R + 1e-4) / (G + 1e-4))
+    return float(np.percentile(ei, 90) - np.median(ei[m.less_red]))
+
+
+@feature("redness_area_fraction", "fraction of the skin")
+def f_redness_area(m: Measurements) -> float:
+    """Share of the skin that is visibly red compared with the person's untreated skin.
+
+    Formula: |{x in S : G_s * (a* - a*_ref)(x) > REDNESS_DELTA_A}| / |S|, G_s a Gaussian of
+    sigma REDNESS_SMOOTH_SIGMA px (pores and noise are smaller).
+    Reference: graded area of erythema as in the Clinician Erythema Assessment; a* threshold
+    after Takiwaki 1998."""
+    return m.share(m.red)
+
+
+@feature("redness_strong_area_fraction", "fraction of the skin")
+def f_redness_strong_area(m: Measurements) -> float:
+    """Share of the skin that is markedly red.
+
+    Formula: |{x in S : G_s * (a* - a*_ref)(x) > REDNESS_STRONG_DELTA_A}| / |S|.
+    Reference: as redness_area_fraction, at the 'marked' step of the erythema scale."""
+    return m.share((m.da_smooth > config.REDNESS_STRONG_DELTA_A) & m.skin)
+
+
+@feature("redness_largest_region_fraction", "fraction of the skin")
+def f_redness_largest(m: Measurements) -> float:
+    """Size of the largest connected red region.
+
+    Formula: max over 8-connected components C of the red mask (redness_area_fraction) of |C| / |S|.
+    Reference: confluent vs. scattered erythema (spreading redness as an infection sign,
+    Dermatol Surg 2021 microneedling review)."""
+    _l, stats, _c, _ids = sized_components(m.red)
+    return float(stats[:, cv2.CC_STAT_AREA].max() / m.n_skin) if len(stats) else 0.0
+
+
+@feature("redness_spread", "ratio")
+def f_redness_spread(m: Measurements) -> float:
+    """How widely the red pixels are spread over the skin.
+
+    Formula: sqrt(var(x) + var(y)) of red pixels / sqrt(var(x) + var(y)) of skin pixels; 0 when
+    no pixel is red. Near 1: redness spread over the whole skin; near 0: one small spot.
+    Reference: second moments of a region (Hu MK. IRE Trans Inf Theory 1962;8:179-187)."""
+    if np.count_nonzero(m.red) < 2:
+        return 0.0
+    return float(math.sqrt(_spread2(m.red)) / max(math.sqrt(_spread2(m.skin)), 1e-6))
+
+
+def _spread2(mask: np.ndarray) -> float:
+    """var(x) + var(y) of a mask's pixels, from its image moments (mu20 + mu02) / m00."""
+    mo = cv2.moments(mask.astype(np.uint8), binaryImage=True)
+    return (mo["mu20"] + mo["mu02"]) / mo["m00"]

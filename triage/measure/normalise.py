@@ -1,0 +1,95 @@
+"""Colour normalisation: the photo's linear RGB and float Lab as if under a standard light.
+
+- A ColorChecker Classic in the frame (triage.measure.chart) is used first: a 3 x 3 correction
+  fitted to its 24 patches with cv2.ccm corrects the illuminant and the camera's colour
+  rendering alike.
+- Otherwise white balance: shades-of-gray (Finlayson & Trezzi 2004) over bright, low-chroma
+  pixels only, never gray-world over the skin: a frame full of red skin has no neutral to learn
+  from, and averaging the skin would remove the redness we measure.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from . import config
+from .chart import find as find_chart
+from .color import hue_chroma, linear_to_lab, max_channel, srgb_to_linear
+from .regions import disk, sample
+from .skin import person_region
+
+
+@dataclass(frozen=True)
+class Normalised:
+    linear: np.ndarray  #: float32 (H, W, 3) linear RGB after correction
+    lab: np.ndarray  #: float32 (H, W, 3) CIE L*a*b*
+    method: str  #: "colorchecker", "shades_of_gray" or "none"
+    hue: np.ndarray  #: float (H, W) hue angle of lab, degrees (hue_chroma)
+    chroma: np.ndarray  #: float32 (H, W) chroma of lab
+    person: np.ndarray | None  #: skin.person_region of lab; None when white balance changed lab after
+    chart: np.ndarray | None = None  #: bool (H, W): the ColorChecker used, when one was
+
+
+#: srgb_to_linear of the 256 8-bit codes: a look-up gives the same float32 values, 30x faster
+_SRGB8_TO_LINEAR = srgb_to_linear(np.arange(256, dtype=np.float32) / 255.0)
+
+
+def normalise(rgb: np.ndarray) -> Normalised:
+    """Colour-normalise an upright uint8 RGB photo (see module docstring)."""
+    lin = cv2.LUT(np.ascontiguousarray(rgb), _SRGB8_TO_LINEAR)
+    chart = find_chart(rgb, lin)
+    if chart is not None:
+        lin = chart.apply(lin)
+        lab = linear_to_lab(lin)
+        return Normalised(lin, lab, "colorchecker", *hue_chroma(lab), None, chart.mask)
+    lab = linear_to_lab(lin)
+    hue, chroma = hue_chroma(lab)
+    person = person_region(lab, hue, chroma)
+    region = cv2.dilate(person.astype(np.uint8), disk(2 * config.SKIN_MORPH_RADIUS)).astype(bool)  # and its rim
+    gains = shades_of_gray_gains(lin, neutral_candidates(lin, lab, hue, chroma, region))
+    if gains is None or not keeps_skin_hue(lin, region, gains):
+        return Normalised(lin, lab, "none", hue, chroma, person)
+    lin = np.clip(lin * gains, 0.0, 1.0)
+    lab = linear_to_lab(lin)
+    return Normalised(lin, lab, "shades_of_gray", *hue_chroma(lab), None)
+
+
+def keeps_skin_hue(lin: np.ndarray, region: np.ndarray, gains: np.ndarray) -> bool:
+    """False when the correction would turn the median colour of the main skin-coloured region
+    (skin.person_region and its rim) out of the skin hue range: the 'neutrals' were a tinted wall or
+    cloth (a purple-grey backdrop taken as grey turns the skin green), not the illuminant."""
+    if not region.any():
+        return True
+    px = lin[sample(region, config.STATS_MAX_PIXELS)]
+    L, a, b = linear_to_lab(np.median(px, axis=0)[None] * gains)[0]
+    hue = math.degrees(math.atan2(b, a))
+    return config.SKIN_HUE_DEG[0] <= hue <= config.WB_MAX_SKIN_HUE_DEG
+
+
+def neutral_candidates(lin: np.ndarray, lab: np.ndarray, hue: np.ndarray, chroma: np.ndarray, region: np.ndarray) -> np.ndarray:
+    """Bright, low-chroma, unclipped pixels outside the main skin-coloured region (`region`,
+    skin.person_region and its rim): walls, towels, specular glints (which carry the illuminant's
+    colour), never the body of the skin. hue, chroma: of lab (hue_chroma)."""
+    skin_hued = (hue >= config.SKIN_HUE_DEG[0]) & (hue <= config.SKIN_HUE_DEG[1]) & (chroma >= config.NEUTRAL_SKIN_HUED_CHROMA)
+    cand = (chroma < config.NEUTRAL_MAX_CHROMA) & (lab[..., 0] > config.NEUTRAL_MIN_L) & (max_channel(lin) < 0.98)
+    return cand & ~skin_hued & ~region
+
+
+def shades_of_gray_gains(lin: np.ndarray, cand: np.ndarray) -> np.ndarray | None:
+    """Per-channel gains g_c = e / e_c with e_c = (mean over the neutral candidates `cand` of
+    I_c^p)^(1/p), p = SHADES_OF_GRAY_P (Finlayson & Trezzi 2004) and e the channels' mean; None
+    when fewer than NEUTRAL_MIN_FRACTION of the pixels are candidates."""
+    if cand.mean() < config.NEUTRAL_MIN_FRACTION:
+        return None
+    px = lin[cand].astype(np.float64)
+    p = config.SHADES_OF_GRAY_P
+    e = np.mean(px**p, axis=0) ** (1.0 / p)
+    if np.any(e <= 1e-6):
+        return None
+    gains = e.mean() / e
+    gains = np.clip(gains, 1 / config.WB_MAX_GAIN, config.WB_MAX_GAIN)
+    return gains.astype(np.float32)

@@ -1,0 +1,415 @@
+"""The review database: imported runs, their photos (with preview images), staff accounts,
+sessions and review decisions. SQLAlchemy Core; SQLite by default, PostgreSQL by URL.
+
+- SQLite: a file in the data folder ($TRIAGE_DATA_DIR, else ~/.local/share/triage), WAL mode,
+  foreign keys on, a busy timeout so concurrent writers wait instead of failing.
+- Migrations: MIGRATIONS is an ordered list of DDL steps; `schema_version` records how many have
+  run; `open_store` applies the missing ones in one transaction each.
+- Preview images are stored in the database (bytes): the app serves images only by photo id,
+  never by a path, so no request can reach another file.
+- Decisions are append-only: a changed decision is a new row, the earlier one stays (audit
+  trail); the current decision of a photo is its newest row.
+- Passwords: argon2id hashes (argon2-cffi defaults, RFC 9106).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import secrets
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from ..decide.config import LEVELS
+from . import config
+
+META = sa.MetaData()
+users = sa.Table(
+    "users", META,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("name", sa.String(80), nullable=False, unique=True),
+    sa.Column("password_hash", sa.String(200), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)  # fmt: skip
+sessions = sa.Table(
+    "sessions", META,
+    sa.Column("token_hash", sa.String(64), primary_key=True),  # sha256 of the cookie: a leaked table opens nothing
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id"), nullable=False),
+    sa.Column("csrf", sa.String(64), nullable=False),
+    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+)  # fmt: skip
+runs = sa.Table(
+    "runs", META,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("digest", sa.String(64), nullable=False, unique=True),  # sha256 of results.jsonl
+    sa.Column("folder", sa.Text, nullable=False),
+    sa.Column("model", sa.Text),
+    sa.Column("imported_at", sa.DateTime(timezone=True), nullable=False),
+)  # fmt: skip
+photos = sa.Table(
+    "photos", META,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("run_id", sa.Integer, sa.ForeignKey("runs.id"), nullable=False),
+    sa.Column("path", sa.Text, nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("source", sa.Text),  # the original file when it could be located at import
+    sa.Column("label", sa.String(16), nullable=False),
+    sa.Column("p_level", sa.Float, nullable=False),  # probability of its level
+    sa.Column("row", sa.Text, nullable=False),  # the results.jsonl row (JSON)
+    sa.Column("thumb", sa.LargeBinary),
+    sa.Column("overlay", sa.LargeBinary),
+    sa.Column("in_queue", sa.Boolean, nullable=False),
+    sa.UniqueConstraint("run_id", "path"),
+)  # fmt: skip
+decisions = sa.Table(
+    "decisions", META,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("photo_id", sa.Integer, sa.ForeignKey("photos.id"), nullable=False, index=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id"), nullable=False),
+    sa.Column("level", sa.String(16), nullable=False),
+    sa.Column("note", sa.Text, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)  # fmt: skip
+login_failures = sa.Table(
+    "login_failures", META,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("name", sa.String(80), nullable=False, index=True),
+    sa.Column("client", sa.String(64), nullable=False, index=True),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+)  # fmt: skip
+schema_version = sa.Table("schema_version", META, sa.Column("version", sa.Integer, nullable=False))
+
+#: ordered schema steps; never edit a released step, append a new one
+MIGRATIONS = [
+    lambda conn: META.create_all(conn, tables=[users, sessions, runs, photos, decisions]),
+    lambda conn: META.create_all(conn, tables=[login_failures]),  # v2: login throttling
+]
+
+
+class StoreError(Exception):
+    """A refused store action; str() is one line."""
+
+
+def default_url() -> str:
+    where = os.environ.get("TRIAGE_DATA_DIR")
+    folder = Path(where) if where else Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share")) / "triage"
+    folder.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{folder / 'review.sqlite'}"
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _aware(t: datetime) -> datetime:
+    return t if t.tzinfo else t.replace(tzinfo=timezone.utc)  # SQLite gives naive datetimes back
+
+
+def open_store(url: str | None = None) -> sa.Engine:
+    """An engine on the database at `url` (default: the SQLite file), migrated to the latest schema."""
+    url = url or default_url()
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    if url.startswith("sqlite"):
+        engine = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+
+        @sa.event.listens_for(engine, "connect")
+        def _pragmas(dbapi_conn, _record):
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.close()
+    else:
+        engine = sa.create_engine(url, pool_pre_ping=True)
+    with engine.begin() as conn:
+        schema_version.create(conn, checkfirst=True)
+        row = conn.execute(sa.select(schema_version.c.version)).first()
+        done = row[0] if row else 0
+        if row is None:
+            conn.execute(schema_version.insert().values(version=0))
+    for n in range(done, len(MIGRATIONS)):
+        with engine.begin() as conn:
+            MIGRATIONS[n](conn)
+            conn.execute(schema_version.update().values(version=n + 1))
+    return engine
+
+
+# --- accounts and sessions --------------------------------------------------------------------
+def add_user(engine: sa.Engine, name: str, password: str) -> None:
+    from argon2 import PasswordHasher
+
+    name = name.strip()
+    if not name or len(name) > 80:
+        raise StoreError("a user name is 1-80 characters")
+    if len(password) < config.MIN_PASSWORD_LENGTH:
+        raise StoreError(f"passwords have at least {config.MIN_PASSWORD_LENGTH} characters")
+    with engine.begin() as conn:
+        if conn.execute(sa.select(users.c.id).where(users.c.name == name)).first():
+            raise StoreError(f"user {name!r} exists")
+        conn.execute(users.insert().values(name=name, password_hash=PasswordHasher().hash(password), created_at=_now()))
+
+
+def check_password(engine: sa.Engine, name: str, password: str) -> int | None:
+    """The user's id when the password is right, else None (same work for unknown names)."""
+    from argon2 import PasswordHasher
+    from argon2.exceptions import InvalidHashError, VerificationError
+
+    ph = PasswordHasher()
+    with engine.connect() as conn:
+        row = conn.execute(sa.select(users.c.id, users.c.password_hash).where(users.c.name == name.strip())).first()
+    global _DUMMY_HASH
+    if _DUMMY_HASH is None:
+        _DUMMY_HASH = ph.hash(secrets.token_urlsafe(16))
+    try:
+        ph.verify(row.password_hash if row else _DUMMY_HASH, password)
+    except (VerificationError, InvalidHashError):
+        return None
+    return row.id if row else None
+
+
+_DUMMY_HASH: str | None = None  # verified against for unknown names: the same work either way
+
+
+def login_blocked(engine: sa.Engine, name: str, client: str) -> bool:
+    """True when this name or this client failed LOGIN_MAX_FAILURES times within
+    LOGIN_WINDOW_MINUTES (password guessing is slowed to a handful of tries per window)."""
+    since = _now() - timedelta(minutes=config.LOGIN_WINDOW_MINUTES)
+    with engine.connect() as conn:
+        for column, value in ((login_failures.c.name, name.strip()), (login_failures.c.client, client)):
+            n = conn.execute(sa.select(sa.func.count()).where(column == value, login_failures.c.at >= since)).scalar_one()
+            if n >= config.LOGIN_MAX_FAILURES:
+                return True
+    return False
+
+
+def record_login_failure(engine: sa.Engine, name: str, client: str) -> None:
+    with engine.begin() as conn:
+        conn.execute(login_failures.insert().values(name=name.strip()[:80], client=client[:64], at=_now()))
+
+
+def _token_hash(token: str) -> str:
+    """What the sessions table keeps of a cookie: a leaked table opens nothing."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_session(engine: sa.Engine, user_id: int) -> tuple[str, str]:
+    """(cookie token, CSRF token) of a new session."""
+    token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+    with engine.begin() as conn:
+        conn.execute(sessions.insert().values(
+            token_hash=_token_hash(token), user_id=user_id, csrf=csrf,
+            expires_at=_now() + timedelta(hours=config.SESSION_HOURS)))  # fmt: skip
+    return token, csrf
+
+
+def session_of(engine: sa.Engine, token: str | None) -> dict | None:
+    """{user_id, name, csrf} of a live session, else None."""
+    if not token:
+        return None
+    with engine.connect() as conn:
+        row = conn.execute(
+            sa.select(sessions.c.user_id, sessions.c.csrf, sessions.c.expires_at, users.c.name)
+            .join(users, users.c.id == sessions.c.user_id)
+            .where(sessions.c.token_hash == _token_hash(token))
+        ).first()
+    if row is None or _aware(row.expires_at) < _now():
+        return None
+    return {"user_id": row.user_id, "name": row.name, "csrf": row.csrf}
+
+
+def end_session(engine: sa.Engine, token: str) -> None:
+    with engine.begin() as conn:
+        conn.execute(sessions.delete().where(sessions.c.token_hash == _token_hash(token)))
+
+
+# --- runs and photos ---------------------------------------------------------------------------
+def in_queue(row: dict) -> bool:
+    """Every seek-care and monitor photo; a fixed share of the normal ones, chosen by sha256
+    (the same photos whoever imports the run)."""
+    if row["label"] != "normal":
+        return True
+    return int(row["sha256"][:8], 16) / 0xFFFFFFFF < config.REVIEW_NORMAL_SAMPLE
+
+
+def import_run(engine: sa.Engine, folder: str | Path) -> tuple[int, int]:
+    """Load DIR/results.jsonl with its previews (DIR/overlays) and the location of each original
+    photo; the same run imported again adds nothing. Returns (run id, photos added)."""
+    from ..run.results import preview_paths
+
+    folder = Path(folder)
+    results = folder / "results.jsonl"
+    if not results.is_file():
+        raise StoreError(f"no results.jsonl in {folder}")
+    try:
+        run_json = (folder / "run.json").read_bytes()
+    except OSError:
+        run_json = b""
+
+    def preview(sha: str, kind: str) -> bytes | None:
+        p = preview_paths(folder, sha)[0 if kind == "thumb" else 1]
+        return p.read_bytes() if p.is_file() else None
+
+    return import_results(engine, results.read_bytes(), run_json, preview, str(folder.resolve()))
+
+
+def import_zip(engine: sa.Engine, archive) -> tuple[int, int]:
+    """Import a zipped run folder (results.jsonl, run.json, overlays/<sha256>.thumb|overlay.jpg,
+    at its top or in one folder). Only those names are read, into memory; nothing is written to
+    disk, so member names cannot point anywhere."""
+    import re
+    import zipfile
+
+    try:
+        z = zipfile.ZipFile(archive)
+    except (zipfile.BadZipFile, OSError, ValueError):
+        raise StoreError("not a zip file of a `triage run` folder") from None
+    with z:
+        by_tail = {}
+        for n in z.namelist():
+            parts = n.split("/")
+            tail = "/".join(parts[-2:]) if len(parts) >= 2 and parts[-2] == "overlays" else parts[-1]
+            by_tail.setdefault(tail, n)
+        if "results.jsonl" not in by_tail:
+            raise StoreError("the zip has no results.jsonl")
+        results = z.read(by_tail["results.jsonl"])
+        run_json = z.read(by_tail["run.json"]) if "run.json" in by_tail else b""
+        previews = {}
+        for tail, n in by_tail.items():
+            m = re.fullmatch(r"overlays/([0-9a-f]{64})\.(thumb|overlay)\.jpg", tail)
+            if m:
+                previews[(m.group(1), m.group(2))] = n
+
+        def preview(sha: str, kind: str) -> bytes | None:
+            n = previews.get((sha, kind))
+            return z.read(n) if n else None
+
+        return import_results(engine, results, run_json, preview, "upload")
+
+
+def import_results(engine: sa.Engine, results: bytes, run_json: bytes, preview, where: str) -> tuple[int, int]:
+    """Import the bytes of a results.jsonl (and run.json); preview(sha256, "thumb"|"overlay")
+    gives each preview's bytes or None. Idempotent by the sha256 of results.jsonl."""
+    from ..run.discover import sources_of_run
+    from ..run.results import parse_rows
+
+    digest = hashlib.sha256(results).hexdigest()
+    with engine.connect() as conn:
+        old = conn.execute(sa.select(runs.c.id).where(runs.c.digest == digest)).first()
+    if old:
+        return old.id, 0
+    try:
+        run_info = json.loads(run_json) if run_json else {}
+    except ValueError:
+        run_info = {}
+    rows = [
+        r for r in parse_rows(results.decode("utf-8", errors="replace"))
+        if isinstance(r, dict) and r.get("status") == "ok" and r.get("label") in LEVELS and r.get("sha256")
+    ]  # fmt: skip
+    if not rows:
+        raise StoreError("results.jsonl holds no triaged photos")
+    sources = sources_of_run(run_info)  # originals on this machine, for export-labels
+    with engine.begin() as conn:
+        run_id = conn.execute(runs.insert().values(
+            digest=digest, folder=where, model=json.dumps(run_info.get("model")), imported_at=_now())
+        ).inserted_primary_key[0]  # fmt: skip
+        for r in rows:
+            src = sources.get(r["path"])
+            conn.execute(photos.insert().values(
+                run_id=run_id, path=r["path"], sha256=r["sha256"],
+                source=str(Path(src).resolve()) if src else None, label=r["label"],
+                p_level=float(r["probabilities"][r["label"]]), row=json.dumps(r),
+                thumb=preview(r["sha256"], "thumb"), overlay=preview(r["sha256"], "overlay"),
+                in_queue=in_queue(r)))  # fmt: skip
+    return run_id, len(rows)
+
+
+def queue(engine: sa.Engine) -> list[dict]:
+    """Photos to review, seek-care first, then monitor, then the normal sample (most likely
+    first), each with its current decision (or None)."""
+    latest = (
+        sa.select(decisions.c.photo_id, sa.func.max(decisions.c.id).label("last"))
+        .group_by(decisions.c.photo_id)
+        .subquery()
+    )
+    urgency = sa.case((photos.c.label == "seek-care", 0), (photos.c.label == "monitor", 1), else_=2)
+    q = (
+        sa.select(photos.c.id, photos.c.path, photos.c.label, photos.c.p_level, decisions.c.level.label("reviewed"))
+        .select_from(photos.outerjoin(latest, latest.c.photo_id == photos.c.id).outerjoin(decisions, decisions.c.id == latest.c.last))
+        .where(photos.c.in_queue)
+        .order_by(urgency, photos.c.p_level.desc(), photos.c.path, photos.c.id)
+    )
+    with engine.connect() as conn:
+        return [dict(r._mapping) for r in conn.execute(q)]
+
+
+def photo(engine: sa.Engine, photo_id: int) -> dict | None:
+    with engine.connect() as conn:
+        r = conn.execute(sa.select(photos).where(photos.c.id == photo_id)).first()
+        if r is None:
+            return None
+        history = conn.execute(
+            sa.select(decisions.c.level, decisions.c.note, decisions.c.created_at, users.c.name)
+            .join(users, users.c.id == decisions.c.user_id)
+            .where(decisions.c.photo_id == photo_id)
+            .order_by(decisions.c.id)
+        ).all()
+    out = dict(r._mapping)
+    out["row"] = json.loads(out["row"])
+    out["decisions"] = [dict(h._mapping) for h in history]
+    return out
+
+
+def decide(engine: sa.Engine, photo_id: int, user_id: int, level: str, note: str = "") -> None:
+    """Record a review decision (a new row; earlier ones stay)."""
+    if level not in LEVELS:
+        raise StoreError(f"level must be one of {', '.join(LEVELS)}")
+    with engine.begin() as conn:
+        if conn.execute(sa.select(photos.c.id).where(photos.c.id == photo_id)).first() is None:
+            raise StoreError(f"no photo {photo_id}")
+        conn.execute(decisions.insert().values(photo_id=photo_id, user_id=user_id, level=level, note=note[:2000], created_at=_now()))
+
+
+def export_labels(engine: sa.Engine, out: str | Path) -> tuple[int, int]:
+    """Reviewed photos as a labelled dataset (contract layout: out/images/..., out/labels.csv
+    with file,label,days_since_treatment,patient_id,group,predicted,reviewer,reviewed_at), the
+    current decision as the label. Originals that moved or changed are skipped. Returns
+    (written, skipped)."""
+    import csv
+    import io
+    import shutil
+
+    from ..util.files import atomic_write_text, file_sha256
+
+    out = Path(out)
+    with engine.connect() as conn:
+        latest = sa.select(decisions.c.photo_id, sa.func.max(decisions.c.id).label("last")).group_by(decisions.c.photo_id).subquery()
+        rows = conn.execute(
+            sa.select(photos.c.id, photos.c.path, photos.c.sha256, photos.c.source, photos.c.label, photos.c.row,
+                      decisions.c.level, decisions.c.created_at, users.c.name)  # fmt: skip
+            .join(latest, latest.c.photo_id == photos.c.id)
+            .join(decisions, decisions.c.id == latest.c.last)
+            .join(users, users.c.id == decisions.c.user_id)
+            .order_by(decisions.c.id)
+        ).all()
+    (out / "images").mkdir(parents=True, exist_ok=True)
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["file", "label", "days_since_treatment", "patient_id", "group", "predicted", "reviewer", "reviewed_at"])
+    written = skipped = 0
+    newest = {r.sha256: r for r in rows}  # a photo imported in two runs: its newest decision wins
+    for r in newest.values():
+        if not r.source or file_sha256(r.source) != r.sha256:
+            skipped += 1
+            continue
+        name = f"images/{r.sha256[:16]}{Path(r.path).suffix.lower()}"
+        shutil.copyfile(r.source, out / name)
+        row = json.loads(r.row)
+        days = row.get("days_since_treatment")
+        w.writerow([name, r.level, "" if days is None else days, "", "reviewed", r.label, r.name, _aware(r.created_at).isoformat(timespec="seconds")])
+        written += 1
+    atomic_write_text(out / "labels.csv", buf.getvalue())
+    return written, skipped

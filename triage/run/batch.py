@@ -1,0 +1,213 @@
+"""`triage run`: discover photos, analyse them over a process pool, write the result files.
+
+Crash safety: each finished row is appended to DIR/results.partial.jsonl as soon as it is
+known (one line, flushed). The final files (results.jsonl sorted by path, results.csv, run.json)
+are written to temp files and renamed, then the partial log is removed. A run killed at any
+point leaves the previous final files intact and a partial log whose complete lines `--resume`
+reuses (a torn last line is ignored), so every file ends up exactly once.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from .. import __version__
+from ..measure import config as measure_config
+from ..util.files import atomic_write_text
+from .discover import Source, UsageError, discover
+from .results import PARTIAL_LOG, csv_text, read_rows
+
+
+def read_manifest(path: str | Path | None, sources: list[Source]) -> dict[str, int | None]:
+    """Days since treatment per row path from a CSV with path,days_since_treatment[,patient_id];
+    its paths may be row paths, paths as given, or absolute paths."""
+    if path is None:
+        return {}
+    p = Path(path)
+    if not p.is_file():
+        raise UsageError(f"manifest not found: {path}")
+    by_key: dict[str, int | None] = {}
+    with open(p, newline="", encoding="utf-8") as f:
+        reader = csv.DictReader(f)
+        if not reader.fieldnames or not {"path", "days_since_treatment"} <= set(reader.fieldnames):
+            raise UsageError(f"manifest {path} needs the columns path,days_since_treatment")
+        for n, row in enumerate(reader, start=2):
+            d = (row["days_since_treatment"] or "").strip()
+            try:
+                days = int(float(d)) if d else None
+            except ValueError:
+                raise UsageError(f"manifest {path} line {n}: days_since_treatment {d!r} is not a number") from None
+            if days is not None and days < 0:
+                raise UsageError(f"manifest {path} line {n}: days_since_treatment must be >= 0")
+            by_key[(row["path"] or "").strip()] = days
+    out = {}
+    for s in sources:
+        for key in (s.rel, s.path, str(Path(s.path).resolve())):
+            if key in by_key:
+                out[s.rel] = by_key[key]
+                break
+    return out
+
+
+# --- the per-file job (runs in the workers) ----------------------------------------------------
+_MODEL = None
+
+
+def _load_worker_model(model_path: str | None) -> None:
+    global _MODEL
+    from ..decide.modelfile import load_model
+
+    _MODEL = load_model(model_path)
+
+
+def _job(args: tuple[str, str, int | None, frozenset, str | None]) -> dict:
+    """One file -> its row; or, when its sha256 is among `reusable` (a previous run's rows for
+    this path), only {"reuse": sha256}: each file is read once, resumed or not. With a report
+    folder, the report's preview images are drawn from the same measurements."""
+    from ..measure.io import ImageError, read_bytes
+    from ..pipeline import analyze_bytes, error_row
+
+    path, rel, days, reusable, report_dir = args
+    try:
+        data = read_bytes(path)
+    except ImageError as e:
+        return error_row(rel, None, str(e), days, _MODEL)
+    sha = hashlib.sha256(data).hexdigest()
+    if sha in reusable:
+        return {"reuse": sha, "path": rel}
+    then = None
+    if report_dir is not None:
+        from .previews import write_images
+
+        def then(decoded, measured):
+            try:
+                write_images(Path(report_dir), sha, decoded.rgb, measured)
+            except OSError:  # a preview is not worth the row: `triage report` remakes it
+                pass
+
+    try:
+        return analyze_bytes(data, rel, days, _MODEL, sha, then)
+    except Exception as e:  # noqa: BLE001 - one photo must never stop the batch
+        return error_row(rel, sha, f"internal error: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}", days, _MODEL)
+
+
+# --- outputs ----------------------------------------------------------------------------------
+
+
+@dataclass
+class RunSummary:
+    counts: dict[str, int] = field(default_factory=dict)
+    errors: int = 0
+    total: int = 0
+    reused: int = 0
+    out: Path | None = None
+
+    def line(self) -> str:
+        c = self.counts
+        return (
+            f"triaged {self.total} photos: {c.get('seek-care', 0)} seek-care, {c.get('monitor', 0)} monitor, "
+            f"{c.get('normal', 0)} normal, {self.errors} errors"
+            + (f" ({self.reused} reused from a previous run)" if self.reused else "")
+        )
+
+
+def run(
+    inputs: list[str | Path],
+    out: str | Path,
+    *,
+    model_path: str | Path | None = None,
+    workers: int | None = None,
+    manifest: str | Path | None = None,
+    resume: bool = False,
+    progress: bool = True,
+    report: bool = True,
+) -> RunSummary:
+    """Triage every image under `inputs` into `out` (see module docstring); with `report`, also
+    DIR/report.html and its previews (triage.report)."""
+    from ..decide.modelfile import ModelError, load_model
+    from ..measure.features import FEATURE_NAMES
+    from ..pipeline import config_hash
+    from ..util.pool import Progress, default_workers, imap_unordered
+
+    started = datetime.now(timezone.utc)
+    if workers is not None and workers < 1:
+        raise UsageError("--workers must be at least 1")
+    workers = workers or default_workers()
+    sources = discover(inputs)
+    if not sources:
+        raise UsageError("no images found in " + ", ".join(str(i) for i in inputs))
+    days = read_manifest(manifest, sources)
+    try:
+        model = load_model(model_path)
+    except ModelError as e:
+        raise UsageError(str(e)) from None
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out} exists and is not a folder")
+    out.mkdir(parents=True, exist_ok=True)
+    partial = out / PARTIAL_LOG
+
+    done: dict[tuple[str, str], dict] = {}
+    if resume:  # rows of the last finished run and of a killed one, by (path, sha256)
+        for row in read_rows(out / "results.jsonl") + read_rows(partial):
+            if row.get("sha256"):
+                done[(row["path"], row["sha256"])] = row
+    reusable: dict[str, set[str]] = {}
+    for rel, sha in done:
+        reusable.setdefault(rel, set()).add(sha)
+    # resuming appends to the partial log, which stays a valid record if killed again
+    log = open(partial, "a" if resume else "w", encoding="utf-8")
+
+    show = Progress("triage run", progress)
+    kept: list[dict] = []
+    new: list[dict] = []
+    report_dir = str(out) if report else None
+    jobs = [(s.path, s.rel, days.get(s.rel), frozenset(reusable.get(s.rel, ())), report_dir) for s in sources]
+    with log:
+        for k, row in enumerate(imap_unordered(_job, jobs, workers, _load_worker_model, (model_path and str(model_path),)), 1):
+            if "reuse" in row:
+                kept.append(done[(row["path"], row["reuse"])])
+            else:
+                log.write(json.dumps(row) + "\n")
+                log.flush()
+                new.append(row)
+            show(k, len(sources), row["path"])
+
+    rows = sorted(kept + new, key=lambda r: r["path"])
+    summary = RunSummary(total=len(rows), reused=len(kept), out=out)
+    for r in rows:
+        if r["status"] == "error":
+            summary.errors += 1
+        else:
+            summary.counts[r["label"]] = summary.counts.get(r["label"], 0) + 1
+    atomic_write_text(out / "results.jsonl", "".join(json.dumps(r) + "\n" for r in rows))
+    atomic_write_text(out / "results.csv", csv_text(rows, FEATURE_NAMES))
+    run_info = {
+        "software": {"name": "triage", "version": __version__, "config_hash": config_hash()},
+        "model": {"name": model.name, "version": model.version, "sha256": model.sha256},
+        "settings": {
+            "inputs": [str(Path(i).resolve()) for i in inputs],  # absolute: found again from anywhere
+            "workers": workers,
+            "manifest": str(manifest) if manifest else None,
+            "resume": resume,
+            "working_long_side": measure_config.WORK_LONG_SIDE,
+        },
+        "counts": {"total": summary.total, "errors": summary.errors, "reused": summary.reused, **summary.counts},
+        "started": started.isoformat(timespec="seconds"),
+        "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "disclaimer": "Decision support for clinic staff, not a diagnosis.",
+    }
+    atomic_write_text(out / "run.json", json.dumps(run_info, indent=2) + "\n")
+    partial.unlink(missing_ok=True)
+    if report:
+        from .report import build
+
+        build(out, workers=workers, progress=progress)
+    else:  # a report of earlier results beside these would mislead
+        (out / "report.html").unlink(missing_ok=True)
+    return summary

@@ -1,0 +1,64 @@
+"""Which files a run reads: image files under the input folders (contract: walked recursively in
+sorted order, hidden files and folders skipped, symlink loops cannot hang it, image files by
+extension case-insensitively), and the bad-option error every runner command shares."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import config
+
+
+class UsageError(Exception):
+    """Bad options or inputs: exit code 2, one-line message."""
+
+
+@dataclass(frozen=True)
+class Source:
+    path: str  #: where to read it
+    rel: str  #: the row's path: relative to its input root, POSIX separators
+
+
+def is_image_name(name: str) -> bool:
+    return os.path.splitext(name)[1].lower() in config.IMAGE_EXTENSIONS
+
+
+def discover(inputs: list[str | Path]) -> list[Source]:
+    """Image files under the inputs: folders walked recursively in sorted order, hidden files and
+    folders skipped, each directory entered once (symlink loops cannot hang it); a file given
+    directly keeps its name. Sorted by row path."""
+    found: list[Source] = []
+    for inp in inputs:
+        p = Path(inp)
+        if not p.exists():
+            raise UsageError(f"input not found: {inp}")
+        if p.is_file():
+            found.append(Source(str(p), p.name))
+            continue
+        seen: set[tuple[int, int]] = set()
+        for root, dirs, files in os.walk(p, followlinks=True):
+            st = os.stat(root)
+            if (st.st_dev, st.st_ino) in seen:
+                dirs[:] = []
+                continue
+            seen.add((st.st_dev, st.st_ino))
+            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+            for name in sorted(files):
+                if name.startswith(".") or not is_image_name(name):
+                    continue
+                full = Path(root) / name
+                found.append(Source(str(full), full.relative_to(p).as_posix()))
+    found.sort(key=lambda s: s.rel)
+    return found
+
+
+def sources_of_run(run_info: dict | None) -> dict[str, str]:
+    """Row path -> file to read, for a finished run (run.json's inputs walked again as
+    `discover` does); inputs that are gone are left out."""
+    inputs = ((run_info or {}).get("settings") or {}).get("inputs") or []
+    try:
+        return {s.rel: s.path for s in discover([i for i in inputs if Path(i).exists()])}
+    except UsageError:
+        return {}

@@ -1,0 +1,59 @@
+"""The files of a run folder: results.jsonl rows (read, tolerating a torn last line), the
+flattened results.csv, the partial log of a run in progress, and where a photo's previews live."""
+
+from __future__ import annotations
+
+import csv
+import io as _io
+import json
+import re
+from pathlib import Path
+
+PARTIAL_LOG = "results.partial.jsonl"
+OVERLAYS = "overlays"
+PREVIEW_NAME = re.compile(r"^[0-9a-f]{64}\.(thumb|overlay)\.jpg$")
+
+
+def preview_paths(out: Path, sha256: str) -> tuple[Path, Path]:
+    """(thumbnail, overlay) of the photo with this sha256 in a run folder."""
+    d = Path(out) / OVERLAYS
+    return d / f"{sha256}.thumb.jpg", d / f"{sha256}.overlay.jpg"
+
+
+def parse_rows(text: str) -> list[dict]:
+    """The complete JSON lines of a results file or partial log (a torn last line is skipped)."""
+    rows = []
+    for line in text.splitlines():
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue
+    return rows
+
+
+def read_rows(path: Path) -> list[dict]:
+    """parse_rows of a file; [] when it does not exist."""
+    try:
+        return parse_rows(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return []
+
+
+def csv_text(rows: list[dict], feature_names) -> str:
+    """results.csv: the rows flattened (contract), then one column per feature name."""
+    buf = _io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["path", "status", "error", "label", "p_normal", "p_monitor", "p_seek_care", "quality_ok",
+                "quality_issues", "summary", *feature_names])  # fmt: skip
+    for r in rows:
+        p = r.get("probabilities") or {}
+        q = r.get("quality") or {}
+        f = r.get("features") or {}
+        w.writerow([
+            r["path"], r["status"], r["error"] or "", r["label"] or "",
+            p.get("normal", ""), p.get("monitor", ""), p.get("seek-care", ""),
+            "" if not q else str(q.get("ok")).lower(), ";".join(q.get("issues", [])) if q else "",
+            (r.get("explanation") or {}).get("summary", ""),
+            *["" if f.get(n) is None else f[n] for n in feature_names],
+        ])  # fmt: skip
+    return buf.getvalue()
