@@ -1,0 +1,308 @@
+#!/usr/bin/env python3
+"""The project's own measure of real-photo behaviour: the pipeline over ../shared/real-dev (or any
+folder in its layout: labels.csv with file,label,group[,mask,extra]) and what it says.
+
+Per group: n, quality failures by issue, level shares, the median of each finding, and the
+share showing the group's own finding (crusts on impetigo, vesicles on herpes, pustules on
+pustular acne, spreading redness on cellulitis, ...; OWN_FINDING below). Overall:
+- AUROC of the severity score s = P(monitor) + 2 P(seek-care), seek-care vs normal and monitor vs
+  normal (Mann-Whitney: the chance that a random photo of the first kind scores above one of
+  the second, ties half);
+- healthy faces (label normal) called normal, all and among those passing the quality gate; and
+  called normal by the plain policy rules on their features alone (days 2-3), the measuring
+  target that does not depend on the model;
+- seek-care stand-ins flagged (not normal) and called seek-care; monitor stand-ins flagged;
+- how often the model's "beyond training" safety net fired, per label;
+- skin-mask IoU against the hand-drawn masks (at the working size).
+Rows whose `extra` says borderline belong to no level and are left out of rates.
+
+Outputs in --out: summary.json, rows.csv (one row per photo) and a contact sheet per group,
+contact_<group>.png: its worst photos (healthy: the highest scores; stand-ins: the lowest) with
+their findings overlays (the report's) and level, to look at before trusting any number.
+
+    .venv/bin/python scripts/real_benchmark.py [--data ../shared/real-dev] [--out /tmp/real-benchmark]
+        [--workers N] [--model PATH] [--worst 6] [--groups g1,g2] [--limit N]
+
+It skips cleanly (exit 0) when the folder is absent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import sys
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DATA = ROOT.parent / "shared" / "real-dev"
+LEVELS = ("normal", "monitor", "seek-care")
+#: findings whose medians are printed per group (absent features are skipped)
+FINDINGS = (
+    "redness_delta_a", "redness_area_fraction", "redness_strong_area_fraction", "pustule_count",
+    "crust_area_fraction", "vesicle_count", "bleeding_spot_count", "papule_count",
+    "dark_macule_area_fraction", "bruise_area_fraction",
+)  # fmt: skip
+#: (feature, threshold): a photo shows the finding when the feature is at or above it
+CRUSTS, VESICLES, PUSTULES = ("crust_area_fraction", 0.001), ("vesicle_count", 1), ("pustule_count", 1)
+MARKED_REDNESS = ("redness_delta_a", 7.1)  # erythema grade >= 3 by the rules' bounds (learn/config.py)
+DARK_PATCHES, BRUISE = ("dark_macule_area_fraction", 0.001), ("bruise_area_fraction", 0.001)
+#: the finding each group of stand-ins is expected to show (issue 18's targets)
+OWN_FINDING = {
+    "dermnet_impetigo": CRUSTS, "dermnet_herpes_simplex": VESICLES, "dermnet_eczema_herpeticum": VESICLES,
+    "dermnet_zoster": VESICLES, "acne_purulent": PUSTULES, "dermnet_agep": PUSTULES,
+    "dermnet_cellulitis": MARKED_REDNESS, "dermnet_erysipelas": MARKED_REDNESS, "dermnet_purpura": BRUISE,
+    "dermnet_pih": DARK_PATCHES, "dermnet_melasma": DARK_PATCHES, "dermnet_admh": DARK_PATCHES,
+}  # fmt: skip
+
+
+def _job(args):
+    """One photo: (result row, skin-mask IoU or None)."""
+    import hashlib
+
+    import cv2
+
+    from triage.decide.modelfile import load_model
+    from triage.measure.io import ImageError, decode, read_bytes
+    from triage.measure.photo import measure
+    from triage.pipeline import error_row, row_for
+
+    folder, file, mask_file, model_path = args
+    model = load_model(model_path)
+    try:
+        data = read_bytes(Path(folder) / file)
+        img = decode(data)
+    except ImageError as e:
+        return error_row(file, None, str(e), None, model), None
+    m = measure(img.rgb, (img.width, img.height))
+    row = row_for(img, m, path=file, sha256=hashlib.sha256(data).hexdigest(), days=None, model=model)
+    row["beyond_training"] = bool("beyond anything the model was trained on" in row["explanation"]["summary"])
+    iou = None
+    if mask_file:
+        truth = cv2.imread(str(Path(folder) / mask_file), cv2.IMREAD_GRAYSCALE)
+        if truth is not None:
+            truth = cv2.resize(truth, (m.skin.shape[1], m.skin.shape[0]), interpolation=cv2.INTER_NEAREST) > 127
+            union = np.count_nonzero(truth | m.skin)
+            iou = np.count_nonzero(truth & m.skin) / union if union else 1.0
+    return row, iou
+
+
+def _tile(args):
+    """A contact-sheet tile: the photo and its findings overlay side by side, with a caption."""
+    import cv2
+
+    from triage.measure.io import load_image
+    from triage.measure.photo import measure
+    from triage.run.previews import render_overlay
+
+    folder, file, caption = args
+    img = load_image(Path(folder) / file)
+    m = measure(img.rgb, (img.width, img.height))
+    h = 220
+    size = (max(1, round(img.rgb.shape[1] * h / img.rgb.shape[0])), h)
+    photo = cv2.resize(img.rgb, size, interpolation=cv2.INTER_AREA)
+    tile = np.hstack([photo, np.full((h, 4, 3), 255, np.uint8), render_overlay(img.rgb, m, size)])
+    bar = np.full((38, tile.shape[1], 3), 255, np.uint8)
+    for k, line in enumerate(caption.split("\n")[:2]):
+        cv2.putText(bar, line[:110], (4, 15 + 17 * k), cv2.FONT_HERSHEY_SIMPLEX, 0.42, (0, 0, 0), 1, cv2.LINE_AA)
+    return np.vstack([bar, tile])
+
+
+def auroc(pos: list[float], neg: list[float]) -> float | None:
+    """P(score of a positive > score of a negative), ties counted half (Mann-Whitney U / n1 n2)."""
+    if not pos or not neg:
+        return None
+    from scipy.stats import rankdata
+
+    ranks = rankdata(np.concatenate([pos, neg]))
+    return float((ranks[: len(pos)].sum() - len(pos) * (len(pos) + 1) / 2) / (len(pos) * len(neg)))
+
+
+def score(row: dict) -> float:
+    p = row["probabilities"]
+    return p["monitor"] + 2 * p["seek-care"]
+
+
+def _share(flags) -> float | None:
+    flags = list(flags)
+    return sum(flags) / len(flags) if flags else None
+
+
+def _pct(v) -> str:
+    return "n/a" if v is None else f"{100 * v:.0f}%"
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    ap.add_argument("--out", type=Path, default=Path("/tmp/real-benchmark"))
+    ap.add_argument("--workers", type=int, default=None)
+    ap.add_argument("--model", type=str, default=None, help="model file (default: the default model)")
+    ap.add_argument("--worst", type=int, default=6, help="photos per contact sheet")
+    ap.add_argument("--groups", type=str, default="", help="only these groups (comma-separated)")
+    ap.add_argument("--limit", type=int, default=0, help="at most this many photos per group (0: all)")
+    args = ap.parse_args()
+    if not (args.data / "labels.csv").is_file():
+        print(f"real_benchmark: {args.data} is not present; nothing to measure")
+        return 0
+
+    from triage.learn.evaluate import rules_level
+    from triage.util.files import atomic_write_bytes, atomic_write_text
+    from triage.util.pool import Progress, default_workers, imap_unordered
+
+    with open(args.data / "labels.csv", newline="") as f:
+        items = [r for r in csv.DictReader(f) if "borderline" not in (r.get("extra") or "")]
+    if args.groups:
+        wanted = set(args.groups.split(","))
+        items = [r for r in items if r["group"] in wanted]
+    if args.limit:
+        seen: Counter = Counter()
+        items = [r for r in items if (seen.update([r["group"]]) or seen[r["group"]] <= args.limit)]
+    workers = args.workers or default_workers()
+    jobs = [(str(args.data), r["file"], r.get("mask") or "", args.model) for r in items]
+    by_file = {r["file"]: r for r in items}
+    results: dict[str, tuple[dict, float | None]] = {}
+    show = Progress("real_benchmark", True)
+    for k, (row, iou) in enumerate(imap_unordered(_job, jobs, workers), 1):
+        results[row["path"]] = (row, iou)
+        show(k, len(jobs), "")
+
+    groups: dict[str, list[dict]] = defaultdict(list)
+    for file, (row, iou) in sorted(results.items()):
+        meta = by_file[file]
+        groups[meta["group"]].append({"file": file, "truth": meta["label"], "row": row, "iou": iou})
+    ok = [x for g in groups.values() for x in g if x["row"]["status"] == "ok"]
+
+    # --- per group --------------------------------------------------------------------------
+    present = [f for f in FINDINGS if any(f in (x["row"]["features"] or {}) for x in ok)]
+    per_group = {}
+    head = ["group", "label", "n", "quality fails", "normal", "monitor", "seek-care", "own finding"] + present
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for name in sorted(groups, key=lambda g: (LEVELS.index(groups[g][0]["truth"]), g)):
+        xs = [x for x in groups[name] if x["row"]["status"] == "ok"]
+        fails = Counter(i for x in xs for i in x["row"]["quality"]["issues"])
+        levels = Counter(x["row"]["label"] for x in xs)
+        med = {f: float(np.median([x["row"]["features"].get(f) or 0.0 for x in xs])) if xs else None for f in present}
+        own = OWN_FINDING.get(name)
+        own_share = _share((x["row"]["features"].get(own[0]) or 0.0) >= own[1] for x in xs) if own and own[0] in present else None
+        per_group[name] = {
+            "label": groups[name][0]["truth"], "n": len(groups[name]), "errors": len(groups[name]) - len(xs),
+            "quality_failures": dict(fails), "levels": {lvl: levels.get(lvl, 0) for lvl in LEVELS},
+            "medians": med, "own_finding": own[0] if own else None, "own_finding_share": own_share,
+            "beyond_training": _share(x["row"]["beyond_training"] for x in xs),
+        }  # fmt: skip
+        fail_text = ", ".join(f"{k} {v}" for k, v in fails.most_common(3)) or "-"
+        cells = [name, groups[name][0]["truth"], str(len(xs)), fail_text]
+        cells += [_pct(levels.get(lvl, 0) / len(xs) if xs else None) for lvl in LEVELS]
+        cells += [f"{_pct(own_share)} ({own[0].split('_')[0]})" if own_share is not None else ""]
+        cells += [f"{med[f]:.3g}" for f in present]
+        lines.append("| " + " | ".join(cells) + " |")
+
+    # --- overall ----------------------------------------------------------------------------
+    def of(label):
+        return [x for x in ok if x["truth"] == label]
+
+    normal, monitor, seek = of("normal"), of("monitor"), of("seek-care")
+    s = {lbl: [score(x["row"]) for x in xs] for lbl, xs in (("normal", normal), ("monitor", monitor), ("seek-care", seek))}
+    normal_pass = [x for x in normal if x["row"]["quality"]["ok"]]
+    ious = [x["iou"] for g in groups.values() for x in g if x["iou"] is not None]
+    overall = {
+        "photos": len(results), "errors": len(results) - len(ok),
+        "auroc_seek_care_vs_normal": auroc(s["seek-care"], s["normal"]),
+        "auroc_monitor_vs_normal": auroc(s["monitor"], s["normal"]),
+        "healthy_called_normal": _share(x["row"]["label"] == "normal" for x in normal),
+        "healthy_passing_quality": _share(x["row"]["quality"]["ok"] for x in normal),
+        "healthy_passing_quality_called_normal": _share(x["row"]["label"] == "normal" for x in normal_pass),
+        "healthy_normal_by_rules_days_2_3": _share(
+            rules_level(x["row"]["features"], None, x["row"]["quality"]["ok"]) == "normal" for x in normal),
+        "healthy_normal_by_rules_ignoring_quality": _share(
+            rules_level(x["row"]["features"], None, True) == "normal" for x in normal),
+        "seek_care_flagged": _share(x["row"]["label"] != "normal" for x in seek),
+        "seek_care_called_seek_care": _share(x["row"]["label"] == "seek-care" for x in seek),
+        "monitor_flagged": _share(x["row"]["label"] != "normal" for x in monitor),
+        "beyond_training": {lbl: _share(x["row"]["beyond_training"] for x in xs)
+                            for lbl, xs in (("normal", normal), ("monitor", monitor), ("seek-care", seek))},
+        "skin_mask_iou_mean": float(np.mean(ious)) if ious else None,
+        "skin_mask_iou_median": float(np.median(ious)) if ious else None,
+        "skin_mask_iou_n": len(ious),
+        "face_parsed": _share((x["row"]["features"] or {}).get("face_found", 0) == 1 for x in ok)
+        if any("face_found" in (x["row"]["features"] or {}) for x in ok) else None,
+    }  # fmt: skip
+    print("\n".join(lines))
+    print()
+    for k, v in overall.items():
+        if isinstance(v, dict):
+            v = ", ".join(f"{kk} {_pct(vv)}" for kk, vv in v.items())
+        elif isinstance(v, float) and not k.startswith("auroc") and not k.startswith("skin_mask"):
+            v = _pct(v)
+        elif isinstance(v, float):
+            v = f"{v:.3f}"
+        print(f"{k}: {v}")
+
+    # --- outputs ----------------------------------------------------------------------------
+    args.out.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(args.out / "summary.json", json.dumps({"overall": overall, "groups": per_group}, indent=2) + "\n")
+    fields = ["file", "group", "truth", "label", "score", "quality_issues", "iou", *present]
+    with open(args.out / "rows.csv.tmp", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(fields)
+        for name, xs in sorted(groups.items()):
+            for x in xs:
+                r = x["row"]
+                if r["status"] != "ok":
+                    continue
+                w.writerow([x["file"], name, x["truth"], r["label"], f"{score(r):.3f}", ";".join(r["quality"]["issues"]),
+                            "" if x["iou"] is None else f"{x['iou']:.3f}", *[r["features"].get(f) for f in present]])  # fmt: skip
+    (args.out / "rows.csv.tmp").replace(args.out / "rows.csv")
+    if args.worst > 0:
+        import cv2
+
+        tiles_of = {}
+        for name, xs in groups.items():
+            xs = [x for x in xs if x["row"]["status"] == "ok"]
+            worst = sorted(xs, key=lambda x: score(x["row"]), reverse=xs and xs[0]["truth"] == "normal")[: args.worst]
+            tiles_of[name] = [
+                (str(args.data), x["file"], f"{Path(x['file']).name}: {x['row']['label']} (s={score(x['row']):.2f})"
+                 + (f" q:{','.join(x['row']['quality']['issues'])}" if x["row"]["quality"]["issues"] else "")
+                 + "\n" + _findings_text(x["row"]["features"]))
+                for x in worst
+            ]  # fmt: skip
+        jobs = [(name, t) for name, ts in tiles_of.items() for t in ts]
+        made = dict(imap_unordered(_tile_indexed, list(enumerate(t for _n, t in jobs)), workers))
+        tiles = defaultdict(list)
+        for i, (name, _t) in enumerate(jobs):
+            tiles[name].append(made[i])
+        for name, ts in tiles.items():
+            width = max(t.shape[1] for t in ts)
+            rows = [np.pad(t, ((0, 6), (0, width - t.shape[1]), (0, 0)), constant_values=255) for t in ts]
+            sheet = np.vstack(rows)
+            ok_, buf = cv2.imencode(".png", sheet[..., ::-1])
+            atomic_write_bytes(args.out / f"contact_{name}.png", buf.tobytes())
+    print(f"\nwritten to {args.out} (summary.json, rows.csv, contact_<group>.png)")
+    return 0
+
+
+def _tile_indexed(args):
+    i, t = args
+    return i, _tile(t)
+
+
+def _findings_text(f: dict) -> str:
+    short = {"redness_delta_a": "da", "redness_area_fraction": "red", "pustule_count": "pus", "crust_area_fraction": "crust",
+             "vesicle_count": "ves", "bleeding_spot_count": "bleed", "papule_count": "pap",
+             "dark_macule_area_fraction": "dark", "bruise_area_fraction": "bruise"}  # fmt: skip
+    parts = []
+    for k, name in short.items():
+        v = f.get(k)
+        if v is None or (isinstance(v, float) and math.isnan(v)):
+            continue
+        parts.append(f"{name} {v:.2g}" if "fraction" in k else f"{name} {v:.3g}")
+    return " ".join(parts)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
