@@ -6,10 +6,12 @@
    redness feature, and between the grade and its out-of-fold prediction from the redness
    features together with the skin tone (5-fold random forest) (target >= 0.9) on generated
    photos without other lesions;
-3. on ../shared/real-dev (when present): the redness and lesion features per ACNE04 grade and
-   group, and their Spearman rho with the grade (they should rise), over all photos and over
-   the single photos, and with each collage measured by its worst tile (most of real-dev are
-   4-picture mosaics of different source photos, flagged "collage" by the gate).
+3. lesions recovered: for each lesion the generator paints with a known count or area
+   (pustules, crusts, papules, bleeding spots, dark macules, bruises), the share of the photos
+   that have it where the feature finds it (sensitivity) and of those without it where the
+   feature finds nothing (specificity), and for counts the share found within +-1 and the
+   Spearman rho of found against painted.
+Real photos are measured by scripts/real_benchmark.py.
 
     .venv/bin/python scripts/measure_features.py [--n 300] [--seed 31]
 """
@@ -17,8 +19,6 @@
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import sys
 from collections import defaultdict
 from pathlib import Path
@@ -27,7 +27,12 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 REDNESS = ["redness_delta_a", "erythema_index_delta", "redness_area_fraction", "redness_largest_region_fraction"]
-LESIONS = ["pustule_count", "papule_count", "crust_area_fraction", "bleeding_spot_count", "dark_macule_count"]
+#: (labels.csv ground-truth column, feature, is a count)
+LESION_TRUTH = (
+    ("pustules", "pustule_count", True), ("crusts", "crust_area_fraction", False), ("papules", "papule_count", True),
+    ("bleeding_spots", "bleeding_spot_count", True), ("pigment_area", "dark_macule_area_fraction", False),
+    ("bruise_area", "bruise_area_fraction", False),
+)  # fmt: skip
 
 
 def _generated(args):
@@ -42,35 +47,6 @@ def _generated(args):
     inter = int((m.skin & truth_mask).sum())
     union = int((m.skin | truth_mask).sum())
     return row, m.features, inter / max(union, 1), m.quality.ok
-
-
-def _real(args):
-    """One real-dev photo's features and whether it is a collage; for a collage, also the features
-    of its worst tile (per feature, the highest value over its pictures, four or two, measured alone)."""
-    folder, item = args
-    import cv2
-
-    from triage.measure.io import load_image, working_size
-    from triage.measure.photo import measure
-    from triage.measure.quality import collage_seams
-
-    img = load_image(Path(folder) / item["file"])
-    m = measure(img.rgb, (img.width, img.height))
-    if "collage" not in m.quality.issues:
-        return item, m.features, False, m.features
-    # where the gate found the seams: a cross of four pictures, or one seam between two
-    (h, w), (x, y) = img.rgb.shape[:2], collage_seams(m.normalised.lab, m.skin)
-    x, y = x or w, y or h
-    # each tile as the pipeline would see it alone: brought to the working size of its own pixels
-    scale = img.width / w
-    measured = []
-    for tile in (img.rgb[a:b, c:d] for a, b in ((0, y), (y, h)) for c, d in ((0, x), (x, w))):
-        size = (round(tile.shape[1] * scale), round(tile.shape[0] * scale))
-        if min(size) >= 64:
-            rgb = cv2.resize(tile, working_size(*size), interpolation=cv2.INTER_LINEAR)
-            measured.append(measure(rgb, size).features)
-    worst = {n: max((f[n] for f in measured if f[n] is not None), default=None) for n in m.features}
-    return item, m.features, True, worst
 
 
 def _recovered_grade(plain, grades) -> np.ndarray:
@@ -123,30 +99,18 @@ def main() -> int:
     print("   redness_delta_a per ITA band: " + ", ".join(
         f"{b} {spearmanr(*zip(*v))[0]:.2f}" for b, v in sorted(by_band.items()) if len(v) > 5))
 
-    real = ROOT.parent / "shared" / "real-dev"
-    if not (real / "labels.csv").exists():
-        print("3. ../shared/real-dev not present: skipped")
-        return 0
-    items = list(csv.DictReader(io.StringIO((real / "labels.csv").read_text())))
-    rows = list(imap_unordered(_real, [(str(real), it) for it in items], w))
-    order = ["acne04_grade0", "acne04_grade1", "acne04_grade2", "acne04_grade3", "acne_purulent"]
-    names = REDNESS + LESIONS
-    collages = sum(c for _i, _f, c, _w in rows)
-    print(f"3. ../shared/real-dev ({len(rows)} photos, {collages} flagged collage): feature medians per group")
-    for title, subset in (
-        ("all photos, as the pipeline measures them", [(it, f) for it, f, _c, _w in rows]),
-        ("single photos (not collage)", [(it, f) for it, f, c, _w in rows if not c]),
-        ("all photos, a collage by its worst tile", [(it, w) for it, _f, _c, w in rows]),
-    ):
-        print(f"   {title}:")
-        print("   " + "group".ljust(15) + "".join(n[:16].rjust(17) for n in names))
-        for g in order:
-            vals = [f for it, f in subset if it["group"] == g]
-            med = [np.median([v[n] for v in vals if v[n] is not None] or [np.nan]) for n in names]
-            print("   " + f"{g} (n={len(vals)})".ljust(15)[:15] + "".join(f"{m:17.3f}" for m in med))
-        acne = [(int(it["group"][-1]), f) for it, f in subset if it["group"].startswith("acne04")]
-        print(f"   Spearman rho with the ACNE04 grade (0-3), n={len(acne)}: " + ", ".join(
-            f"{n} {spearmanr([g for g, _ in acne], [f[n] if f[n] is not None else 0 for _, f in acne])[0]:.2f}" for n in names))
+    print("3. lesions: truth column -> feature: sensitivity, specificity (photos passing the gate)")
+    assessable = [(r, f) for r, f, _v, ok in results if ok]
+    for truth, feature, count in LESION_TRUTH:
+        has = [(float(r[truth]) > 0, f[feature] or 0.0, float(r[truth])) for r, f in assessable]
+        pos, neg = [x for x in has if x[0]], [x for x in has if not x[0]]
+        sens = np.mean([v > 0 for _h, v, _t in pos]) if pos else float("nan")
+        spec = np.mean([v == 0 for _h, v, _t in neg]) if neg else float("nan")
+        line = f"   {truth:15s} -> {feature:26s} n+ {len(pos):3d} sensitivity {sens:.2f}, specificity {spec:.2f}"
+        if count and pos:
+            within = np.mean([abs(v - t) <= 1 for _h, v, t in pos])
+            line += f"; found within +-1 {within:.2f}, rho {spearmanr([t for *_, t in pos], [v for _h, v, _t in pos])[0]:.2f}"
+        print(line)
     return 0
 
 

@@ -47,15 +47,18 @@ FINDINGS = (
     "crust_area_fraction", "vesicle_count", "bleeding_spot_count", "papule_count",
     "dark_macule_area_fraction", "bruise_area_fraction",
 )  # fmt: skip
-#: (feature, threshold): a photo shows the finding when the feature is at or above it
-CRUSTS, VESICLES, PUSTULES = ("crust_area_fraction", 0.001), ("vesicle_count", 1), ("pustule_count", 1)
-MARKED_REDNESS = ("redness_delta_a", 7.1)  # erythema grade >= 3 by the rules' bounds (learn/config.py)
-DARK_PATCHES, BRUISE = ("dark_macule_area_fraction", 0.001), ("bruise_area_fraction", 0.001)
+#: ((feature, threshold), ...): a photo shows the finding when any of the features is at or above
+#: its threshold
+CRUSTS, VESICLES, PUSTULES = (("crust_area_fraction", 0.001),), (("vesicle_count", 1),), (("pustule_count", 1),)
+MARKED_REDNESS = (("redness_delta_a", 7.1),)  # erythema grade >= 3 by the rules' bounds (learn/config.py)
+DARK_PATCHES = (("dark_macule_area_fraction", 0.001),)
+#: purpura: bruising, or petechiae, which are pinpoint bleeding under the skin
+PURPURA = (("bruise_area_fraction", 0.001), ("bleeding_spot_count", 1))
 #: the finding each group of stand-ins is expected to show (issue 18's targets)
 OWN_FINDING = {
     "dermnet_impetigo": CRUSTS, "dermnet_herpes_simplex": VESICLES, "dermnet_eczema_herpeticum": VESICLES,
     "dermnet_zoster": VESICLES, "acne_purulent": PUSTULES, "dermnet_agep": PUSTULES,
-    "dermnet_cellulitis": MARKED_REDNESS, "dermnet_erysipelas": MARKED_REDNESS, "dermnet_purpura": BRUISE,
+    "dermnet_cellulitis": MARKED_REDNESS, "dermnet_erysipelas": MARKED_REDNESS, "dermnet_purpura": PURPURA,
     "dermnet_pih": DARK_PATCHES, "dermnet_melasma": DARK_PATCHES, "dermnet_admh": DARK_PATCHES,
 }  # fmt: skip
 
@@ -188,17 +191,17 @@ def main() -> int:
         levels = Counter(x["row"]["label"] for x in xs)
         med = {f: float(np.median([x["row"]["features"].get(f) or 0.0 for x in xs])) if xs else None for f in present}
         own = OWN_FINDING.get(name)
-        own_share = _share((x["row"]["features"].get(own[0]) or 0.0) >= own[1] for x in xs) if own and own[0] in present else None
+        own_share = _share(any((x["row"]["features"].get(f) or 0.0) >= t for f, t in own) for x in xs) if own else None
         per_group[name] = {
             "label": groups[name][0]["truth"], "n": len(groups[name]), "errors": len(groups[name]) - len(xs),
             "quality_failures": dict(fails), "levels": {lvl: levels.get(lvl, 0) for lvl in LEVELS},
-            "medians": med, "own_finding": own[0] if own else None, "own_finding_share": own_share,
+            "medians": med, "own_finding": " or ".join(f for f, _t in own) if own else None, "own_finding_share": own_share,
             "beyond_training": _share(x["row"]["beyond_training"] for x in xs),
         }  # fmt: skip
         fail_text = ", ".join(f"{k} {v}" for k, v in fails.most_common(3)) or "-"
         cells = [name, groups[name][0]["truth"], str(len(xs)), fail_text]
         cells += [_pct(levels.get(lvl, 0) / len(xs) if xs else None) for lvl in LEVELS]
-        cells += [f"{_pct(own_share)} ({own[0].split('_')[0]})" if own_share is not None else ""]
+        cells += [f"{_pct(own_share)} ({'/'.join(f.split('_')[0] for f, _t in own)})" if own_share is not None else ""]
         cells += [f"{med[f]:.3g}" for f in present]
         lines.append("| " + " | ".join(cells) + " |")
 
@@ -229,8 +232,8 @@ def main() -> int:
         "skin_mask_iou_mean": float(np.mean(ious)) if ious else None,
         "skin_mask_iou_median": float(np.median(ious)) if ious else None,
         "skin_mask_iou_n": len(ious),
-        "face_parsed": _share((x["row"]["features"] or {}).get("face_found", 0) == 1 for x in ok)
-        if any("face_found" in (x["row"]["features"] or {}) for x in ok) else None,
+        "face_parsed": {lbl: _share(bool(x["row"]["image"].get("face")) for x in xs)
+                        for lbl, xs in (("normal", normal), ("monitor", monitor), ("seek-care", seek))},
     }  # fmt: skip
     print("\n".join(lines))
     print()

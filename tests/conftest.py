@@ -55,6 +55,8 @@ def _feature_cache(tmp_path_factory):
 
 
 ROOT = Path(__file__).resolve().parent.parent  # the repository
+#: a real portrait, public domain (tests/measure/test_face.py says where it comes from)
+PORTRAIT = Path(__file__).resolve().parent / "data" / "astronaut_face.jpg"
 REAL_DEV = ROOT.parent / "shared" / "real-dev"
 
 

@@ -105,6 +105,7 @@ def row_for(decoded: DecodedImage, m: Measured, *, path: str, sha256: str, days,
             "height": decoded.height,
             "format": decoded.format,
             "normalisation": m.normalised.method,
+            "face": m.face is not None,
         },
     }
 

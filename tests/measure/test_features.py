@@ -153,10 +153,46 @@ def golden_pustules():
     for p in pts:
         _pustule(lab, *p)
     lab[disc_mask(340, 240, 6)] = (85.0, 0.0, 8.0)  # a white glint without red halo: not a pustule
-    # sheen on a red bump: as bright a top in as red a halo, but no yellower than the halo
+    # sheen on a red bump: as bright a top in as red a halo, but the illuminant's white mixed
+    # into the bump's colour (half and half) leaves it less yellow than the halo, not more
     _pustule(lab, 340, 150)
-    lab[disc_mask(340, 150, 6)] = (85.0, 4.0, SKIN[2])
+    lab[disc_mask(340, 150, 6)] = (85.0, (SKIN[1] + 10) / 2, SKIN[2] / 2)
     assert run(lab)["pustule_count"] == 5
+
+
+def golden_vesicles():
+    """Four clear blisters on a red base, within 40 px of each other: a group. Two more far apart
+    (alone, not grouped), and a group of yellow tops (pustules, not vesicles)."""
+    lab = canvas()
+
+    def blister(cx, cy, top=(88.0, 2.0, 6.0)):
+        halo = disc_mask(cx, cy, 12) & ~disc_mask(cx, cy, 4)
+        lab[halo, 1] += 10
+        lab[disc_mask(cx, cy, 4)] = top
+
+    for p in [(60, 60), (90, 70), (75, 95), (105, 100)]:
+        blister(*p)
+    for p in [(330, 60), (330, 250)]:
+        blister(*p)
+    for p in [(200, 200), (228, 210), (214, 236)]:
+        blister(*p, top=(85.0, 4.0, 30.0))
+    f = run(lab)
+    assert f["vesicle_count"] == 4
+    assert f["pustule_count"] == 3
+
+
+def golden_hemoglobin():
+    """Skin painted from its chromophores (triage.measure.chromophores): the index reads back the
+    hemoglobin painted, whatever the exposure and the melanin, and shading does not move it."""
+    from triage.measure.chromophores import OD_BASE, SIGMA_HEMOGLOBIN, SIGMA_MELANIN
+
+    yy = np.mgrid[0:H, 0:W][0]
+    shading = (0.6 + 0.4 * yy / H)[..., None]  # light falling off across the frame
+    for h, melanin, exposure in [(0.25, 0.5, 1.0), (0.6, 0.5, 1.0), (0.25, 2.0, 0.5), (0.6, 2.0, 1.3)]:
+        lin = np.exp(-(OD_BASE + melanin * SIGMA_MELANIN + h * SIGMA_HEMOGLOBIN)) * exposure * shading
+        lin = np.clip(lin, 0, 1).astype(np.float32)
+        f = features.compute(lin, color.linear_to_lab(lin), np.ones((H, W), bool))
+        assert f["hemoglobin_index"] == pytest.approx(h, abs=0.01)
 
 
 def golden_crusts():
@@ -166,6 +202,18 @@ def golden_crusts():
     f = run(lab)
     assert f["crust_area_fraction"] == pytest.approx(crust.mean(), rel=0.1)
     assert run(canvas())["crust_area_fraction"] == 0.0
+
+
+def test_shadows_are_not_pigment():
+    """A shadow of the face's relief darkens the skin and greys it (chroma falls with it); pigment
+    darkens it and browns it. Of two discs 12 L* darker, only the browner one is a macule."""
+    lab = canvas()
+    shadow, brown = disc_mask(110, 150, 18), disc_mask(290, 150, 18)
+    lab[shadow] = (SKIN[0] - 12, SKIN[1] * 0.8, SKIN[2] * 0.8)
+    lab[brown] = (SKIN[0] - 12, SKIN[1], SKIN[2] + 4)
+    f = run(lab)
+    assert f["dark_macule_count"] == 1
+    assert f["dark_macule_area_fraction"] == pytest.approx(brown.mean(), rel=0.15)
 
 
 def golden_bleeding():
@@ -243,6 +291,26 @@ def golden_ita_and_skin_fraction():
         assert m.features["skin_fraction"] == pytest.approx(patch.mean(), abs=0.02)
 
 
+def golden_cheek_asymmetry():
+    """A real portrait (conftest.PORTRAIT) with one cheek painted 9 a* units redder: the
+    asymmetry rises by those 9 units, against the face's usual cheek-to-cheek difference."""
+    from conftest import PORTRAIT
+    from test_face import paint_redness
+
+    from triage.measure import face
+    from triage.measure.io import load_image
+    from triage.measure.photo import measure
+
+    img = load_image(PORTRAIT)
+    m0 = measure(img.rgb)
+    cheek = (m0.face.regions == face.REGIONS.index("left_cheek")) & m0.face.inside & m0.skin
+    m1 = measure(paint_redness(img.rgb, cheek, 9.0))
+    before, after = m0.features["cheek_redness_asymmetry"], m1.features["cheek_redness_asymmetry"]
+    assert before < 3.0
+    assert after == pytest.approx(before + 9.0, abs=2.0) or after == pytest.approx(9.0 - before, abs=2.0)
+    assert run(canvas())["cheek_redness_asymmetry"] == 0.0  # no face, no cheeks
+
+
 GOLDEN = {
     "ita_deg": golden_ita_and_skin_fraction,
     "skin_fraction": golden_ita_and_skin_fraction,
@@ -258,6 +326,9 @@ GOLDEN = {
     "pigment_delta_L": golden_macules,
     "ita_drop_deg": golden_macules,
     "pustule_count": golden_pustules,
+    "vesicle_count": golden_vesicles,
+    "hemoglobin_index": golden_hemoglobin,
+    "cheek_redness_asymmetry": golden_cheek_asymmetry,
     "crust_area_fraction": golden_crusts,
     "bleeding_spot_count": golden_bleeding,
     "papule_count": golden_papules,

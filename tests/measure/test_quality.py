@@ -4,17 +4,22 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import cv2
 import numpy as np
 import pytest
 
 from triage import synth
+from triage.measure import config
 from triage.measure.photo import measure
 from triage.measure.quality import collage_seams
 
 
-def render_with(issue: str, seed: int = 5, size=(800, 600)):
+def render_with(issue: str, seed: int = 5, size=(800, 600), **changes):
+    """A generated photo with one capture fault (or none); `changes` override spec fields (skin
+    colour, exposure) before the fault is applied."""
     spec = synth.sample_spec(np.random.default_rng([seed, 0]), 0)
     spec = replace(spec, quality_issue="", exposure=1.0, blur=0.3, noise=0.004, skin_extent=0.8, wb_gains=(1.0, 1.0, 1.0))
+    spec = replace(spec, **changes)
     y_skin = ((synth.skin_lab(spec.melanin, spec.hemoglobin)[0] + 16) / 116) ** 3  # skin luminance
     spec = replace(spec, background=(0.55, 0.57, 0.6), clothing=False)
     if issue == "too_dark":
@@ -44,6 +49,62 @@ def test_good_photos_pass(seed):
     rgb = render_with("", seed)
     q = measure(rgb, (rgb.shape[1], rgb.shape[0])).quality
     assert q.ok, q.issues
+
+
+@pytest.mark.parametrize("seed", [5, 6])
+def test_small_photo_is_judged_at_its_own_resolution(seed):
+    """A 480-px photo as small cameras deliver it (soft at its own pixel scale: anti-alias filter,
+    demosaicing, JPEG; sigma 1 px), enlarged to the working size by measure.io, is not blurry; the
+    same photo out of focus still is."""
+    from triage.measure.io import decode
+
+    def small(rgb):
+        rgb = cv2.GaussianBlur(cv2.resize(rgb, (480, 360), interpolation=cv2.INTER_AREA), (0, 0), 1.0)
+        return decode(cv2.imencode(".png", rgb[..., ::-1])[1].tobytes())  # OpenCV writes BGR
+
+    img = small(render_with("", seed, (1024, 768)))
+    assert (img.width, img.height, img.rgb.shape[1]) == (480, 360, 1024)
+    q = measure(img.rgb, (img.width, img.height)).quality
+    assert "blurry" not in q.issues, q.issues
+    img = small(render_with("blurry", seed, (1024, 768)))
+    assert "blurry" in measure(img.rgb, (img.width, img.height)).quality.issues
+
+
+@pytest.mark.parametrize("seed", [5, 6])
+def test_red_channel_clipped_on_red_skin_is_not_overexposed(seed):
+    """Strongly red skin (hemoglobin 0.6) exposed to skin Y = 0.5: red saturates on 40-70% of the
+    skin, green and blue do not (a flash close-up of erythema): lightness and detail are there."""
+    spec = synth.sample_spec(np.random.default_rng([seed, 0]), 0)
+    y_skin = ((synth.skin_lab(spec.melanin, 0.6)[0] + 16) / 116) ** 3
+    m = measure(render_with("", seed, hemoglobin=0.6, exposure=0.5 / y_skin))
+    red = m.normalised.linear[..., 0][m.skin] >= config.CLIP_LEVEL
+    assert 0.3 < red.mean() < config.MAX_ANY_CLIPPED_SKIN_FRACTION
+    assert "overexposed" not in m.quality.issues, m.quality.issues
+
+
+@pytest.mark.parametrize("exposure", [1.0, 1.3])
+@pytest.mark.parametrize("seed", [6, 7])
+def test_skin_exposed_to_the_clip_level_is_overexposed(seed, exposure):
+    """Skin luminance Y at or above 1: what the mask keeps is a rim with red clipped all over it
+    (green mostly not), and that is overexposed."""
+    spec = synth.sample_spec(np.random.default_rng([seed, 0]), 0)
+    y_skin = ((synth.skin_lab(spec.melanin, spec.hemoglobin)[0] + 16) / 116) ** 3
+    rgb = render_with("", seed, exposure=exposure / y_skin)
+    q = measure(rgb).quality
+    assert "overexposed" in q.issues, q.issues
+
+
+@pytest.mark.parametrize("seed", [7, 8])
+def test_warm_rendered_skin_is_not_a_colour_cast(seed):
+    """Skin rendered yellow (hue 81-82 deg, a* ~3.5, b* ~22) against a neutral background, like
+    the warm studio portraits of real photo sets, is no colour cast."""
+    from triage.measure.regions import sample
+
+    m = measure(render_with("", seed, melanin=0.2, hemoglobin=0.02))
+    px = m.normalised.lab[sample(m.skin, 65536)]
+    hue = np.degrees(np.arctan2(np.median(px[:, 2]), np.median(px[:, 1])))
+    assert 80 < hue < 83  # above the 80 deg once taken for a cast
+    assert m.quality.ok, m.quality.issues
 
 
 def test_grayscale_and_colour_cast(photo):

@@ -31,8 +31,9 @@ def test_second_measurement_comes_from_the_cache(small_dataset, tmp_path, monkey
 
 
 def test_cache_version_covers_every_module_that_measures(tmp_path):
-    """Cached measurements are keyed by the source of triage.measure (triage.measure.code_version):
-    a module that decoding and measuring run outside it would serve stale values."""
+    """Cached measurements are keyed by the source of triage.measure and the face models it runs
+    (triage.measure.code_version): a module that decoding and measuring run outside it would
+    serve stale values. triage.util is allowed: it only finds files, it measures nothing."""
     import subprocess
     import sys
 
@@ -48,4 +49,8 @@ def test_cache_version_covers_every_module_that_measures(tmp_path):
     )
     used = set(subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.split())
     assert {"triage.measure.chart", "triage.measure.features.detect", "triage.measure.skin"} <= used  # it did measure
-    assert all(name.startswith("triage.measure.") or name == "triage.measure" for name in used), used
+    assert all(name.split(".")[1] in ("measure", "util") for name in used), used
+    from triage.measure import code_version, face
+
+    assert {face.DETECTOR, face.LANDMARKER} == {"face_detection_short_range.tflite", "face_landmark.tflite"}
+    assert len(code_version()) == 16

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..util.shipped import shipped
 from .model import TriageModel
 
 #: Every type a model file may hold. skops on its own trusts much more (all of scikit-learn,
@@ -126,9 +127,8 @@ def load(path: str | Path) -> TriageModel:
         raise ModelError(f"{e}: {path}" if str(e).startswith("not a triage model") else str(e)) from None
 
 
-#: The shipped model: models/default.skops beside the package (the project is installed in
-#: editable mode, see README).
-DEFAULT_MODEL_PATH = Path(__file__).resolve().parents[2] / "models" / "default.skops"
+#: The shipped model (triage.util.shipped: models/default.skops).
+DEFAULT_MODEL_PATH = shipped("default.skops")
 
 
 # --- the model history (written by triage.learn.registry) ----------------------------------

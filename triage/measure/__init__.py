@@ -15,10 +15,16 @@ from pathlib import Path
 
 
 def code_version() -> str:
-    """sha256 (16 hex) of the source of every module of this package: measurements made by the
-    same version are the same numbers (the feature cache and the model version are keyed by it)."""
+    """sha256 (16 hex) of the source of every module of this package and of the face models it
+    runs (face.DETECTOR, face.LANDMARKER): measurements made by the same version are the same
+    numbers (the feature cache and the model version are keyed by it)."""
+    from ..util.shipped import shipped
+    from .face import DETECTOR, LANDMARKER
+
     h = hashlib.sha256()
     here = Path(__file__).resolve().parent
     for path in sorted(here.rglob("*.py")):
         h.update(path.relative_to(here).as_posix().encode() + b"\0" + path.read_bytes())
+    for name in (DETECTOR, LANDMARKER):
+        h.update(shipped(name).read_bytes())
     return h.hexdigest()[:16]

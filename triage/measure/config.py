@@ -88,6 +88,21 @@ CHART_MAX_LOSS = 6.0
 #: skin mask with the patches: its 'light skin' patch is skin-coloured).
 CHART_FRAME_CELLS = 0.4
 
+# --- face parsing (triage.measure.face) ------------------------------------------------------------
+#: BlazeFace's score for a face: MediaPipe's own default (min_score_thresh 0.5 in its face
+#: detection graphs).
+FACE_MIN_DETECTION_SCORE = 0.5
+#: The landmark crop is this many times the detected box's long side (MediaPipe's face landmark
+#: graph scales the detection rect by 1.5 and squares it).
+FACE_ROI_SCALE = 1.5
+#: The mesh is trusted when the landmark model's face-presence score is at least this: about 0.9
+#: rejected every hallucinated mesh on half-face close-ups tried when this was set (issue 18);
+#: whole faces score 0.99-1.0.
+FACE_MIN_PRESENCE = 0.9
+#: ...and when the mesh of the mirrored crop, mirrored back, lies within this mean distance of it
+#: (in inter-ocular distances).
+FACE_MAX_MIRROR_ERROR = 0.1
+
 # --- skin segmentation (triage.measure.skin) -----------------------------------------------------
 #: Broad prior of skin chromaticity in float Lab, wide enough for ITA -60..+75 deg under
 #: moderate casts: hue angle h = atan2(b*, a*) in degrees, chroma C* range.
@@ -105,6 +120,23 @@ SKIN_FLUSH_MIN_DELTA_A = 6.0
 #: Adapted per image: pixels within this Mahalanobis distance of the Gaussian fitted to the
 #: prior-selected pixels (in L*, a*, b*) are skin. sqrt(chi2.ppf(0.99, 3)) = 3.37.
 SKIN_MAHALANOBIS = 3.4
+#: ...plus these floors (CIELAB units, L*, a*, b*): L* no more than the first below the person's
+#: (shading), a* no more than the second below it (a* may rise freely: erythema, halos and
+#: bruises are skin), b* within the third of it.
+SKIN_MARGINS = (12.0, 5.0, 6.0)
+#: With a parsed face the colour is learned from the face's own skin, so the bounds can be
+#: tighter, and dark or shaded skin needs a lower chroma floor than the broad prior's. Set on the
+#: 362 hand-drawn masks of ../shared/real-dev (healthy faces): mean IoU with (k, margins, chroma
+#: floor, hue margin) = (3.4, (12, 5, 6), 7, -) 0.749; (2.5, (8, 4, 4), 3, 8) 0.818;
+#: (2.0, (8, 4, 4), 3, 8) 0.834 (frontal 0.92, multipose 0.83, portraits 0.82); k 1.5: 0.80; a
+#: texture test or a zone around the face's outline lowered it (0.75-0.81): the masks count the
+#: neck and ears, and at 90 deg of yaw much of the cheek lies beyond the mesh.
+SKIN_FACE_MAHALANOBIS = 2.0
+SKIN_FACE_MARGINS = (8.0, 4.0, 4.0)
+SKIN_FACE_MIN_CHROMA = 3.0
+#: Outside the face's outline the hue must lie within SKIN_FACE_MAHALANOBIS robust deviations of
+#: the face's plus this (degrees).
+SKIN_FACE_HUE_MARGIN = 8.0
 #: Morphological opening/closing radius (px at WORK_LONG_SIDE) and minimum component size as a
 #: share of the frame; hair strands (2-4 px wide) are removed by the opening.
 SKIN_MORPH_RADIUS = 3
@@ -125,15 +157,32 @@ MIN_SKIN_FRACTION = 0.10
 #: Median L* of the skin (of the frame when no skin is found) below this: too dark. The
 #: darkest ITA band's untreated skin is L* ~ 28-35 when well exposed; 22 leaves room for shade.
 MIN_SKIN_MEDIAN_L = 22.0
-#: More than this share of skin pixels clipped (any channel >= 250/255): overexposed.
+#: Overexposed: more than MAX_CLIPPED_SKIN_FRACTION of the skin blown out (CLIP_MIN_CHANNELS
+#: channels >= CLIP_LEVEL), or more than MAX_ANY_CLIPPED_SKIN_FRACTION with any channel clipped.
+#: Red alone saturates on red or orange skin (erythema, sunburn, vivid flash close-ups, a
+#: white-balance gain on red) while lightness and texture stay: on ../shared/real-dev all 22 photos
+#: that "any channel over 20%" flagged (DermNet flash close-ups, 20-68% of the skin, none blown out
+#: by eye) were red-only, 0-0.2% with two channels; two channels reach at most 0.7% of any real
+#: photo's skin (glints, teeth). Generated overexposed photos: two channels on 53-100% of the frame
+#: (no skin left in the mask). But skin exposed to the clip level (generated, skin Y = 1.0-1.3) keeps
+#: a rim in the mask that is red-clipped on 100% and two-channel-clipped on 0-2% of it: hence the
+#: second bound, above the real photos' 68%.
 MAX_CLIPPED_SKIN_FRACTION = 0.20
+CLIP_MIN_CHANNELS = 2
+MAX_ANY_CLIPPED_SKIN_FRACTION = 0.90
 #: Sharpness = robust variance (1.4826 * MAD)^2 of the Laplacian of log-luminance over the
-#: skin, at 1/SHARPNESS_SCALE of the working resolution (256 px wide): the scale of pores and
-#: relief survives, pixel noise is averaged away; log-luminance makes it independent of exposure,
-#: the MAD ignores the few strong edges (hair, the skin's outline). Measured on generated
-#: 1024-px photos (training set seed 1000): blurred with sigma >= 0.7% of the frame 0.0002-0.0024;
-#: typical in-focus 0.0086-0.0135; but 1% of in-focus photos (soft capture + JPEG 75) fall at
-#: 0.0013-0.0043. 0.0025 catches every blurred one measured and half of those soft ones.
+#: skin, on the photo reduced to 1/SHARPNESS_SCALE of its own resolution, at most of the working
+#: one (256 px wide): the scale of pores and relief survives, pixel noise is averaged away;
+#: log-luminance makes it independent of exposure, the MAD ignores the few strong edges (hair, the
+#: skin's outline). Measured on generated 1024-px photos (training set seed 1000): blurred with
+#: sigma >= 0.7% of the frame 0.0002-0.0024; typical in-focus 0.0086-0.0135; but 1% of in-focus
+#: photos (soft capture + JPEG 75) fall at 0.0013-0.0043. 0.0025 catches every blurred one measured
+#: and half of those soft ones. Of the photo's own resolution, not of the working one: at 256 px a
+#: 512-px photo is judged at 2 of its own pixels, where small cameras, JPEG and enlargement have
+#: little left (../shared/real-dev healthy faces, FASSEG, long side 504-670 px: median 0.0039, 26 of
+#: 212 below 0.0025, in focus by eye; about the same on the files before enlargement to 1024 px,
+#: 0.0013-0.0028 for 10 of them; at 4 of their own pixels 0.0060-0.036, none below). Generated
+#: photos shrunk to 480 px and enlarged: in-focus 0.0032-0.010, blurred 0.0001-0.0017.
 SHARPNESS_SCALE = 4
 MIN_SHARPNESS = 2.5e-3
 #: Collage: several pictures in one frame (before/after composites, app mosaics) have no single
@@ -170,9 +219,12 @@ COLLAGE_SKIN_STEP_SHARE = 0.5
 CLIP_LEVEL = 0.955
 #: Skin whose median hue angle h = atan2(b*, a*) lies outside [MIN, MAX] has a colour cast
 #: (skin of every ITA band lies within 25-70 deg in daylight, Del Bino 2006; fiery erythema
-#: pulls light skin down to ~20 deg).
+#: pulls light skin down to ~20 deg). The upper bound leaves room for cameras' warm renderings:
+#: healthy studio portraits of ../shared/real-dev (SFA, white backgrounds neutral) reach 81.5-81.7
+#: deg (a* 3.7-4.1, b* 25-28; 3 of 150 flagged at 80, natural by eye); at 85, a* < 0.09 b*: skin
+#: with almost no red, a yellow-green cast. (DermNet: 1 photo at 83.6, olive-grey axilla, passes.)
 MIN_SKIN_HUE_DEG = 12.0
-MAX_SKIN_HUE_DEG = 80.0
+MAX_SKIN_HUE_DEG = 85.0
 #: With no skin found: the frame's median a* or b* below -this (green or blue) or its median
 #: chroma above CAST_MAX_CHROMA is a colour cast.
 CAST_MAX_NEGATIVE = 6.0
@@ -187,6 +239,11 @@ GRAYSCALE_MAX_CHROMA = 4.0
 #: far below JPEG noise, at a tenth of the cost of all ~500,000 skin pixels.
 STATS_MAX_PIXELS = 65536
 # --- features (triage.measure.features) ----------------------------------------------------------
+#: With a parsed face, lesions are not looked for within this many inter-ocular distances of the
+#: eyes, brows, lips and nostrils (triage.measure.face.unsearched): on the healthy faces of
+#: ../shared/real-dev the dark eye and mouth corners, lashes and nostril rims were most of the
+#: "dark patches" and "bruises" left once the lesion search was kept inside the face's outline.
+FACE_LESION_MARGIN = 0.08
 #: Gaussian sigma (px) of the local background that dark macules and pustule tops are measured
 #: against (L_loc): larger than the largest macule (~60 px radius), smaller than a cheek.
 LOCAL_SIGMA = 80.0
@@ -196,9 +253,29 @@ DOT_SIGMA = 12.0
 #: Lesions are looked for in the skin's interior only, the mask eroded by a disk of this radius
 #: (px): colour bleeds across the skin's outline (JPEG 4:2:0 chroma, lens blur).
 LESION_EDGE_MARGIN = 4
-#: The untreated-looking reference: skin pixels whose a* is below this quantile of the skin's
-#: a* (the less-red half).
+#: The untreated-looking reference without a parsed face: skin pixels whose a* is below this
+#: quantile of the skin's a* (the less-red half).
 REFERENCE_QUANTILE = 0.5
+#: With a parsed face: each region's usual (L*, a*, b*) offset from the face's level on healthy
+#: faces, measured by `scripts/face_regions.py --offsets` on the 340 healthy faces of
+#: ../shared/real-dev with a trusted mesh (medians over faces; the forehead is lighter, the chin
+#: darker and less red, the nose redder, the skin around the eyes darker). Between faces a
+#: region's a* offset spans about P10-P90 -2.8 to 3.3 (forehead), 0.3 to 4.7 (nose), -1.9 to 2.2
+#: (cheeks), -2.4 to 0.9 (around the mouth), -4.6 to 0.1 (chin), -2.4 to 0.3 (around the eyes):
+#: a regional reference leaves ~2-3 a* units of natural variation, where the less-red half of
+#: the skin left the cheeks and nose 5-14 units "red".
+FACE_REGION_OFFSETS = {
+    "forehead": (4.6, 0.1, 0.3),
+    "nose": (1.1, 1.8, 0.0),
+    "right_cheek": (1.9, 0.2, 0.2),
+    "left_cheek": (1.4, 0.1, 0.0),
+    "perioral": (-0.9, -0.2, 0.0),
+    "chin": (-3.3, -1.5, -0.7),
+    "periorbital": (-2.5, -0.7, -0.3),
+}
+#: A region counts towards the face's level when at least this many of its skin pixels are in the
+#: sample (of STATS_MAX_PIXELS): a median of 200 pixels has a standard error of ~0.1 of their spread.
+FACE_REGION_MIN_PIXELS = 200
 #: Graded redness thresholds on delta a* (a* minus the reference a*). 4 units is about one
 #: just-noticeable step of erythema on light skin, 8 marked, 14 fiery.
 REDNESS_DELTA_A = 4.0
@@ -221,24 +298,55 @@ MACULE_MIN_AREA = 60
 #: 300 generated photos they keep 99% of it where there is PIH (25 photos, all still found).
 MACULE_MAX_ELONGATION = 3.0
 MACULE_MIN_SOLIDITY = 0.6
-#: Pustule-like spot: a bright (L_loc > +this) centre that keeps the skin's yellowness
-#: (b* > PUSTULE_MIN_B_RATIO * b*_ref; a glint falls to b* ~ 0-5) of radius PUSTULE_RADIUS px,
-#: with a red surround.
-PUSTULE_DELTA_L = 6.0
-PUSTULE_MIN_B_RATIO = 0.8
-PUSTULE_RADIUS = (2.0, 12.0)
-PUSTULE_HALO_DELTA_A = 4.0
-#: ... and its top is brighter and yellower than that surround (medians): sheen on oily skin and
-#: small bright bumps pass the tests above by the hundred on real faces (../shared/real-dev:
-#: median 68 per photo at ACNE04 grade 0) but are not yellower than the skin next to them
-#: (median b* step -0.3); generated pus tops are 5-11 b* and 20-56 L* above their ring. With these
-#: two tests real-dev keeps 0-1 per photo and generated photos keep 97% of their detections.
-PUSTULE_RING_DELTA_L = 4.0
-PUSTULE_RING_DELTA_B = 1.0
-#: Crust-like region: hue angle of yellow/honey (50-90 deg) with chroma above the reference by
-#: this (a pustule top is ~+10, a honey crust ~+40), area above CRUST_MIN_AREA px.
-CRUST_HUE_DEG = (50.0, 90.0)
-CRUST_DELTA_CHROMA = 20.0
+#: ...and browner than the skin MACULE_RING px (inner, outer) around it, not only darker: more
+#: melanin (triage.measure.chromophores, shading and exposure projected out) by at least
+#: MACULE_MIN_DELTA_MELANIN. Dark candidates on ../shared/real-dev: on the 362 healthy faces
+#: (shadows of the relief, hairlines, stubble) the median melanin step is +0.08, on the PIH,
+#: melasma and ADMH close-ups +0.29; the limit keeps 63% of the latter's candidates and 26% of
+#: the former's. (Asking for more chroma too kept 54% and 18%, but lost generated PIH on dark
+#: skin, where melanin lowers chroma: sensitivity 1.00 -> 0.71 on 300 generated photos.)
+MACULE_RING = (2, 10)
+MACULE_MIN_DELTA_MELANIN = 0.2
+#: Bright spots on a red base (detect.bright_spots), the first step of pustules and vesicles: a
+#: top brighter than the local skin (L_loc > SPOT_DELTA_L) of radius SPOT_RADIUS px, its ring
+#: (SPOT_RING px, inner and outer) redder than the reference there by SPOT_HALO_DELTA_A and
+#: darker than the top by SPOT_RING_DELTA_L (medians).
+SPOT_DELTA_L = 6.0
+SPOT_RADIUS = (2.0, 12.0)
+SPOT_RING = (2, 6)
+SPOT_HALO_DELTA_A = 4.0
+SPOT_RING_DELTA_L = 4.0
+#: A pustule's top is opaque cream to yellow: brighter than its ring by PUSTULE_RING_DELTA_L and
+#: no bluer than it (b* step > PUSTULE_RING_DELTA_B); sheen and glints mix the illuminant's white
+#: into the skin's colour and lose its yellow. Share of photos with at least one on
+#: ../shared/real-dev, with (L step, b* step) = (4, +1) and the top's b* above 0.8 of the skin's,
+#: as before: purulent acne 31%, AGEP 56%, healthy faces 0-10%; (6, -1): purulent acne 90%, AGEP
+#: 67%, impetigo 91%, herpes 88% (vesicles with cream tops), rosacea 71% and acne 65% (they do
+#: have pustules), frontal faces 0%, portraits 10% (no median above 0).
+PUSTULE_RING_DELTA_L = 6.0
+PUSTULE_RING_DELTA_B = -1.0
+#: Vesicles: bright spots that are clear or white, not yellow (their top brighter than the ring
+#: by VESICLE_RING_DELTA_L and less chromatic by -VESICLE_RING_DELTA_CHROMA) in a group of at
+#: least VESICLE_MIN_GROUP such spots each within VESICLE_GROUP_DISTANCE px of another: herpes
+#: simplex and zoster vesicles (1-3 mm) come grouped within about a centimetre, 150-250 px on a
+#: close-up at the working size. Share of photos with at least one, on ../shared/real-dev with
+#: (VESICLE_RING_DELTA_L, VESICLE_RING_DELTA_CHROMA) = (4, any): herpes simplex 95%, healthy
+#: faces 0-7%, rosacea 82%, acne 53%; (10, -3): herpes simplex 78%, eczema herpeticum 57%, zoster
+#: 21% (its vesicles are mostly crusted or haemorrhagic), impetigo 61%, rosacea 36%, acne 9%,
+#: purulent acne 8%, healthy faces 0%; (12, -5): herpes 54%, rosacea 7%.
+VESICLE_RING_DELTA_L = 10.0
+VESICLE_RING_DELTA_CHROMA = -3.0
+VESICLE_MIN_GROUP = 3
+VESICLE_GROUP_DISTANCE = 40.0
+#: Crust-like region: the hue of yellow / honey / golden-brown (CRUST_HUE_DEG), at least
+#: CRUST_MIN_HUE_STEP more yellow than the person's skin, saturated (chroma at least
+#: CRUST_MIN_CHROMA and CRUST_DELTA_CHROMA above the skin's), not black (L* >= CRUST_MIN_L),
+#: in components of at least CRUST_MIN_AREA px, in the skin with its holes filled.
+CRUST_HUE_DEG = (55.0, 90.0)
+CRUST_MIN_HUE_STEP = 10.0
+CRUST_MIN_CHROMA = 22.0
+CRUST_DELTA_CHROMA = 5.0
+CRUST_MIN_L = 20.0
 CRUST_MIN_AREA = 100
 #: Pinpoint bleeding: small (2..BLEED_MAX_AREA px) spots darker than the skin around them
 #: (L_loc < BLEED_DELTA_L; pores reach -8..-10, generated blood -20..-33 on light skin) and

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import features
+from .face import FaceMap, face_map
 from .normalise import Normalised, normalise
 from .quality import Quality, assess
 from .skin import skin_mask_lab
@@ -25,15 +26,18 @@ class Measured:
     quality: Quality
     features: dict[str, float | None]
     maps: features.Measurements  #: the maps and detections the features were computed from
+    face: FaceMap | None = None  #: the parsed face, when the photo shows one
 
 
 def measure(rgb: np.ndarray, original_size: tuple[int, int] | None = None) -> Measured:
-    """Normalise colour, segment skin, gate quality and compute every feature of an RGB photo."""
+    """Normalise colour, parse the face, segment skin, gate quality and compute every feature of
+    an RGB photo."""
     norm = normalise(rgb)
-    mask = skin_mask_lab(norm.lab, norm.hue, norm.chroma, norm.person, norm.chart)
+    face = face_map(rgb)
+    mask = skin_mask_lab(norm.lab, norm.hue, norm.chroma, norm.person, norm.chart, face)
     q = assess(norm, mask, original_size or (rgb.shape[1], rgb.shape[0]))
-    maps = features.Measurements(norm.linear, norm.lab, mask, norm.hue, norm.chroma)
-    return Measured(norm, mask, q, features.values(maps), maps)
+    maps = features.Measurements(norm.linear, norm.lab, mask, norm.hue, norm.chroma, face)
+    return Measured(norm, mask, q, features.values(maps), maps, face)
 
 
 def skin_mask(rgb: np.ndarray) -> np.ndarray:
@@ -42,4 +46,4 @@ def skin_mask(rgb: np.ndarray) -> np.ndarray:
     if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
         raise ValueError("skin_mask expects an RGB uint8 array of shape (H, W, 3)")
     norm = normalise(rgb)
-    return skin_mask_lab(norm.lab, norm.hue, norm.chroma, norm.person, norm.chart)
+    return skin_mask_lab(norm.lab, norm.hue, norm.chroma, norm.person, norm.chart, face_map(rgb))

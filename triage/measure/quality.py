@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 
 from . import config
-from .color import luminance, max_channel
+from .color import luminance
 from .normalise import Normalised
 from .regions import robust_sd, sample
 
@@ -29,20 +29,40 @@ class Quality:
         return {"ok": self.ok, "issues": list(self.issues)}
 
 
-def sharpness(lin: np.ndarray, region: np.ndarray) -> float:
-    """(1.4826 MAD)^2 of Laplacian(log Y) over `region`, at 1/SHARPNESS_SCALE of the working size.
+def sharpness(lin: np.ndarray, region: np.ndarray, original_long: int | None = None) -> float:
+    """(1.4826 MAD)^2 of Laplacian(log Y) over `region` (eroded by 3/256 of the frame), on Y reduced
+    to n / SHARPNESS_SCALE px on its long side, n = min(working long side, original_long).
 
     Log-luminance makes it independent of exposure (a darker photo is not a blurrier one); the
-    reduced image averages out pixel noise, which would otherwise pass for detail."""
+    reduced image averages out pixel noise, which would otherwise pass for detail. Each reduced
+    pixel spans at least SHARPNESS_SCALE of the photo's own pixels, so a photo enlarged to the
+    working size is judged at its own resolution: detail near its own pixel scale, which
+    demosaicing, JPEG and the enlargement soften in any small photo, is not asked of it."""
     y = luminance(lin)
-    f = config.SHARPNESS_SCALE
-    size = (max(1, y.shape[1] // f), max(1, y.shape[0] // f))
+    long = max(y.shape)
+    n = long if original_long is None else min(long, original_long)
+    s = n / (config.SHARPNESS_SCALE * long)
+    size = (max(1, int(y.shape[1] * s)), max(1, int(y.shape[0] * s)))
     small = cv2.resize(y, size, interpolation=cv2.INTER_AREA)
     reg = cv2.resize(region.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST)
-    reg = cv2.erode(reg, np.ones((7, 7), np.uint8)).astype(bool)  # the skin's edge is not detail
+    r = max(1, round(3 * max(size) / 256))  # 7 x 7 at 256 px: the skin's edge is not detail
+    reg = cv2.erode(reg, np.ones((2 * r + 1, 2 * r + 1), np.uint8)).astype(bool)
     lap = cv2.Laplacian(np.log(small + 1e-3), cv2.CV_32F)  # 4-neighbour kernel
     vals = lap[reg] if reg.sum() > 50 else lap.ravel()
     return robust_sd(vals) ** 2
+
+
+def overexposed(lin: np.ndarray, region: np.ndarray) -> bool:
+    """Blown out: n = the number of channels >= CLIP_LEVEL per pixel of `region`;
+    share(n >= CLIP_MIN_CHANNELS) > MAX_CLIPPED_SKIN_FRACTION (lightness and texture lost), or
+    share(n >= 1) > MAX_ANY_CLIPPED_SKIN_FRACTION (no unclipped skin left to measure colour on: all
+    the mask keeps of a blown-out skin is its clipped rim). Red alone clipped on part of the skin
+    (erythema, sunburn, a flash close-up's vivid rendering) is neither."""
+    n = np.count_nonzero(lin[region] >= config.CLIP_LEVEL, axis=-1)
+    return bool(
+        (n >= config.CLIP_MIN_CHANNELS).mean() > config.MAX_CLIPPED_SKIN_FRACTION
+        or (n >= 1).mean() > config.MAX_ANY_CLIPPED_SKIN_FRACTION
+    )
 
 
 def assess(norm: Normalised, skin: np.ndarray, original_size: tuple[int, int]) -> Quality:
@@ -61,10 +81,10 @@ def assess(norm: Normalised, skin: np.ndarray, original_size: tuple[int, int]) -
         issues.append("too_dark")
     if not has_skin:
         issues.append("no_skin")
-    clipped = float((max_channel(lin)[region] >= config.CLIP_LEVEL).mean())
-    if clipped > config.MAX_CLIPPED_SKIN_FRACTION:
+    if overexposed(lin, region):
         issues.append("overexposed")
-    sharp = sharpness(lin, skin) if has_skin else None  # sharpness of a frame without skin means nothing
+    # sharpness of a frame without skin means nothing
+    sharp = sharpness(lin, skin, max(original_size)) if has_skin else None
     if sharp is not None and sharp < config.MIN_SHARPNESS:
         issues.append("blurry")
     if collage_seams(lab, skin) is not None:

@@ -11,6 +11,11 @@
    this person's skin) fails the L*/b* test even when its hue passes the prior. Flushed skin
    redder than the prior's hue range (intense erythema on very light skin, hue near 0 deg) is skin
    when its a* is well above the person's and it is connected to their skin.
+   With a parsed face (triage.measure.face) the colour is learned from the face's own skin
+   inside its outline (eyes, brows and lips left out), with tighter bounds (SKIN_FACE_*) and a
+   lower chroma floor (shaded and dark skin); outside the outline a pixel must also keep the
+   face's a* and hue (red clothing and auburn or blond hair do not), and only skin connected to
+   the face (neck, ears) is kept.
 3. Opening removes noise, small enclosed holes that are not dark grey (pustule tops, bleeding
    points, crusts) are filled, components under SKIN_MIN_COMPONENT_FRACTION of the frame are
    dropped; last, thin dark strands (hair) found by a black-hat transform are taken out.
@@ -25,16 +30,15 @@ import numpy as np
 
 from . import config
 from .color import hue_chroma
+from .face import FaceMap
 from .regions import components, disk, sample
 
 
-def _prior(lab: np.ndarray, hue: np.ndarray | None = None, chroma: np.ndarray | None = None) -> np.ndarray:
+def _prior(lab: np.ndarray, hue: np.ndarray, chroma: np.ndarray, min_chroma: float = config.SKIN_CHROMA[0]) -> np.ndarray:
     L = lab[..., 0]
-    if hue is None or chroma is None:
-        hue, chroma = hue_chroma(lab)
     return (
         (hue >= config.SKIN_HUE_DEG[0]) & (hue <= config.SKIN_HUE_DEG[1])
-        & (chroma >= config.SKIN_CHROMA[0]) & (chroma <= config.SKIN_CHROMA[1])
+        & (chroma >= min_chroma) & (chroma <= config.SKIN_CHROMA[1])
         & (L >= config.SKIN_L[0]) & (L <= config.SKIN_L[1])
     )  # fmt: skip
 
@@ -68,6 +72,8 @@ def person_region(
     SKIN_MORPH_RADIUS, its component the photo is of (_person_component). White balance keeps
     its neutrals away from it (dilated) and the segmentation learns the person's colour from it
     (hue, chroma of lab when already computed; exclude: pixels that are not skin whatever their colour)."""
+    if hue is None or chroma is None:
+        hue, chroma = hue_chroma(lab)
     prior = _prior(lab, hue, chroma)
     if exclude is not None:
         prior &= ~exclude
@@ -81,27 +87,43 @@ def skin_mask_lab(
     chroma: np.ndarray | None = None,
     person: np.ndarray | None = None,
     exclude: np.ndarray | None = None,
+    face: FaceMap | None = None,
 ) -> np.ndarray:
     """Skin mask (bool, H x W) of a float Lab image (see module docstring); hue, chroma
     (color.hue_chroma) and person (person_region) of lab when already computed; exclude: pixels
-    that are not skin whatever their colour (a ColorChecker's skin patches)."""
+    that are not skin whatever their colour (a ColorChecker's skin patches); face: the parsed
+    face, when the photo shows one."""
     h, w = lab.shape[:2]
     if hue is None or chroma is None:
         hue, chroma = hue_chroma(lab)
-    prior = _prior(lab, hue, chroma)
-    r = config.SKIN_MORPH_RADIUS
-    core = person_region(lab, hue, chroma, exclude) if person is None else person
-    if core.sum() < config.SKIN_MIN_COMPONENT_FRACTION * h * w:
-        return np.zeros((h, w), bool)
-    central = core & _central_box(h, w)
-    learn = central if central.sum() >= config.SKIN_MIN_COMPONENT_FRACTION * h * w else core
-    px = lab[sample(learn, config.STATS_MAX_PIXELS)].T  # (3, n): one row per channel
+    min_px = config.SKIN_MIN_COMPONENT_FRACTION * h * w
+    inside = None
+    if face is not None:  # the person's colour from the face's own skin
+        prior = _prior(lab, hue, chroma, config.SKIN_FACE_MIN_CHROMA)
+        inside = face.inside
+        learn = inside & ~face.features & prior
+        k, margins = config.SKIN_FACE_MAHALANOBIS, config.SKIN_FACE_MARGINS
+        if learn.sum() < min_px / 4:
+            face = inside = None
+    if face is None:  # from the skin-coloured region the photo is framed on
+        prior = _prior(lab, hue, chroma)
+        core = person_region(lab, hue, chroma, exclude) if person is None else person
+        if core.sum() < min_px:
+            return np.zeros((h, w), bool)
+        central = core & _central_box(h, w)
+        learn = central if central.sum() >= min_px else core
+        k, margins = config.SKIN_MAHALANOBIS, config.SKIN_MARGINS
+    at = sample(learn, config.STATS_MAX_PIXELS)
+    px = lab[at].T  # (3, n): one row per channel
     med = np.median(px, axis=1)
     mad = np.median(np.abs(px - med[:, None]), axis=1) * 1.4826 + 1e-3
-    k = config.SKIN_MAHALANOBIS
-    L, a, b = lab[..., 0], lab[..., 1], lab[..., 2]
-    persons = (np.abs(b - med[2]) < k * mad[2] + 6.0) & (L > med[0] - (k * mad[0] + 12.0))  # their b*, L*
-    adapted = prior & persons & (a > med[1] - (k * mad[1] + 5.0))
+    (m_L, m_a, m_b), L, a, b = margins, lab[..., 0], lab[..., 1], lab[..., 2]
+    persons = (np.abs(b - med[2]) < k * mad[2] + m_b) & (L > med[0] - (k * mad[0] + m_L))  # their b*, L*
+    adapted = prior & persons & (a > med[1] - (k * mad[1] + m_a))
+    if inside is not None:  # outside the face's outline: the face's a* and hue (no clothing, hair)
+        h_med = np.median(hue[at])
+        h_mad = np.median(np.abs(hue[at] - h_med)) * 1.4826
+        adapted &= inside | ((a < med[1] + k * mad[1] + m_a) & (np.abs(hue - h_med) < k * h_mad + config.SKIN_FACE_HUE_MARGIN))
     flushed = (
         persons & (hue >= config.SKIN_FLUSH_HUE_MIN_DEG) & (hue < config.SKIN_HUE_DEG[0])
         & (a > med[1] + config.SKIN_FLUSH_MIN_DELTA_A) & (chroma <= config.SKIN_CHROMA[1]) & (L <= config.SKIN_L[1])
@@ -112,15 +134,20 @@ def skin_mask_lab(
         touches[np.unique(labels[adapted])] = True
         touches[0] = False
         adapted = touches[labels]
+    r = config.SKIN_MORPH_RADIUS
     mask = cv2.morphologyEx(adapted.astype(np.uint8), cv2.MORPH_OPEN, disk(r))
     mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, disk(max(1, r - 1)))
     mask = _fill_small_holes(mask.astype(bool), lab, med, max_area=int(0.004 * h * w))
     n, labels, stats, _ = components(mask)
     keep = np.zeros(n, bool)
-    keep[1:] = stats[1:, cv2.CC_STAT_AREA] >= config.SKIN_MIN_COMPONENT_FRACTION * h * w
+    keep[1:] = stats[1:, cv2.CC_STAT_AREA] >= min_px
+    if inside is not None:  # the face's skin and what joins it (neck, ears), not the backdrop
+        keep &= np.bincount(labels[inside], minlength=n) > 0
     # hair is taken out last: skin between strands stays skin even where strands cut it into
     # pieces smaller than the minimum component
     mask = keep[labels] & ~hair_like(lab[..., 0])
+    if face is not None:
+        mask &= ~face.features
     return mask if exclude is None else mask & ~exclude
 
 

@@ -6,8 +6,9 @@ same pair:
   <sha256>.thumb.jpg    the photo
   <sha256>.overlay.jpg  redness as a translucent red wash (delta a* above REDNESS_DELTA_A,
                         stronger where redder), dark macules outlined blue, bruises purple,
-                        crusts orange, pustule-like spots yellow rings, bleeding spots cyan
-                        rings, papules pink rings; non-skin dimmed.
+                        crusts orange, pustule-like spots yellow rings, vesicle-like spots
+                        white rings, bleeding spots cyan rings, papules pink rings; non-skin
+                        dimmed.
 
 Both are encoded from pixel arrays (cv2.imencode), so they carry no EXIF, GPS or camera data.
 `write_images` runs in the batch workers, which already hold the measurements; `remake_images`
@@ -33,6 +34,7 @@ LEGEND = (
     ("bruises", (150, 60, 200), "purple outline: bruise-like areas"),
     ("crusts", (255, 150, 0), "orange outline: yellow crust-like areas"),
     ("pustules", (255, 235, 0), "yellow ring: pustule-like spots"),
+    ("vesicles", (255, 255, 255), "white ring: grouped vesicle-like spots"),
     ("bleeding", (0, 230, 230), "cyan ring: pinpoint bleeding"),
     ("papules", (255, 120, 200), "pink ring: papule-like bumps"),
 )
@@ -67,7 +69,7 @@ def render_overlay(rgb: np.ndarray, measured, size: tuple[int, int]) -> np.ndarr
             contours, _ = cv2.findContours(small_mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
             cv2.drawContours(out, contours, -1, _COLOUR[key], 1, cv2.LINE_AA)
     radius = max(3, round(max(size) / 80))  # 4 px on a 320-px preview
-    for key, points in (("pustules", m.pustules), ("bleeding", m.bleeding_spots), ("papules", m.papules)):
+    for key, points in (("pustules", m.pustules), ("vesicles", m.vesicles), ("bleeding", m.bleeding_spots), ("papules", m.papules)):
         for x, y in points:
             cv2.circle(out, (round(x * scale), round(y * scale)), radius, _COLOUR[key], 1, cv2.LINE_AA)
     return out

@@ -1,14 +1,7 @@
-"""The skin's optics: colour from chromophores in optical-density (log-RGB) space, after Tsumura
-et al. (SIGGRAPH 2003, "Image-based skin color and texture analysis/synthesis by extracting
-hemoglobin and melanin information in the skin"): linear reflectance
-
-    rho_c = exp(-(OD0_c + m * sigma_m,c + h * sigma_h,c + d * sigma_d,c))
-
-with melanin concentration m, oxygenated hemoglobin h and deoxygenated hemoglobin d (bruises).
-The absorption vectors follow the shapes of the chromophores' spectra sampled at ~600/540/460 nm
-(melanin rises towards blue; hemoglobin absorbs green most, red hardly at all) and were scaled so
-that m in [0, 3] spans the six ITA bands (Chardon 1991) with L*, a*, b* in the range published
-for each band (Del Bino 2006).
+"""The skin's optics as the generator paints them: the chromophore model of
+triage.measure.chromophores (Tsumura et al. 2003: linear reflectance rho_c = exp(-(OD0_c +
+m sigma_m,c + h sigma_h,c + d sigma_d,c))), the untreated skin's hemoglobin, how much each
+erythema grade adds, and the colour of fresh blood.
 """
 
 from __future__ import annotations
@@ -16,11 +9,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..measure import color
+from ..measure.chromophores import OD_BASE, SIGMA_DEOXY, SIGMA_HEMOGLOBIN, SIGMA_MELANIN
 
-OD_BASE = np.array([0.14, 0.26, 0.58], np.float32)  # dermis scattering + carotene, no melanin/blood
-SIGMA_MELANIN = np.array([0.80, 1.02, 1.22], np.float32)
-SIGMA_HEMOGLOBIN = np.array([0.06, 0.95, 0.45], np.float32)
-SIGMA_DEOXY = np.array([0.45, 0.85, 0.55], np.float32)  # bruise: deoxygenated blood, purple-blue
 BLOOD = (0.16, 0.006, 0.01)  # linear RGB of fresh blood (sRGB ~ (110, 15, 25)): dark red
 BASE_HEMOGLOBIN = (0.18, 0.32)  # range of the untreated skin's h
 #: Erythema grade -> added hemoglobin over the treated region (grade 1 about +2.5 a* on light skin,

@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 
 from .. import config
+from ..chromophores import decompose
 from ..regions import disk, elongation_solidity, kept_components, sized_components
 
 
@@ -37,10 +38,22 @@ def macule_shaped(blob: np.ndarray) -> bool:
 def macule_regions(m) -> tuple[np.ndarray, int]:
     """Dark regions, no redder than the skin around them, of at least MACULE_MIN_AREA px (PIH
     often lies inside a red treated area: its redness is the area's, not its own), compact
-    as a macule is (macule_shaped): (mask, number of regions)."""
+    as a macule is (macule_shaped), and browner than the skin around them, not only darker:
+    against the skin MACULE_RING px around them (medians), more melanin (chromophores.decompose:
+    shading and exposure fall out of it) by MACULE_MIN_DELTA_MELANIN. A shadow of the face's
+    relief is only darker; pigment is darker and browner. Returns (mask, number of regions)."""
     dark = (m.L_loc < -config.MACULE_DELTA_L) & (m.a_loc < config.MACULE_MAX_DELTA_A) & m.core
     dark = cv2.morphologyEx(dark.astype(np.uint8), cv2.MORPH_OPEN, disk(2))
-    return kept_components(dark, config.MACULE_MIN_AREA, macule_shaped)
+    labels, stats, _c, ids = sized_components(dark, config.MACULE_MIN_AREA)
+    shaped = np.array([macule_shaped((labels[y: y + h, x: x + w] == i).astype(np.uint8))
+                       for (x, y, w, h, _area), i in zip(stats, ids)], bool)  # fmt: skip
+    stats, ids = stats[shaped] if len(ids) else stats, ids[shaped] if len(ids) else ids
+    spot_lin, ring_lin = spot_and_ring(m, labels, stats, ids, *config.MACULE_RING, image=m.linear)
+    with np.errstate(invalid="ignore"):  # NaN (no ring) compares False
+        browner = decompose(spot_lin)[0] - decompose(ring_lin)[0] > config.MACULE_MIN_DELTA_MELANIN
+    keep = np.zeros(labels.max() + 1, bool)
+    keep[ids[browner]] = True
+    return keep[labels], int(browner.sum())
 
 
 def small_red_dots(m) -> np.ndarray:
@@ -58,9 +71,10 @@ def small_red_dots(m) -> np.ndarray:
     return cents[compact & (peak[ids] >= config.DOT_PEAK_DELTA_A)]
 
 
-def spot_and_ring(m, labels, stats, ids, inner: int, outer: int) -> tuple[np.ndarray, np.ndarray]:
-    """Median Lab of each listed component and of the skin around it, inner..outer px outside
-    it: arrays (n, 3); the ring's row is NaN when no skin surrounds the spot."""
+def spot_and_ring(m, labels, stats, ids, inner: int, outer: int, image: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Median colour (of `image`, default the Lab image) of each listed component and of the
+    skin around it, inner..outer px outside it: arrays (n, 3); the ring's row is NaN when no skin
+    surrounds the spot."""
     spot, ring = np.full((len(ids), 3), np.nan, np.float32), np.full((len(ids), 3), np.nan, np.float32)
     near, far = np.ones((2 * inner + 1,) * 2, np.uint8), np.ones((2 * outer + 1,) * 2, np.uint8)
     pad = outer + 2
@@ -68,31 +82,74 @@ def spot_and_ring(m, labels, stats, ids, inner: int, outer: int) -> tuple[np.nda
         box = np.s_[max(0, y - pad): y + h + pad, max(0, x - pad): x + w + pad]
         blob = (labels[box] == i).astype(np.uint8)
         around = cv2.dilate(blob, far).astype(bool) & ~cv2.dilate(blob, near).astype(bool) & m.skin[box]
-        lab = m.lab[box]
-        spot[n] = np.median(lab[blob.astype(bool)], axis=0)
+        px = (m.lab if image is None else image)[box]
+        spot[n] = np.median(px[blob.astype(bool)], axis=0)
         if around.any():
-            ring[n] = np.median(lab[around], axis=0)
+            ring[n] = np.median(px[around], axis=0)
     return spot, ring
 
 
-def pustules(m) -> np.ndarray:
-    """Centroids (x, y) of pustule-like spots (see the feature pustule_count)."""
-    cand = (m.L_loc > config.PUSTULE_DELTA_L) & (m.lab[..., 2] > config.PUSTULE_MIN_B_RATIO * m.reference[2]) & m.core
-    rmin, rmax = config.PUSTULE_RADIUS
+def bright_spots(m) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Small bright domes on a red base, the shared first step of pustules and vesicles:
+    components of {L_loc > SPOT_DELTA_L} in the skin with its holes filled (a white top may not
+    be skin-coloured) with equivalent radius in SPOT_RADIUS px, whose ring SPOT_RING px around
+    them is redder than the reference there by SPOT_HALO_DELTA_A (an inflamed base) and darker
+    than their top by SPOT_RING_DELTA_L (medians). Returns (centroids (n, 2); yellow (n,) bool:
+    an opaque cream-to-yellow top, brighter than its ring by PUSTULE_RING_DELTA_L and its b*
+    not below the ring's by more than -PUSTULE_RING_DELTA_B, as pus is, where glints and sheen
+    mix the illuminant's colour into the skin's and lose its yellow; clear (n,) bool: not yellow,
+    brighter than its ring by
+    VESICLE_RING_DELTA_L and less chromatic by -VESICLE_RING_DELTA_CHROMA, as a clear or white
+    blister is)."""
+    cand = (m.L_loc > config.SPOT_DELTA_L) & m.enclosed_core
+    rmin, rmax = config.SPOT_RADIUS
     labels, stats, cents, ids = sized_components(cand, int(math.pi * rmin**2), int(math.pi * rmax**2))
-    top, ring = spot_and_ring(m, labels, stats, ids, 2, 6)
+    top, ring = spot_and_ring(m, labels, stats, ids, *config.SPOT_RING)
+    at = np.rint(cents).astype(int)
+    ref = np.broadcast_to(m.reference_map, m.lab.shape)[at[:, 1], at[:, 0]] if len(at) else np.zeros((0, 3), np.float32)
     with np.errstate(invalid="ignore"):  # NaN (no ring) compares False
-        halo = ring[:, 1] - m.reference[1] > config.PUSTULE_HALO_DELTA_A
-        found = halo & (top[:, 0] - ring[:, 0] > config.PUSTULE_RING_DELTA_L) & (top[:, 2] - ring[:, 2] > config.PUSTULE_RING_DELTA_B)
-    return cents[found]
+        dL = top[:, 0] - ring[:, 0]
+        found = (ring[:, 1] - ref[:, 1] > config.SPOT_HALO_DELTA_A) & (dL > config.SPOT_RING_DELTA_L)
+        d_chroma = np.hypot(top[:, 1], top[:, 2]) - np.hypot(ring[:, 1], ring[:, 2])
+        yellow = (dL > config.PUSTULE_RING_DELTA_L) & (top[:, 2] - ring[:, 2] > config.PUSTULE_RING_DELTA_B)
+        clear = ~yellow & (dL > config.VESICLE_RING_DELTA_L) & (d_chroma < config.VESICLE_RING_DELTA_CHROMA)
+    return cents[found], yellow[found], clear[found]
+
+
+def pustules(m) -> np.ndarray:
+    """Centroids (x, y) of pustule-like spots (see the feature pustule_count): bright spots
+    whose top is yellow-white (bright_spots)."""
+    spots, yellow, _clear = m.bright_spots
+    return spots[yellow]
+
+
+def vesicles(m) -> np.ndarray:
+    """Centroids (x, y) of vesicle-like spots (see the feature vesicle_count): bright spots whose
+    top is clear or white (bright_spots), in a group of at least VESICLE_MIN_GROUP such spots
+    each within VESICLE_GROUP_DISTANCE px of another (single linkage)."""
+    spots, _yellow, clear = m.bright_spots
+    spots = spots[clear]
+    if len(spots) < config.VESICLE_MIN_GROUP:
+        return spots[:0]
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+    from scipy.spatial import cKDTree
+
+    pairs = cKDTree(spots).query_pairs(config.VESICLE_GROUP_DISTANCE, output_type="ndarray")
+    graph = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(len(spots), len(spots)))
+    _n, group = connected_components(graph, directed=False)
+    return spots[np.bincount(group)[group] >= config.VESICLE_MIN_GROUP]
 
 
 def crusts(m) -> np.ndarray:
-    """Mask of yellow crust-like regions (see the feature crust_area_fraction)."""
+    """Mask of yellow crust-like regions (see the feature crust_area_fraction), searched in the
+    skin with its holes filled (Measurements.enclosed_core): a thick crust is not skin-coloured."""
     hue, chroma = m.hue_chroma
-    c_ref = math.hypot(m.reference[1], m.reference[2])
-    cand = (hue >= config.CRUST_HUE_DEG[0]) & (hue <= config.CRUST_HUE_DEG[1])
-    cand &= (chroma - c_ref > config.CRUST_DELTA_CHROMA) & m.core
+    L_ref, a_ref, b_ref = m.reference
+    hue_ref = math.degrees(math.atan2(b_ref, a_ref))
+    cand = (hue >= max(config.CRUST_HUE_DEG[0], hue_ref + config.CRUST_MIN_HUE_STEP)) & (hue <= config.CRUST_HUE_DEG[1])
+    cand &= (chroma >= max(config.CRUST_MIN_CHROMA, math.hypot(a_ref, b_ref) + config.CRUST_DELTA_CHROMA))
+    cand &= (m.lab[..., 0] >= config.CRUST_MIN_L) & m.enclosed_core
     return kept_components(cand, config.CRUST_MIN_AREA)[0]
 
 
@@ -114,9 +171,11 @@ def papules(m) -> np.ndarray:
 
 
 def bruises(m) -> np.ndarray:
-    """Mask of bruise-like regions (see the feature bruise_area_fraction)."""
-    d = smooth_half(m.lab, 5.0) - m.reference
+    """Mask of bruise-like regions (see the feature bruise_area_fraction), blotches as compact as
+    a macule (macule_shaped): the shading along the side of the nose, under the eyes and in the
+    nasolabial folds is darker and bluer too, but in long bands and crescents."""
+    d = smooth_half(m.lab, 5.0) - m.reference_map
     dL, da, db = d[..., 0], d[..., 1], d[..., 2]
     k = max(float(m.reference[0]), 1.0) / 65.0
     cand = (dL < -config.BRUISE_DELTA_L * k) & (db < -config.BRUISE_DELTA_B * k) & (da > 2.0 * k) & (-dL > 1.2 * da) & m.core
-    return kept_components(cand, config.BRUISE_MIN_AREA)[0]
+    return kept_components(cand, config.BRUISE_MIN_AREA, macule_shaped)[0]

@@ -13,17 +13,32 @@ from .registry import feature
 
 @feature("pustule_count", "count")
 def f_pustules(m: Measurements) -> float:
-    """Number of pustule-like spots: a small bright, yellowish centre with a red surround.
+    """Number of pustule-like spots: a small bright, yellow-white top on a red base.
 
-    Formula: components of {L_loc > PUSTULE_DELTA_L and b* > PUSTULE_MIN_B_RATIO * b*_ref} on the
-    skin with equivalent radius in PUSTULE_RADIUS px, whose surrounding ring (2-6 px outside) has
-    median da > PUSTULE_HALO_DELTA_A, and whose top is brighter than the ring by more than
-    PUSTULE_RING_DELTA_L and yellower by more than PUSTULE_RING_DELTA_B (medians of L*, b*).
-    The b* tests keep yellow-white pus and drop glints and oily sheen, which carry the
-    illuminant's colour: brighter than the skin around them, never yellower.
+    Formula: bright spots (detect.bright_spots): components of {L_loc > SPOT_DELTA_L} in the skin
+    with its holes filled, equivalent radius in SPOT_RADIUS px, whose ring (SPOT_RING px around)
+    has median a* above the reference by SPOT_HALO_DELTA_A and median L* below the top's by
+    SPOT_RING_DELTA_L; of those, the ones whose top is brighter than the ring by
+    PUSTULE_RING_DELTA_L and no bluer (b* step > PUSTULE_RING_DELTA_B): opaque cream-to-yellow
+    pus. Glints and oily sheen mix the illuminant's white into the skin's colour: brighter than
+    the skin around them, but less yellow.
     Reference: pustule morphology (white-yellow purulent centre, erythematous halo), e.g.
     Bolognia, Dermatology 4th ed., ch. 1; infection signs after microneedling (seed articles)."""
     return float(len(m.pustules))
+
+
+@feature("vesicle_count", "count")
+def f_vesicles(m: Measurements) -> float:
+    """Number of grouped vesicle-like spots: small clear or white blisters on a red base, in a
+    group.
+
+    Formula: bright spots (as for pustule_count) whose top is not yellow, counted when they lie
+    in a group of at least VESICLE_MIN_GROUP bright spots linked by distances of at most
+    VESICLE_GROUP_DISTANCE px (single linkage).
+    Reference: grouped vesicles on an erythematous base as the sign of herpes simplex
+    reactivation (Whitley RJ, Roizman B. Lancet 2001;357:1513-1518); herpes reactivation after
+    facial procedures (seed articles; Dermatol Surg 2021 review)."""
+    return float(len(m.vesicles))
 
 
 @feature("crust_area_fraction", "fraction of the skin")

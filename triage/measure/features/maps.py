@@ -1,7 +1,15 @@
 """The maps every feature is measured from, computed once each on first use (`Measurements`).
 
-The reference is the person's untreated-looking skin in the same photo: the median colour of the
-less-red half of the skin (the skin pixels whose a* is at or below the skin's median a*).
+The reference is the person's untreated-looking skin in the same photo, per pixel:
+- with a parsed face (triage.measure.face), what is normal for that region of that face: each
+  region's median colour minus its usual offset on healthy faces (FACE_REGION_OFFSETS) is an
+  estimate of the face's level; their median over the regions is the level (one or two red
+  regions do not move it), and a pixel's reference is the level plus its region's offset. So a
+  cheek is compared with what a cheek is on this face, not with the neck or the forehead;
+- without one (a close-up), the median colour of the less-red half of the skin (the skin pixels
+  whose a* is at or below the skin's median a*).
+A whole face that is red raises its own reference: the hemoglobin index (redness feature
+hemoglobin_index) is the measure that does not cancel out.
 L_loc = L* minus its local mean over the skin (Gaussian, sigma LOCAL_SIGMA, normalised
 convolution), a_loc likewise with sigma DOT_SIGMA; lesions are looked for in the skin's interior
 `core` (S eroded by LESION_EDGE_MARGIN px). Medians and percentiles over the skin are taken on
@@ -17,8 +25,12 @@ import numpy as np
 
 from .. import config
 from ..color import hue_chroma
-from ..regions import disk, sample
+from ..face import REGIONS, FaceMap
+from ..regions import components, disk, sample
 from . import detect
+
+#: (len(REGIONS), 3): each region's usual (L*, a*, b*) offset from the face's level; row 0 none
+_REGION_OFFSETS = np.array([(0.0, 0.0, 0.0)] + [config.FACE_REGION_OFFSETS[r] for r in REGIONS[1:]], np.float32)
 
 
 def blur_masked(img: np.ndarray, mask: np.ndarray, sigma: float) -> np.ndarray:
@@ -39,13 +51,27 @@ def blur_masked(img: np.ndarray, mask: np.ndarray, sigma: float) -> np.ndarray:
 class Measurements:
     """Intermediate maps shared by the features, computed once each on first use."""
 
-    def __init__(self, linear: np.ndarray, lab: np.ndarray, skin: np.ndarray, hue: np.ndarray | None = None, chroma: np.ndarray | None = None):
-        self.linear, self.lab, self.skin = linear, lab, skin
+    def __init__(
+        self,
+        linear: np.ndarray,
+        lab: np.ndarray,
+        skin: np.ndarray,
+        hue: np.ndarray | None = None,
+        chroma: np.ndarray | None = None,
+        face: FaceMap | None = None,
+    ):
+        self.linear, self.lab, self.skin, self.face = linear, lab, skin, face
         self._hue_chroma = (hue, chroma) if hue is not None and chroma is not None else None
         self.n_skin = int(skin.sum())
         #: the skin's interior: lesions are looked for only here, since colour bleeds across the
-        #: skin's outline (JPEG 4:2:0 chroma, lens blur) and makes false spots on it
-        self.core = cv2.erode(skin.astype(np.uint8), disk(config.LESION_EDGE_MARGIN)).astype(bool)
+        #: skin's outline (JPEG 4:2:0 chroma, lens blur) and makes false spots on it; with a parsed
+        #: face, only inside its outline and off its eyes, brows, lips and nostrils (face.unsearched:
+        #: ears, hairline and the features' edges are where pinkish bumps, dark strands and
+        #: shadows are normal)
+        edge = disk(config.LESION_EDGE_MARGIN)
+        self.core = cv2.erode(skin.astype(np.uint8), edge).astype(bool)
+        if face is not None:
+            self.core &= face.inside & ~face.unsearched
 
     @cached_property
     def hue_chroma(self) -> tuple[np.ndarray, np.ndarray]:
@@ -65,20 +91,59 @@ class Measurements:
         return self.skin_sample(self.lab[..., 1])
 
     @cached_property
-    def less_red(self) -> np.ndarray:
-        """Which sampled skin pixels (skin_sample) form the less-red half: a* at or below the skin's
-        REFERENCE_QUANTILE."""
+    def region_levels(self) -> dict[int, np.ndarray]:
+        """{region index: its median (L*, a*, b*) minus its usual offset (FACE_REGION_OFFSETS)},
+        the estimates of the face's level, for the facial regions with at least
+        FACE_REGION_MIN_PIXELS sampled skin pixels inside the face's outline; {} without a face."""
+        if self.face is None:
+            return {}
+        region, inside = self.skin_sample(self.face.regions), self.skin_sample(self.face.inside)
+        lab = np.stack([self.skin_sample(self.lab[..., c]) for c in range(3)], axis=1)
+        levels = {}
+        for k in range(1, len(REGIONS)):
+            px = lab[inside & (region == k)]
+            if len(px) >= config.FACE_REGION_MIN_PIXELS:
+                levels[k] = np.array([np.median(px[:, c]) for c in range(3)], np.float32) - _REGION_OFFSETS[k]
+        return levels
+
+    @cached_property
+    def regional(self) -> np.ndarray | None:
+        """(len(REGIONS), 3) reference (L*, a*, b*) of each facial region, row 0 the face's level
+        (the median of region_levels, module docstring); None without a parsed face or with fewer
+        than two regions measured."""
+        if len(self.region_levels) < 2:
+            return None
+        return (np.median(np.array(list(self.region_levels.values())), axis=0) + _REGION_OFFSETS).astype(np.float32)
+
+    @cached_property
+    def reference_set(self) -> np.ndarray:
+        """Which sampled skin pixels (skin_sample) the person's reference statistics are taken
+        over: the skin inside a parsed face's outline; without one, the less-red half (a* at or
+        below the skin's REFERENCE_QUANTILE)."""
+        if self.regional is not None:
+            return self.skin_sample(self.face.inside)
         return self.skin_a <= np.quantile(self.skin_a, config.REFERENCE_QUANTILE)
 
     @cached_property
     def reference(self) -> np.ndarray:
-        """Median (L*, a*, b*) of the less-red half of the skin."""
-        return np.array([np.median(self.skin_sample(self.lab[..., c])[self.less_red]) for c in range(3)], np.float32)
+        """The person's untreated-looking skin, (L*, a*, b*): the face's level (row 0 of
+        `regional`), else the median of the less-red half of the skin."""
+        if self.regional is not None:
+            return self.regional[0]
+        return np.array([np.median(self.skin_sample(self.lab[..., c])[self.reference_set]) for c in range(3)], np.float32)
+
+    @cached_property
+    def reference_map(self) -> np.ndarray:
+        """The reference of every pixel: (H, W, 3), the reference of its facial region, with a
+        parsed face; else `reference` itself, (3,), the same for every pixel."""
+        if self.regional is not None:
+            return self.regional[self.face.regions]
+        return self.reference
 
     @cached_property
     def da(self) -> np.ndarray:
-        """a* - a*_ref."""
-        return self.lab[..., 1] - self.reference[1]
+        """a* - a*_ref, the reference of each pixel (reference_map)."""
+        return self.lab[..., 1] - self.reference_map[..., 1]
 
     @cached_property
     def da_smooth(self) -> np.ndarray:
@@ -97,6 +162,23 @@ class Measurements:
     def a_loc(self) -> np.ndarray:
         a = self.lab[..., 1]
         return a - blur_masked(a, self.skin, config.DOT_SIGMA)
+
+    @cached_property
+    def enclosed_core(self) -> np.ndarray:
+        """The lesion search area (`core`) with the holes the skin mask leaves inside the skin
+        (4-connected non-skin not reaching the frame's edge) filled first: a thick crust, a
+        blister or a dark scab is not skin-coloured and falls out of the skin mask, but the
+        skin all around it says where it is."""
+        n, labels, stats, _ = components(~self.skin, connectivity=4)
+        h, w = self.skin.shape
+        x, y, bw, bh = (stats[:, i] for i in range(4))
+        hole = ~((x == 0) | (y == 0) | (x + bw >= w) | (y + bh >= h))
+        hole[0] = False
+        filled = self.skin | hole[labels]
+        core = cv2.erode(filled.astype(np.uint8), disk(config.LESION_EDGE_MARGIN)).astype(bool)
+        if self.face is not None:
+            core &= self.face.inside & ~self.face.unsearched
+        return core
 
     def share(self, mask: np.ndarray) -> float:
         """|mask| / |S|: the share of the skin a mask covers."""
@@ -123,9 +205,19 @@ class Measurements:
         return detect.small_red_dots(self)
 
     @cached_property
+    def bright_spots(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Bright domes on a red base, which are yellow and which clear (detect.bright_spots)."""
+        return detect.bright_spots(self)
+
+    @cached_property
     def pustules(self) -> np.ndarray:
         """Centroids (x, y) of pustule-like spots (detect.pustules)."""
         return detect.pustules(self)
+
+    @cached_property
+    def vesicles(self) -> np.ndarray:
+        """Centroids (x, y) of grouped vesicle-like spots (detect.vesicles)."""
+        return detect.vesicles(self)
 
     @cached_property
     def crusts(self) -> np.ndarray:

@@ -14,11 +14,11 @@ def f_melanin_index(m: Measurements) -> float:
     """Melanin index of the most pigmented twentieth of the skin above the untreated skin's.
 
     Formula: MI = 100 * log10(1 / R) (linear RGB); P95 over S of MI minus the median MI of the
-    less-red half.
+    reference pixels (the skin inside a parsed face's outline, else the less-red half).
     Reference: Dawson JB et al. Phys Med Biol 1980;25:695-709; Yamamoto T et al. Skin Res
     Technol 2008;14:26-34."""
     mi = -100.0 * np.log10(m.skin_sample(m.linear[..., 0]) + 1e-4)
-    return float(np.percentile(mi, 95) - np.median(mi[m.less_red]))
+    return float(np.percentile(mi, 95) - np.median(mi[m.reference_set]))
 
 
 @feature("dark_macule_count", "count")

@@ -8,6 +8,8 @@ import cv2
 import numpy as np
 
 from .. import config
+from ..chromophores import decompose
+from ..face import REGIONS
 from ..regions import sized_components
 from .maps import Measurements
 from .registry import feature
@@ -17,7 +19,8 @@ from .registry import feature
 def f_redness_delta_a(m: Measurements) -> float:
     """How much redder the reddest tenth of the skin is than the person's untreated skin.
 
-    Formula: P90 over S of (a* - a*_ref).
+    Formula: P90 over S of (a* - a*_ref), a*_ref the reference of each pixel's facial region
+    (maps.Measurements.reference_map), or of the less-red half of the skin without a face.
     Reference: Takiwaki H. Measurement of skin color: practical application and theoretical
     considerations. J Med Invest 1998;44:121-126 (a* tracks erythema)."""
     return float(np.percentile(m.skin_sample(m.da), 90))
@@ -28,12 +31,12 @@ def f_erythema_index(m: Measurements) -> float:
     """Erythema index of the reddest tenth of the skin above the untreated skin's.
 
     Formula: EI = 100 * log10(R / G) (linear RGB); P90 over S of EI minus the median EI of
-    the less-red half.
+    the reference pixels (the skin inside a parsed face's outline, else the less-red half).
     Reference: Dawson JB et al. Phys Med Biol 1980;25:695-709; Yamamoto T et al. Skin Res
     Technol 2008;14:26-34 (RGB erythema and melanin indices)."""
     R, G = m.skin_sample(m.linear[..., 0]), m.skin_sample(m.linear[..., 1])
     ei = 100.0 * np.log10((R + 1e-4) / (G + 1e-4))
-    return float(np.percentile(ei, 90) - np.median(ei[m.less_red]))
+    return float(np.percentile(ei, 90) - np.median(ei[m.reference_set]))
 
 
 @feature("redness_area_fraction", "fraction of the skin")
@@ -77,6 +80,39 @@ def f_redness_spread(m: Measurements) -> float:
     if np.count_nonzero(m.red) < 2:
         return 0.0
     return float(math.sqrt(_spread2(m.red)) / max(math.sqrt(_spread2(m.skin)), 1e-6))
+
+
+@feature("hemoglobin_index", "optical density")
+def f_hemoglobin_index(m: Measurements) -> float:
+    """How much blood the skin holds, on an absolute scale: the measure of redness that does not
+    cancel out when all of the skin is red (the whole face treated).
+
+    Formula: median over the reference pixels (the skin inside a parsed face's outline, else all
+    of S) of h, from the Tsumura decomposition of linear RGB (triage.measure.chromophores):
+    OD = -ln(rho) - OD0 projected orthogonally to (1, 1, 1), which removes shading and exposure,
+    then solved for melanin m and hemoglobin h by least squares on the two absorption vectors.
+    Independent of exposure and, to first order, of melanin; a white-balance error moves it.
+    Reference: Tsumura N et al. ACM Trans Graph (SIGGRAPH) 2003;22:770-779."""
+    pixels = m.reference_set if m.regional is not None else slice(None)
+    _mel, hb = decompose(np.stack([m.skin_sample(m.linear[..., c]) for c in range(3)], axis=1)[pixels])
+    return float(np.median(hb))
+
+
+@feature("cheek_redness_asymmetry", "a* units")
+def f_cheek_asymmetry(m: Measurements) -> float:
+    """How much redder one cheek is than the other, beyond their usual difference: one-sided
+    redness (a spreading infection, a reaction on one side) where a treatment reddens both.
+
+    Formula: |a*_right - a*_left|, each the cheek's median a* over its skin minus its usual offset
+    on healthy faces (FACE_REGION_OFFSETS; maps.Measurements.region_levels); 0 without a parsed
+    face or with a cheek out of view.
+    Reference: unilateral erythema as a feature of cellulitis (Raff AB, Kroshinsky D. JAMA
+    2016;316:325-337); healthy faces of ../shared/real-dev: P10-P90 of the difference -2.4 to 2.4."""
+    right, left = REGIONS.index("right_cheek"), REGIONS.index("left_cheek")
+    levels = m.region_levels
+    if right not in levels or left not in levels:
+        return 0.0
+    return float(abs(levels[right][1] - levels[left][1]))
 
 
 def _spread2(mask: np.ndarray) -> float:
