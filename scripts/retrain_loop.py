@@ -56,7 +56,7 @@ def main() -> int:
          ["synth", "--out", str(work / "reviewed"), "--n", str(args.reviewed), "--seed", "4100", "--size", args.size, *w], env)  # fmt: skip
     gen = ["--generated", str(args.generated), "--generated-seed", "4200"] if args.generated else []
     if args.generated:  # the generated part at the same size, made once in the cache folder retrain uses
-        from triage.learn.retrain import generated_dir
+        from triage.learn.dataset import generated_dir
 
         folder = generated_dir(args.generated, 4200)
         if not (folder / "labels.csv").is_file():

@@ -146,3 +146,79 @@ def test_own_reader_matches_skops_and_imports_no_sklearn(tmp_path, model):
             z.writestr(n, b)
     with pytest.raises(modelfile.ModelError, match="cannot read model file"):
         modelfile.load(tmp_path / "edited.skops")
+
+
+# --- issue 20, items 1 and 21: a model file can never turn photos "normal" or crash every row ---
+def _saved(tmp_path, model, name="m", **changes):
+    """The model saved with some attributes replaced (as a crafted file would hold them)."""
+    import copy
+
+    m = copy.deepcopy(model)
+    for k, v in changes.items():
+        setattr(m, k, v)
+    p = tmp_path / f"{name}.skops"
+    save(m, p)
+    return p
+
+
+@pytest.mark.parametrize(
+    "change, why",
+    [
+        (lambda m: {"coef_": np.full_like(m.coef_, np.nan)}, "coef_ holds values that are not finite"),
+        (lambda m: {"coef_": m.coef_[:, :-3]}, "coef_ is not a numeric array of shape"),
+        (lambda m: {"mean_": np.append(m.mean_, 0.0)}, "mean_ is not a numeric array of shape"),
+        (lambda m: {"temperature_": 0.0}, "temperature is not a positive number"),
+        (lambda m: {"temperature_": float("nan")}, "temperature is not a positive number"),
+        (lambda m: {"seek_care_threshold_": 1.5}, "threshold is not in \\[0, 1\\]"),
+        (lambda m: {"scale_": -m.scale_}, "scales or ranges are not positive"),
+        (lambda m: {"input_names_": m.input_names_[::-1]}, "inputs or levels are not those"),
+        (lambda m: {"extra_payload": [1, 2, 3]}, "unknown attributes \\(extra_payload\\)"),
+    ],
+)
+def test_model_files_that_do_not_fit_together_are_refused(tmp_path, model, change, why):
+    with pytest.raises(modelfile.ModelError, match=why):
+        modelfile.load(_saved(tmp_path, model, **change(model)))
+
+
+def test_oversized_members_are_refused_before_they_are_inflated(tmp_path, model):
+    """A schema.json of 2 GB zipped to a few MB, and an array member whose header claims 1 GiB:
+    refused from the zip's own sizes, without inflating anything."""
+    import zipfile
+
+    p = tmp_path / "m.skops"
+    save(model, p)
+    with zipfile.ZipFile(p) as z:
+        files = {n: z.read(n) for n in z.namelist()}
+    bomb = tmp_path / "bomb.skops"
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as z:
+        for n, b in files.items():
+            z.writestr(n, b if n != "schema.json" else b + b" " * 30_000_000)
+    assert bomb.stat().st_size < 1_000_000
+    with pytest.raises(modelfile.ModelError, match="inflates to|larger than"):
+        modelfile.load(bomb)
+
+
+def test_non_finite_probabilities_are_an_error_never_normal(model, photo):
+    import copy
+
+    broken = copy.deepcopy(model)
+    broken.coef_ = np.full_like(broken.coef_, np.inf)  # what no file can hold any more (above)
+    row = analyze(photo, model=model).to_dict()
+    with pytest.raises(ValueError, match="non-finite"):
+        broken.decide(broken.inputs(row["features"], 2))
+
+
+def test_a_refused_model_is_a_usage_error_of_run(tmp_path, model, photo):
+    """`triage run --model` with a crafted file: exit 2 and one line, before any photo."""
+    from PIL import Image
+    from typer.testing import CliRunner
+
+    from triage.cli import app
+
+    bad = _saved(tmp_path, model, "bad", extra_payload=[0])
+    src = tmp_path / "in"
+    src.mkdir()
+    Image.fromarray(photo).save(src / "a.jpg")
+    res = CliRunner().invoke(app, ["run", str(src), "--out", str(tmp_path / "out"), "--model", str(bad), "--workers", "1"])
+    assert res.exit_code == 2
+    assert "unknown attributes" in res.output and "Traceback" not in res.output

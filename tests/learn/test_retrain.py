@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import ROOT
 
@@ -21,49 +22,67 @@ from triage.learn.train import save
 
 @pytest.fixture()
 def history(tmp_path, monkeypatch):
+    """An empty model history of the test's own, and a small promotion gate (40 generated photos
+    at 480 x 360, made once per test session in its cache folder)."""
+    from triage.learn import config
+
     monkeypatch.setenv("TRIAGE_MODELS_DIR", str(tmp_path / "history"))
+    monkeypatch.setattr(config, "PROMOTION_GATE_N", 40)
+    monkeypatch.setattr(config, "PROMOTION_GATE_SIZE", (480, 360))
     return tmp_path / "history"
 
 
-def _candidate(tmp_path: Path, model, name: str, seek_new=1.0, seek_old=0.9, f1_new=0.8, f1_old=0.8) -> Path:
-    """A real model file with a card whose comparison numbers are chosen by the test (what the
-    gate reads), compared against whatever is the default now."""
+def _candidate(tmp_path: Path, model, name: str, **changes) -> Path:
+    """A real model file (the shipped model with some attributes replaced) with a complete card
+    that reports excellent numbers whatever the model does: the gate must not believe them."""
     p = tmp_path / f"{name}.skops"
     m = copy.deepcopy(model)
     m.name = name  # distinct bytes, distinct sha256
+    for k, v in changes.items():
+        setattr(m, k, v)
     sha = save(m, p)
-
-    def result(seek, f1):
-        return {"overall": {"macro_f1": f1, "per_class": {"seek-care": {"recall": seek}}}, "per_ita_band": {}}
-
+    perfect = {"overall": {"macro_f1": 1.0, "per_class": {"seek-care": {"recall": 1.0}}}, "per_ita_band": {}}
     card = {
         "model": {"name": name, "version": "t", "file": p.name, "sha256": sha},
         "intended_use": "test",
         "training_data": {"description": "test"},
         "inputs": m.input_names_,
-        "validation_metrics": {"macro_f1": 0.8},
+        "validation_metrics": {"macro_f1": 1.0},
         "library_versions": {"python": "3"},
-        "comparison": {
-            "held_out": "test",
-            "candidate": result(seek_new, f1_new),
-            "baseline": {**result(seek_old, f1_old), "sha256": hashlib.sha256(modelfile.current_default().read_bytes()).hexdigest()},
-            "changed": [],
-        },
-    }
+        "comparison": {"held_out": "test", "candidate": perfect,
+                       "baseline": {**perfect, "sha256": hashlib.sha256(modelfile.current_default().read_bytes()).hexdigest()},
+                       "changed": []},
+    }  # fmt: skip
     (tmp_path / f"{name}.card.json").write_text(json.dumps(card))
     return p
 
 
-def test_promotion_gate(tmp_path, history, model):
+def test_promotion_gate_evaluates_the_model_not_its_card(tmp_path, history, model):
+    """Cards that claim perfect numbers: the gate evaluates each model on its own held-out photos.
+    A model that never says seek-care (its seek-care intercept sunk), one that says nothing but
+    seek-care (macro-F1 falls, recall does not), NaN coefficients and an untrusted type are all
+    refused; the same model under another name passes."""
     shipped = DEFAULT_MODEL_PATH
     assert modelfile.default_model_path() == shipped
-    for kwargs, why in (
-        ({"seek_new": 0.85}, "seek-care recall would drop"),
-        ({"f1_new": 0.7}, "macro-F1 would drop"),
+    never = model.intercept_ + np.array([0.0, 0.0, -50.0])
+    always = model.intercept_ + np.array([-50.0, -50.0, 50.0])
+    for name, changes, why in (
+        ("never", {"intercept_": never, "seek_care_threshold_": 1.0}, "seek-care recall would drop on the gate's"),
+        ("always", {"intercept_": always}, "macro-F1 would drop on the gate's"),
+        ("nan", {"coef_": np.full_like(model.coef_, np.nan)}, "not finite"),
     ):
-        bad = _candidate(tmp_path, model, "bad", **kwargs)
         with pytest.raises(registry.RegistryError, match=why):
-            registry.promote(bad)
+            registry.promote(_candidate(tmp_path, model, name, **changes))
+    import skops.io as sio
+    from sklearn.linear_model import LogisticRegression
+
+    p = _candidate(tmp_path, model, "untrusted")
+    p.write_bytes(sio.dumps(LogisticRegression()))
+    card = json.loads((tmp_path / "untrusted.card.json").read_text())
+    card["model"]["sha256"] = hashlib.sha256(p.read_bytes()).hexdigest()  # a self-consistent card
+    (tmp_path / "untrusted.card.json").write_text(json.dumps(card))
+    with pytest.raises(registry.RegistryError, match="untrusted types"):
+        registry.promote(p)
     p = _candidate(tmp_path, model, "incomplete")
     card = json.loads((tmp_path / "incomplete.card.json").read_text())
     del card["comparison"]
@@ -75,6 +94,29 @@ def test_promotion_gate(tmp_path, history, model):
     with pytest.raises(registry.RegistryError, match="does not belong"):
         registry.promote(p)
     assert modelfile.default_model_path() == shipped and not (history / modelfile.HISTORY).exists()
+    assert registry.promote(_candidate(tmp_path, model, "same")).name.startswith("same-")
+
+
+def test_a_promoted_file_swapped_afterwards_is_refused(tmp_path, history, model):
+    first = registry.promote(_candidate(tmp_path, model, "first"))
+    assert modelfile.load_default_file().name == "first"
+    m = copy.deepcopy(model)
+    m.name = "first"
+    m.seek_care_threshold_ = 1.0  # quietly never calls seek-care on its own
+    save(m, tmp_path / "swap.skops")
+    first.write_bytes((tmp_path / "swap.skops").read_bytes())
+    with pytest.raises(modelfile.ModelError, match="changed since it was promoted"):
+        modelfile.load_default_file()
+
+
+def test_a_torn_history_line_is_skipped(tmp_path, history, model):
+    """A crash while history.jsonl was appended leaves half a line: the entries before it stand,
+    `run` and `models list` go on."""
+    first = registry.promote(_candidate(tmp_path, model, "first"))
+    with open(history / modelfile.HISTORY, "a") as f:
+        f.write('{"action": "promote", "file": "second-0')
+    assert modelfile.current_default() == first
+    assert [m["default"] for m in registry.list_models()].count(True) == 1
 
 
 def test_promote_and_roll_back_keep_everything(tmp_path, history, model):
@@ -83,15 +125,6 @@ def test_promote_and_roll_back_keep_everything(tmp_path, history, model):
     assert modelfile.load(modelfile.default_model_path()).name == "first"
     with pytest.raises(registry.RegistryError, match="already the default"):
         registry.promote(tmp_path / "first.skops")
-    # a card compared against the shipped model is stale once `first` is the default
-    stale = tmp_path / "stale"
-    stale.mkdir()
-    p = _candidate(stale, model, "second")
-    card = json.loads((stale / "second.card.json").read_text())
-    card["comparison"]["baseline"]["sha256"] = hashlib.sha256(DEFAULT_MODEL_PATH.read_bytes()).hexdigest()
-    (stale / "second.card.json").write_text(json.dumps(card))
-    with pytest.raises(registry.RegistryError, match="another model than the current default"):
-        registry.promote(p)
     second = registry.promote(_candidate(tmp_path, model, "second"))
     files = {f.name: f.read_bytes() for f in history.iterdir()}
     assert registry.rollback() == first
@@ -124,13 +157,10 @@ def test_retrain_loop_end_to_end(tmp_path):
     held = int(comp["held_out"].split()[0])
     assert comp["candidate"]["overall"]["n"] == comp["baseline"]["overall"]["n"] == held > 0
     assert card["training_data"]["sources"]["reviewed"]["photos"] + card["training_data"]["sources"]["generated"]["photos"] == 108
-    new = comp["candidate"]["overall"]
-    old = comp["baseline"]["overall"]
-    gate = (new["per_class"]["seek-care"]["recall"] >= old["per_class"]["seek-care"]["recall"]
-            and new["macro_f1"] >= old["macro_f1"] - 0.02)  # fmt: skip
-    assert f"loop done: promoted={gate}" in done.stdout
+    promoted = "loop done: promoted=True" in done.stdout
+    assert promoted or "loop done: promoted=False" in done.stdout
     run_model = json.loads((work / "run" / "run.json").read_text())["model"]
-    assert (run_model["name"] == "retrained") == gate
+    assert (run_model["name"] == "retrained") == promoted  # the run used what the gate decided
     # the changed list is exactly the held-out photos whose level differs between the two models
     assert all(c["baseline"] != c["candidate"] for c in comp["changed"])
     assert "photos change level" in done.stdout

@@ -13,3 +13,9 @@ MAX_MODEL_DAY = 14
 #: of the strongest one (smaller ones read as noise: "0.0 L* darker" offered as a reason).
 MAX_REASONS = 3
 MIN_REASON_SHARE = 0.2
+#: Model files are refused above these sizes, checked before anything is inflated: the shipped
+#: model is ~110 KB (a 4 KB schema, arrays of a few KB); a million times the coefficients it has
+#: would still fit. A 1 MB schema.json that inflated to 2.1 GB was the attack these stop.
+MAX_MODEL_FILE_BYTES = 20_000_000
+MAX_MODEL_SCHEMA_BYTES = 1_000_000
+MAX_MODEL_ARRAY_BYTES = 8_000_000

@@ -261,15 +261,18 @@ class TriageModel:
 
     def decide(self, x: np.ndarray, quality_ok: bool = True) -> Decision:
         """The policy's level for one input row, with probabilities and contributions."""
-        u = self.design(x)[0]
-        per_column = self.coef_ * u / self.temperature_
-        contrib = np.zeros((len(self.levels_), len(self.input_names_)))
-        for k in range(len(self.levels_)):
-            contrib[k] = np.bincount(self.basis_input_, weights=per_column[k], minlength=len(self.input_names_))
-        icpt = self.intercept_ / self.temperature_
-        s = contrib.sum(axis=1) + icpt
-        e = np.exp(s - s.max())
-        p = e / e.sum()
+        with np.errstate(invalid="ignore", over="ignore", divide="ignore"):  # checked below
+            u = self.design(x)[0]
+            per_column = self.coef_ * u / self.temperature_
+            contrib = np.zeros((len(self.levels_), len(self.input_names_)))
+            for k in range(len(self.levels_)):
+                contrib[k] = np.bincount(self.basis_input_, weights=per_column[k], minlength=len(self.input_names_))
+            icpt = self.intercept_ / self.temperature_
+            s = contrib.sum(axis=1) + icpt
+            e = np.exp(s - s.max())
+            p = e / e.sum()
+        if not np.all(np.isfinite(p)):  # never let a broken model fall through to "normal"
+            raise ValueError("the model gave non-finite probabilities")
         argmax = self.levels_[int(np.argmax(p))]
         label, override = argmax, None
         if p[self.levels_.index("seek-care")] >= self.seek_care_threshold_ and argmax != "seek-care":

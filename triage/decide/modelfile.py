@@ -14,13 +14,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 from pathlib import Path
 
 import numpy as np
 
 from ..util.shipped import shipped
-from .model import TriageModel
+from . import config
+from .model import KNOT_QUANTILES, TriageModel, input_names
 
 #: Every type a model file may hold. skops on its own trusts much more (all of scikit-learn,
 #: for instance); this list is checked first, against every node of the file's schema.
@@ -38,13 +40,25 @@ class ModelError(Exception):
     """A model file that is missing, unreadable or not trusted; str() is one line."""
 
 
+def _member(files, name: str, limit: int) -> bytes:
+    """A zip member's bytes, refused past `limit` (its header's size first, then what it really
+    inflates to: a header can lie)."""
+    if files.getinfo(name).file_size > limit:
+        raise ModelError(f"model file refused: {name} is larger than {limit:,} bytes")
+    with files.open(name) as f:
+        data = f.read(limit + 1)
+    if len(data) > limit:
+        raise ModelError(f"model file refused: {name} is larger than {limit:,} bytes")
+    return data
+
+
 def types_in(data: bytes) -> set[str]:
     """module.class of every object in a skops file (read from its schema, nothing loaded)."""
     import io as _io
     import zipfile
 
     with zipfile.ZipFile(_io.BytesIO(data)) as z:
-        schema = json.loads(z.read("schema.json"))
+        schema = json.loads(_member(z, "schema.json", config.MAX_MODEL_SCHEMA_BYTES))
     found: set[str] = set()
     stack = [schema]
     while stack:
@@ -75,8 +89,9 @@ def _read_node(node, files):
             raise ValueError("dict keys other than str")
         return {k: _read_node(v, files) for k, v in node["content"].items()}
     if loader == "NdArrayNode" and node.get("type") == "numpy":
-        with files.open(node["file"]) as f:
-            return np.load(f, allow_pickle=False)
+        import io as _io
+
+        return np.load(_io.BytesIO(_member(files, node["file"], config.MAX_MODEL_ARRAY_BYTES)), allow_pickle=False)
     if loader == "ObjectNode" and f"{node['__module__']}.{node['__class__']}" in MODEL_TYPES:
         model = TriageModel.__new__(TriageModel)
         model.__dict__.update(_read_node(node["content"], files))
@@ -87,12 +102,21 @@ def _read_node(node, files):
 def read_model_bytes(data: bytes) -> TriageModel:
     """A TriageModel from the bytes of a skops file written by `save`, read with our own strict
     reader (skops writes the file; reading it needs neither skops nor scikit-learn, which would
-    cost every process of a batch 1.3 s and ~110 MB). Raises ModelError."""
+    cost every process of a batch 1.3 s and ~110 MB) and checked whole (`validate`): sizes are
+    capped before anything is inflated. Raises ModelError."""
     import io as _io
     import zipfile
 
+    if len(data) > config.MAX_MODEL_FILE_BYTES:
+        raise ModelError(f"model file refused: larger than {config.MAX_MODEL_FILE_BYTES:,} bytes")
     try:
+        with zipfile.ZipFile(_io.BytesIO(data)) as z:
+            inflated = sum(i.file_size for i in z.infolist())
+        if inflated > config.MAX_MODEL_FILE_BYTES:
+            raise ModelError(f"model file refused: it inflates to {inflated:,} bytes")
         found = types_in(data)
+    except ModelError:
+        raise
     except Exception as e:  # noqa: BLE001 - anything that is not a skops archive is not a model
         raise ModelError(f"not a triage model file ({type(e).__name__})") from None
     extra = sorted(found - TRUSTED_TYPES)
@@ -100,16 +124,71 @@ def read_model_bytes(data: bytes) -> TriageModel:
         raise ModelError(f"model file refused: it contains untrusted types ({', '.join(extra[:5])})")
     try:
         with zipfile.ZipFile(_io.BytesIO(data)) as files:
-            model = _read_node(json.loads(files.read("schema.json")), files)
+            model = _read_node(json.loads(_member(files, "schema.json", config.MAX_MODEL_SCHEMA_BYTES)), files)
+    except ModelError:
+        raise
     except Exception as e:  # noqa: BLE001
         raise ModelError(f"cannot read model file ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''})") from None
     if not isinstance(model, TriageModel):
         raise ModelError(f"model file refused: it holds a {type(model).__name__}, not a TriageModel")
-    missing = sorted(set(TriageModel().__dict__) - set(model.__dict__))
-    if missing:
-        raise ModelError(f"model file is from an older triage: missing {', '.join(missing[:3])}; retrain it")
+    validate(model)
     model.sha256 = hashlib.sha256(data).hexdigest()
     return model
+
+
+def validate(model: TriageModel) -> None:
+    """Refuse (ModelError) a model whose parts do not fit together: its attributes exactly those
+    of a TriageModel; its inputs the features then the day terms (model.input_names); every array
+    the shape its inputs and knots imply, finite, scales positive; temperature > 0; the
+    seek-care threshold in [0, 1]. A model that passes gives finite probabilities for any row."""
+    expected = set(TriageModel().__dict__)
+    attrs = set(model.__dict__)
+    if attrs - expected:
+        raise ModelError(f"model file refused: unknown attributes ({', '.join(sorted(attrs - expected)[:3])})")
+    if expected - attrs:
+        raise ModelError(f"model file is from an older triage: missing {', '.join(sorted(expected - attrs)[:3])}; retrain it")
+
+    def bad(why: str) -> ModelError:
+        return ModelError(f"model file refused: {why}")
+
+    names = model.input_names_
+    if not (isinstance(names, list) and all(isinstance(n, str) for n in names) and "days_since_treatment" in names):
+        raise bad("its input names are not a list of names")
+    if names != input_names(model.feature_names) or list(model.levels_) != list(config.LEVELS):
+        raise bad("its inputs or levels are not those of this triage")
+    n = len(names)
+    knots = model.knots_
+    if not (isinstance(knots, list) and len(knots) == n and all(isinstance(k, np.ndarray) and k.ndim == 1 and len(k) <= len(KNOT_QUANTILES) for k in knots)):
+        raise bad("its spline knots do not match its inputs")
+    nb = sum(1 + len(k) for k in knots)
+    shapes = {
+        "impute_": (n,), "mean_": (n,), "scale_": (n,), "lower_": (n,), "upper_": (n,),
+        "basis_mean_": (nb,), "basis_scale_": (nb,), "basis_input_": (nb,), "coef_": (len(config.LEVELS), nb),
+        "intercept_": (len(config.LEVELS),),
+    }  # fmt: skip
+    for attr, shape in shapes.items():
+        v = getattr(model, attr)
+        if not isinstance(v, np.ndarray) or v.shape != shape or v.dtype.kind not in "fiu":
+            raise bad(f"{attr} is not a numeric array of shape {shape}")
+        if not np.all(np.isfinite(v)):
+            raise bad(f"{attr} holds values that are not finite")
+    for k in knots:
+        if k.dtype.kind != "f" or not np.all(np.isfinite(k)):
+            raise bad("its spline knots are not finite numbers")
+    if not np.array_equal(model.basis_input_, np.repeat(np.arange(n), [1 + len(k) for k in knots])):
+        raise bad("its basis columns do not match its inputs")
+    if np.any(model.scale_ <= 0) or np.any(model.basis_scale_ <= 0) or np.any(model.lower_ > model.upper_):
+        raise bad("its scales or ranges are not positive")
+    t, thr = model.temperature_, model.seek_care_threshold_
+    if not (isinstance(t, (float, int)) and math.isfinite(t) and t > 0):
+        raise bad("its temperature is not a positive number")
+    if not (isinstance(thr, (float, int)) and 0.0 <= thr <= 1.0):
+        raise bad("its seek-care threshold is not in [0, 1]")
+    ranges = model.expected_ranges_
+    if not (isinstance(ranges, dict) and all(isinstance(b, dict) and all(isinstance(v, (float, int)) and math.isfinite(v) for v in b.values()) for b in ranges.values())):
+        raise bad("its expected ranges are not finite numbers")
+    if not (isinstance(model.name, str) and isinstance(model.version, str)):
+        raise bad("its name or version is not text")
 
 
 def load(path: str | Path) -> TriageModel:
@@ -144,12 +223,23 @@ def registry_dir() -> Path:
 
 
 def history() -> list[dict]:
-    """The promotions and rollbacks, oldest first."""
+    """The promotions and rollbacks, oldest first. A line that is not a complete entry (torn by a
+    crash while it was written) is skipped: the history is append-only, so what came before it
+    stands."""
     try:
-        lines = (registry_dir() / HISTORY).read_text(encoding="utf-8").splitlines()
+        lines = (registry_dir() / HISTORY).read_text(encoding="utf-8", errors="replace").splitlines()
     except FileNotFoundError:
         return []
-    return [json.loads(line) for line in lines if line.strip()]
+    out = []
+    for line in lines:
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(entry, dict) and entry.get("action") in ("promote", "rollback"):
+            if entry["action"] == "rollback" or (isinstance(entry.get("file"), str) and isinstance(entry.get("sha256"), str)):
+                out.append(entry)
+    return out
 
 
 def promoted() -> list[dict]:
@@ -166,7 +256,7 @@ def promoted() -> list[dict]:
 def current_default() -> Path:
     """The default model file (without TRIAGE_MODEL): the last promoted one, else the shipped."""
     stack = promoted()
-    return registry_dir() / stack[-1]["file"] if stack else DEFAULT_MODEL_PATH
+    return registry_dir() / Path(stack[-1]["file"]).name if stack else DEFAULT_MODEL_PATH
 
 
 def default_model_path() -> Path:
@@ -177,6 +267,18 @@ def default_model_path() -> Path:
     return current_default()
 
 
+def load_default_file() -> TriageModel:
+    """The default model (default_model_path), read; a promoted model's file must still have the
+    sha256 the history recorded when it was promoted (a file swapped in the registry folder
+    afterwards is refused)."""
+    path = default_model_path()
+    model = load(path)
+    stack = promoted()
+    if not os.environ.get("TRIAGE_MODEL") and stack and model.sha256 != stack[-1]["sha256"]:
+        raise ModelError(f"model file refused: {path.name} changed since it was promoted (sha256 differs from the model history)")
+    return model
+
+
 _DEFAULT: TriageModel | None = None
 
 
@@ -184,7 +286,7 @@ def load_default() -> TriageModel:
     """The shipped model, loaded once per process."""
     global _DEFAULT
     if _DEFAULT is None:
-        _DEFAULT = load(default_model_path())
+        _DEFAULT = load_default_file()
     return _DEFAULT
 
 

@@ -6,6 +6,11 @@ from __future__ import annotations
 #: held-out data may not fall by more than this. A model calling everything seek-care keeps
 #: full recall; 0.02 is about the macro-F1 noise between two seeds of the same training.
 PROMOTION_MAX_MACRO_F1_DROP = 0.02
+#: The gate's own held-out photos: generated, of a seed no training uses, at the working size.
+#: 240 photos hold ~70 seek-care ones: a recall drop of one photo in 70 is what the gate sees.
+PROMOTION_GATE_N = 240
+PROMOTION_GATE_SEED = 9100
+PROMOTION_GATE_SIZE = (1024, 768)
 #: Regularisation of the logistic regression (inverse strength). Compared on a held-out quarter
 #: of the 3000-photo generated training set (seed 1000) over C in {0.3, 1, 3}: 0.3 gave the
 #: best macro-F1 under the seek-care recall constraint (0.894 vs 0.873 / 0.807), ECE 0.048.

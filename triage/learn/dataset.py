@@ -12,6 +12,27 @@ from ..measure.io import ImageError
 from ..util.pool import imap_unordered
 
 
+def generated_dir(n: int, seed: int, size: tuple[int, int] = (1024, 768)) -> Path:
+    """Where generated photos for training and for the promotion gate are kept between runs: the
+    cache folder ($TRIAGE_CACHE_DIR, else $XDG_CACHE_HOME/triage or ~/.cache/triage)."""
+    import os
+
+    base = os.environ.get("TRIAGE_CACHE_DIR")
+    root = Path(base) if base and base != "off" else Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "triage"
+    tag = "" if size == (1024, 768) else f"-{size[0]}x{size[1]}"
+    return root / "generated" / f"n{n}-s{seed}{tag}"
+
+
+def generated_photos(n: int, seed: int, size: tuple[int, int], workers: int) -> Path:
+    """A generated labelled dataset (triage synth) in generated_dir, made once."""
+    from ..synth import generate
+
+    folder = generated_dir(n, seed, size)
+    if not (folder / "labels.csv").is_file():
+        generate(folder, n, seed, size, workers=workers)
+    return folder
+
+
 class DatasetError(Exception):
     """A dataset folder that cannot be used; str() is one line."""
 

@@ -9,10 +9,12 @@ read there too (modelfile.current_default), so that running never depends on tra
   Promotions push a model, rollbacks pop one; the default is the top of that stack, and with an
   empty stack the shipped models/default.skops. TRIAGE_MODEL still overrides everything.
 
-Promotion gate (`promote`): the card is complete (CARD_FIELDS, its sha256 is the file's) and
-carries a comparison on held-out data against the model that is the default now (`triage
-retrain` writes it), in which seek-care recall does not drop, nor macro-F1 by more than
-PROMOTION_MAX_MACRO_F1_DROP (a model that calls everything seek-care keeps its recall).
+Promotion gate (`check_promotable`): the card is complete (CARD_FIELDS, its sha256 is the
+file's), the model passes the strict reader, and on the gate's own held-out photos (generated,
+never trained on) its seek-care recall does not drop against the current default, nor its
+macro-F1 by more than PROMOTION_MAX_MACRO_F1_DROP (a model that calls everything seek-care
+keeps its recall). A promoted file is checked against the sha256 history.jsonl recorded for it
+at every load (triage.decide.modelfile.load_default_file).
 """
 
 from __future__ import annotations
@@ -74,8 +76,30 @@ def _append(entry: dict) -> None:
         os.fsync(f.fileno())
 
 
-def check_promotable(model_path: Path) -> dict:
-    """The card of a model that passes the promotion gate; RegistryError says why not."""
+def gate_photos(workers: int | None = None) -> list:
+    """The promotion gate's own held-out photos: PROMOTION_GATE_N generated photos (seed
+    PROMOTION_GATE_SEED) no model is trained on, made and measured once (kept in the cache
+    folder, features cached by sha256)."""
+    from ..util.pool import default_workers
+    from .dataset import generated_photos, measure_dataset, read_labels
+
+    workers = workers or default_workers()
+    folder = generated_photos(config.PROMOTION_GATE_N, config.PROMOTION_GATE_SEED, config.PROMOTION_GATE_SIZE, workers)
+    measured, _failed = measure_dataset(folder, read_labels(folder), workers)
+    return measured
+
+
+def check_promotable(model_path: Path, workers: int | None = None) -> dict:
+    """The card of a model that passes the promotion gate; RegistryError says why not.
+
+    The gate trusts no number a card reports: it reads the candidate with the strict reader
+    (triage.decide.modelfile: types, shapes, finite values, ranges) and evaluates it and the
+    current default on its own held-out photos (gate_photos): seek-care recall may not drop,
+    macro-F1 not by more than PROMOTION_MAX_MACRO_F1_DROP, and every probability must be finite.
+    The card must still be complete and belong to the file."""
+    from ..decide.modelfile import ModelError, load, load_default_file
+    from .evaluate import evaluate_measured
+
     card = card_of(model_path)
     if card is None:
         raise RegistryError(f"no model card beside {model_path}")
@@ -83,21 +107,29 @@ def check_promotable(model_path: Path) -> dict:
     if missing:
         hint = " (train it with `triage retrain`, which compares it with the default)" if "comparison" in missing else ""
         raise RegistryError(f"model card incomplete: missing {', '.join(missing)}{hint}")
-    if card["model"].get("sha256") != file_sha256(model_path):
+    if not isinstance(card.get("model"), dict) or card["model"].get("sha256") != file_sha256(model_path):
         raise RegistryError("model card does not belong to this file (sha256 differs)")
-    comp = card["comparison"]
-    now = current_default()
-    if comp["baseline"]["sha256"] != file_sha256(now):
-        raise RegistryError(f"the card compares against another model than the current default ({now.name}): retrain")
-    new = comp["candidate"]["overall"]["per_class"]["seek-care"]["recall"]
-    old = comp["baseline"]["overall"]["per_class"]["seek-care"]["recall"]
-    if new is None or old is None:
-        raise RegistryError("the held-out data of the comparison has no seek-care photos")
-    if new < old:
-        raise RegistryError(f"seek-care recall would drop on the held-out data ({old:.3f} -> {new:.3f})")
-    f1_new, f1_old = comp["candidate"]["overall"]["macro_f1"], comp["baseline"]["overall"]["macro_f1"]
+    try:
+        candidate = load(model_path)
+    except ModelError as e:
+        raise RegistryError(str(e)) from None
+    try:
+        baseline = load_default_file()
+    except ModelError as e:
+        raise RegistryError(f"the current default cannot be read ({e}): roll back first") from None
+    held = gate_photos(workers)
+    try:
+        new, old = evaluate_measured(held, candidate), evaluate_measured(held, baseline)
+    except ValueError as e:
+        raise RegistryError(f"on the gate's held-out photos: {e}") from None
+    where = f"on the gate's {len(held)} held-out photos"
+    rec_new = new["overall"]["per_class"]["seek-care"]["recall"]
+    rec_old = old["overall"]["per_class"]["seek-care"]["recall"]
+    if rec_new < rec_old:
+        raise RegistryError(f"seek-care recall would drop {where} ({rec_old:.3f} -> {rec_new:.3f})")
+    f1_new, f1_old = new["overall"]["macro_f1"], old["overall"]["macro_f1"]
     if f1_new < f1_old - config.PROMOTION_MAX_MACRO_F1_DROP:
-        raise RegistryError(f"macro-F1 would drop on the held-out data ({f1_old:.3f} -> {f1_new:.3f})")
+        raise RegistryError(f"macro-F1 would drop {where} ({f1_old:.3f} -> {f1_new:.3f})")
     return card
 
 

@@ -16,22 +16,15 @@ Nothing is overwritten: an existing --out is refused.
 from __future__ import annotations
 
 import hashlib
-import os
 from pathlib import Path
 
 from ..decide.config import LEVELS
 from ..decide.model import TriageModel
 from ..decide.modelfile import load_model
 from . import config
-from .dataset import MeasuredItem, measure_dataset, read_labels
+from .dataset import MeasuredItem, generated_photos, measure_dataset, read_labels
 from .evaluate import evaluate_measured
 from .train import fit_model, group_folds, write_model
-
-
-def generated_dir(n: int, seed: int) -> Path:
-    base = os.environ.get("TRIAGE_CACHE_DIR")
-    root = Path(base) if base and base != "off" else Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "triage"
-    return root / "generated" / f"n{n}-s{seed}"
 
 
 def _measured(folder: Path, tag: str, workers: int, progress) -> tuple[list[MeasuredItem], int]:
@@ -69,7 +62,6 @@ def retrain(
     progress=None,
 ) -> dict:
     """Fit, write, register and compare (see module docstring); returns the card."""
-    from ..synth import generate
     from .registry import register
 
     labels, out = Path(labels), Path(out)
@@ -79,9 +71,7 @@ def retrain(
     sources = {"reviewed": {"path": str(labels), "photos": len(reviewed), "unreadable": bad}}
     gen: list[MeasuredItem] = []
     if generated > 0:
-        folder = generated_dir(generated, generated_seed)
-        if not (folder / "labels.csv").is_file():
-            generate(folder, generated, generated_seed, workers=workers)
+        folder = generated_photos(generated, generated_seed, (1024, 768), workers)
         gen, bad_gen = _measured(folder, "generated", workers, progress)
         sources["generated"] = {"path": str(folder), "photos": len(gen), "seed": generated_seed, "unreadable": bad_gen}
     rev_train, rev_held = split(reviewed, seed)
