@@ -180,3 +180,44 @@ def test_unreadable_file_gives_permission_denied(tmp_path):
     out = run_unprivileged(code)
     assert out.stdout.strip() == "permission denied", out.stderr
     assert os.stat(p).st_mode & 0o777 == 0
+
+
+def _cut_points(data: bytes) -> list[int]:
+    return [n for n in (3, 10, 30, 60, 100, 200, 400, len(data) // 2) if n < len(data)]
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "WEBP", "BMP", "PNG", "TIFF", "HEIF"])
+def test_files_cut_anywhere_in_the_header_give_one_line_errors(fmt):
+    """`head -c 100 photo.jpg` (issue 6): an ImageError with one line, never another exception."""
+    data = encode(Image.fromarray(gradient_rgb()), fmt)
+    for n in _cut_points(data):
+        with pytest.raises(ImageError) as e:
+            decode(data[:n])
+        assert str(e.value) and "\n" not in str(e.value), (n, str(e.value))
+
+
+def _exif_cut(rgb: np.ndarray) -> bytes:
+    """A JPEG whose EXIF block says it holds more entries than it does (Pillow warns)."""
+    exif = Image.Exif()
+    exif[0x010F] = "PhoneMaker"
+    exif[0x0110] = "Model X"
+    raw = exif.tobytes()
+    data = encode(Image.fromarray(rgb), "JPEG", quality=90, exif=raw)
+    i = data.index(raw)
+    broken = raw[:-12]  # the last entry's bytes are gone, the count still says 2
+    seg_len = len(broken) + 2
+    start = i - 4  # APP1 marker and length sit just before the EXIF bytes
+    return data[:start] + b"\xff\xe1" + seg_len.to_bytes(2, "big") + broken + data[i + len(raw):]
+
+
+def test_decoder_warnings_are_neither_raised_nor_printed(capfd):
+    """Pillow's warnings about damaged metadata (issue 25) stay inside the decoder: the photo is
+    decoded (or refused with one line), nothing is printed."""
+    import warnings
+
+    data = _exif_cut(gradient_rgb())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # as under pytest's filterwarnings = error
+        d = decode(data)
+    assert d.rgb.shape == (768, 1024, 3)
+    assert capfd.readouterr().err == ""

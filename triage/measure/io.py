@@ -73,8 +73,10 @@ def working_size(width: int, height: int, long_side: int = config.WORK_LONG_SIDE
 
 def decode(data: bytes, long_side: int = config.WORK_LONG_SIDE) -> DecodedImage:
     """Decode image bytes to an upright uint8 RGB array whose long side is `long_side`."""
+    fmt = "image"  # until the header names the format
     try:
         with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # damaged metadata: decoded or refused, never printed
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             im = Image.open(_io.BytesIO(data))
             fmt = im.format or "unknown"
@@ -98,16 +100,23 @@ def decode(data: bytes, long_side: int = config.WORK_LONG_SIDE) -> DecodedImage:
         raise ImageError(f"image larger than the pixel limit ({config.MAX_IMAGE_PIXELS:,} pixels)") from None
     except UnidentifiedImageError:
         raise ImageError("not an image (unrecognised file format)") from None
-    except (OSError, SyntaxError, ValueError, EOFError) as e:
-        msg = str(e).splitlines()[0] if str(e) else type(e).__name__
-        if "truncated" in msg or isinstance(e, EOFError):
-            raise ImageError(f"truncated or damaged {fmt} file ({msg})") from None
-        raise ImageError(f"cannot decode {fmt} file ({msg})") from None
     except MemoryError:
         raise ImageError("image too large to decode in memory") from None
+    except Exception as e:  # noqa: BLE001 - damaged data reaches any corner of a decoder
+        raise ImageError(_damaged(fmt, e)) from None
     if rgb.shape[0] < 2 or rgb.shape[1] < 2:
         raise ImageError(f"image too small ({rgb.shape[1]}x{rgb.shape[0]} pixels)")
     return DecodedImage(to_working_size(rgb, long_side), full_w, full_h, fmt)
+
+
+def _damaged(fmt: str, e: Exception) -> str:
+    """One line for a decoder's exception on damaged data."""
+    msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+    if not isinstance(e, (OSError, SyntaxError, ValueError, EOFError)):
+        msg = f"{type(e).__name__}: {msg}"
+    if "truncated" in msg or isinstance(e, EOFError):
+        return f"truncated or damaged {fmt} file ({msg})"
+    return f"cannot decode {fmt} file ({msg})"
 
 
 def to_working_size(rgb: np.ndarray, long_side: int = config.WORK_LONG_SIDE) -> np.ndarray:
