@@ -221,3 +221,55 @@ def test_decoder_warnings_are_neither_raised_nor_printed(capfd):
         d = decode(data)
     assert d.rgb.shape == (768, 1024, 3)
     assert capfd.readouterr().err == ""
+
+
+def test_libtiff_messages_are_not_printed(capfd):
+    """libtiff's own error and warning lines on a damaged strip (issue 25: noise on the
+    terminal of a batch) are silenced; the reason is the ImageError."""
+    data = bytearray(encode(Image.fromarray(gradient_rgb()), "TIFF", compression="tiff_deflate"))
+    data[300] ^= 0x55  # inside the compressed strip
+    with pytest.raises(ImageError, match="TIFF"):
+        decode(bytes(data))
+    assert capfd.readouterr().err == ""
+
+
+def _claiming(data: bytes, width: int, height: int) -> bytes:
+    from fuzz import jpeg_claiming
+
+    return jpeg_claiming(data, width, height)
+
+
+@pytest.mark.parametrize("eoi", [False, True])
+def test_jpeg_whose_header_claims_more_than_its_data_holds(eoi):
+    """A 200x200 JPEG's frame header rewritten to 10000x10000 (issue 25): 50 KB cannot hold
+    1.5 million 8x8 blocks (Huffman coding spends at least a bit on each), so it is refused from
+    the header instead of being decoded as a grey picture and triaged."""
+    small = encode(Image.fromarray(np.random.default_rng(0).integers(0, 255, (200, 200, 3), dtype=np.uint8)), "JPEG", quality=95)
+    forged = _claiming(small, 10000, 10000)
+    forged = forged + bytes(50_000 - len(forged)) if not eoi else forged[:-2] + bytes(50_000 - len(forged)) + b"\xff\xd9"
+    with pytest.raises(ImageError, match="truncated or forged JPEG") as e:
+        decode(forged)
+    assert "10000x10000" in str(e.value) and "\n" not in str(e.value)
+
+
+def test_real_large_jpeg_passes_the_data_check():
+    """A flat 6000x4000 JPEG compresses to ~6 bits a block, far above the one-bit floor."""
+    d = decode(encode(Image.new("RGB", (6000, 4000), (200, 150, 120)), "JPEG", quality=90))
+    assert (d.width, d.height) == (6000, 4000)
+
+
+def test_png_whose_header_claims_more_than_its_data_holds():
+    """deflate cannot expand more than 1032-fold: 61 bytes of data cannot be a 9999x9999 image."""
+    from fuzz import png_claiming
+
+    with pytest.raises(ImageError, match="truncated or forged PNG"):
+        decode(png_claiming(9999, 9999, colour=6, rows=1))
+
+
+@pytest.mark.parametrize("fmt", ["GIF", "ICO", "PCX", "TGA"])
+def test_formats_outside_the_supported_list_are_not_images(fmt):
+    """Only the containers of config.DECODE_FORMATS are opened, whatever the file is named."""
+    with pytest.raises(ImageError, match="not an image"):
+        decode(encode(Image.fromarray(gradient_rgb(64, 48)), fmt))
+    with pytest.raises(ImageError, match="not an image"):
+        decode(b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 100 100\nshowpage\n")
