@@ -207,7 +207,7 @@ def outcome(data: bytes) -> tuple[str, str]:
 def reason_kind(msg: str) -> str:
     """An ImageError's message without its particulars (numbers, the library's own words in
     parentheses), to count reasons by kind."""
-    return re.sub(r"\s*\(.*", "", msg).strip()
+    return re.sub(r"\s*[(:].*", "", msg).strip()
 
 
 def tally(items) -> Counter:

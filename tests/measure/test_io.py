@@ -273,3 +273,21 @@ def test_formats_outside_the_supported_list_are_not_images(fmt):
         decode(encode(Image.fromarray(gradient_rgb(64, 48)), fmt))
     with pytest.raises(ImageError, match="not an image"):
         decode(b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 100 100\nshowpage\n")
+
+
+def test_pillow_log_lines_are_not_printed(tmp_path):
+    """Pillow logs some refusals (a TIFF with 19109 samples per pixel) as errors, which Python
+    prints on stderr when logging is not set up, as in `triage run`: the ImageError is the one
+    line. (In a child process: pytest's own log capture would hide the line.)"""
+    import struct
+    import subprocess
+    import sys
+
+    data = bytearray(encode(Image.fromarray(gradient_rgb()), "TIFF"))
+    entry = struct.pack("<HHI", 277, 3, 1)  # SamplesPerPixel, SHORT, one value
+    i = bytes(data).index(entry)
+    data[i + 8 : i + 10] = struct.pack("<H", 19109)
+    (tmp_path / "x.tif").write_bytes(bytes(data))
+    code = "import sys; from triage.measure.io import load_image, ImageError\ntry: load_image(sys.argv[1])\nexcept ImageError as e: print(e)"
+    res = subprocess.run([sys.executable, "-c", code, str(tmp_path / "x.tif")], capture_output=True, text=True)
+    assert res.stdout.strip() and res.stderr == ""

@@ -30,6 +30,7 @@ metadata are neither raised nor printed.
 from __future__ import annotations
 
 import io as _io
+import logging
 import os
 import stat
 import warnings
@@ -46,6 +47,9 @@ from . import config
 
 pillow_heif.register_heif_opener()
 Image.MAX_IMAGE_PIXELS = config.MAX_IMAGE_PIXELS
+# Pillow logs some refusals of damaged files as errors; Python prints them on stderr when logging
+# is not set up. The ImageError says why, once.
+logging.getLogger("PIL").setLevel(logging.CRITICAL)
 
 _ROTATING_ORIENTATIONS = {5, 6, 7, 8}  # EXIF orientations that swap width and height
 _TRANSPOSE = {  # EXIF orientation -> the transpose that makes the photo upright (as ImageOps.exif_transpose)
