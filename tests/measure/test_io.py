@@ -291,3 +291,46 @@ def test_pillow_log_lines_are_not_printed(tmp_path):
     code = "import sys; from triage.measure.io import load_image, ImageError\ntry: load_image(sys.argv[1])\nexcept ImageError as e: print(e)"
     res = subprocess.run([sys.executable, "-c", code, str(tmp_path / "x.tif")], capture_output=True, text=True)
     assert res.stdout.strip() and res.stderr == ""
+
+
+def _read_in_child(path, timeout=30):
+    """read_bytes(path) in a child with 4 GB of address space (an endless read fails fast
+    there instead of eating the machine); returns its one line of output."""
+    import resource
+    import subprocess
+    import sys
+
+    def limit():
+        resource.setrlimit(resource.RLIMIT_AS, (4 << 30, 4 << 30))
+
+    code = (
+        "import sys\nfrom triage.measure.io import read_bytes, ImageError\n"
+        "try:\n    print('read', len(read_bytes(sys.argv[1])))\nexcept ImageError as e:\n    print(e)\n"
+    )
+    res = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, timeout=timeout, preexec_fn=limit)
+    return res.stdout.strip() or res.stderr.strip().splitlines()[-1]
+
+
+def test_special_files_named_like_images_are_refused_without_reading(tmp_path):
+    """A symlink to /dev/zero was read without end, a FIFO hung the run (issue 3): only regular
+    files are read, a FIFO is opened without blocking."""
+    import os
+
+    os.symlink("/dev/zero", tmp_path / "zero.jpg")
+    os.mkfifo(tmp_path / "pipe.jpg")
+    assert _read_in_child(tmp_path / "zero.jpg") == "not a regular file (character device)"
+    assert _read_in_child(tmp_path / "pipe.jpg", timeout=20) == "not a regular file (FIFO (named pipe))"
+    (tmp_path / "folder.jpg").mkdir()
+    with pytest.raises(ImageError, match="is a directory"):
+        read_bytes(tmp_path / "folder.jpg")
+
+
+def test_files_above_the_size_cap_are_refused_from_their_size(tmp_path):
+    p = tmp_path / "huge.jpg"
+    with open(p, "wb") as f:
+        f.truncate(config.MAX_FILE_BYTES + 1)  # sparse: no disk used
+    with pytest.raises(ImageError, match="file too large") as e:
+        read_bytes(p)
+    assert "MiB" in str(e.value) and "\n" not in str(e.value)
+    (tmp_path / "ok.jpg").write_bytes(b"x" * 10)
+    assert read_bytes(tmp_path / "ok.jpg") == b"x" * 10

@@ -278,3 +278,44 @@ def test_kill_and_resume_every_file_exactly_once(tmp_path):
     res = subprocess.run(cmd + ["--resume"], capture_output=True, text=True)
     assert f"({n} reused" in res.stderr
     assert read_rows(out) == rows
+
+
+def test_special_files_get_error_rows_and_the_run_ends(tmp_path, photo):
+    """A symlink to /dev/zero and a FIFO named like photos (issue 3): the run ends, each has
+    its error row, the photo beside them is triaged."""
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "a.jpg").write_bytes(jpeg(photo))
+    os.symlink("/dev/zero", src / "zero.jpg")
+    os.mkfifo(src / "pipe.jpg")
+    out = tmp_path / "out"
+    res = subprocess.run([sys.executable, "-m", "triage", "run", str(src), "--out", str(out), "--workers", "2", "--quiet", "--no-report"],
+                         capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert res.returncode == 1, res.stderr
+    rows = {r["path"]: r for r in read_rows(out)}
+    assert rows["a.jpg"]["status"] == "ok"
+    assert rows["zero.jpg"]["error"] == "not a regular file (character device)"
+    assert rows["pipe.jpg"]["error"].startswith("not a regular file (FIFO")
+
+
+def test_any_exception_in_a_worker_is_that_files_error_row(tmp_path, photo, monkeypatch):
+    """MemoryError (or any exception) while reading one file is its error row, not the end of
+    the run (issue 3)."""
+    import triage.measure.io as tio
+
+    src = tmp_path / "src"
+    src.mkdir()
+    for name in ("a.jpg", "b.jpg"):
+        (src / name).write_bytes(jpeg(photo))
+    real = tio.read_bytes
+
+    def read_bytes(path):
+        if str(path).endswith("b.jpg"):
+            raise MemoryError()
+        return real(path)
+
+    monkeypatch.setattr(tio, "read_bytes", read_bytes)
+    summary = run([src], tmp_path / "out", workers=1, progress=False, report=False)
+    rows = {r["path"]: r for r in read_rows(tmp_path / "out")}
+    assert summary.errors == 1 and rows["a.jpg"]["status"] == "ok"
+    assert rows["b.jpg"]["status"] == "error" and rows["b.jpg"]["error"].startswith("internal error: MemoryError")

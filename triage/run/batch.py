@@ -19,6 +19,7 @@ from pathlib import Path
 from .. import __version__
 from ..measure import config as measure_config
 from ..util.files import atomic_write_text
+from ..util.text import printable
 from .discover import Source, UsageError, discover
 from .results import PARTIAL_LOG, csv_text, read_rows
 
@@ -68,11 +69,27 @@ def _load_worker_model(model_path: str | None) -> None:
 def _job(args: tuple[str, str, int | None, frozenset, str | None]) -> dict:
     """One file -> its row; or, when its sha256 is among `reusable` (a previous run's rows for
     this path), only {"reuse": sha256}: each file is read once, resumed or not. With a report
-    folder, the report's preview images are drawn from the same measurements."""
+    folder, the report's preview images are drawn from the same measurements. Any exception is
+    the file's error row: one photo never stops the batch."""
+    from ..pipeline import error_row
+
+    _path, rel, days, _reusable, _report_dir = args
+    try:
+        return _analyse(*args)
+    except Exception as e:  # noqa: BLE001 - one photo must never stop the batch
+        return error_row(rel, None, _internal(e), days, _MODEL)
+
+
+def _internal(e: BaseException) -> str:
+    msg = str(e).strip().splitlines()[0] if str(e).strip() else ""
+    return printable(f"internal error: {type(e).__name__}: {msg}".rstrip(": "))[:200]
+
+
+def _analyse(path: str, rel: str, days: int | None, reusable: frozenset, report_dir: str | None) -> dict:
+    """Read, hash, then reuse or analyse one file (see _job)."""
     from ..measure.io import ImageError, read_bytes
     from ..pipeline import analyze_bytes, error_row
 
-    path, rel, days, reusable, report_dir = args
     try:
         data = read_bytes(path)
     except ImageError as e:
@@ -92,8 +109,8 @@ def _job(args: tuple[str, str, int | None, frozenset, str | None]) -> dict:
 
     try:
         return analyze_bytes(data, rel, days, _MODEL, sha, then)
-    except Exception as e:  # noqa: BLE001 - one photo must never stop the batch
-        return error_row(rel, sha, f"internal error: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}", days, _MODEL)
+    except Exception as e:  # noqa: BLE001 - the file was read: its row keeps its sha256
+        return error_row(rel, sha, _internal(e), days, _MODEL)
 
 
 # --- outputs ----------------------------------------------------------------------------------
