@@ -319,3 +319,25 @@ def test_any_exception_in_a_worker_is_that_files_error_row(tmp_path, photo, monk
     rows = {r["path"]: r for r in read_rows(tmp_path / "out")}
     assert summary.errors == 1 and rows["a.jpg"]["status"] == "ok"
     assert rows["b.jpg"]["status"] == "error" and rows["b.jpg"]["error"].startswith("internal error: MemoryError")
+
+
+def test_file_names_that_are_not_utf8(tmp_path, photo):
+    """`bad\\xff.jpg` (issue 2) made the run crash after analysing every photo, with no
+    results.csv, run.json or report, and --resume the same: its row shows the byte escaped, the
+    file is read by its real name, and a resumed run finds it again."""
+    src = tmp_path / "src"
+    src.mkdir()
+    bad = src / os.fsdecode(b"bad\xff.jpg")
+    bad.write_bytes(jpeg(photo))
+    (src / "good.jpg").write_bytes(jpeg(photo))
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "triage", "run", str(src), "--out", str(out), "--workers", "1"]
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    rows = read_rows(out)
+    assert [r["path"] for r in rows] == ["bad\\xff.jpg", "good.jpg"]
+    assert rows[0]["status"] == "ok" and rows[0]["sha256"] == hashlib.sha256(bad.read_bytes()).hexdigest()
+    assert "bad\\xff.jpg" in (out / "results.csv").read_text(encoding="utf-8")
+    assert (out / "run.json").is_file() and "bad\\xff.jpg" in (out / "report.html").read_text(encoding="utf-8")
+    res = subprocess.run(cmd + ["--resume"], capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0 and "(2 reused" in res.stderr, res.stderr

@@ -8,6 +8,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..util.text import display_path
 from . import config
 
 
@@ -17,8 +18,8 @@ class UsageError(Exception):
 
 @dataclass(frozen=True)
 class Source:
-    path: str  #: where to read it
-    rel: str  #: the row's path: relative to its input root, POSIX separators
+    path: str  #: where to read it (the file's real name)
+    rel: str  #: the row's path: relative to its input root, POSIX separators, bytes that are not UTF-8 shown as \xNN
 
 
 def is_image_name(name: str) -> bool:
@@ -28,14 +29,15 @@ def is_image_name(name: str) -> bool:
 def discover(inputs: list[str | Path]) -> list[Source]:
     """Image files under the inputs: folders walked recursively in sorted order, hidden files and
     folders skipped, each directory entered once (symlink loops cannot hang it); a file given
-    directly keeps its name. Sorted by row path."""
+    directly keeps its name. Sorted by row path; a name whose bytes are not UTF-8 is read by its
+    real name and shown escaped in its row."""
     found: list[Source] = []
     for inp in inputs:
         p = Path(inp)
         if not p.exists():
             raise UsageError(f"input not found: {inp}")
         if p.is_file():
-            found.append(Source(str(p), p.name))
+            found.append(Source(str(p), display_path(p.name)))
             continue
         seen: set[tuple[int, int]] = set()
         for root, dirs, files in os.walk(p, followlinks=True):
@@ -49,7 +51,7 @@ def discover(inputs: list[str | Path]) -> list[Source]:
                 if name.startswith(".") or not is_image_name(name):
                     continue
                 full = Path(root) / name
-                found.append(Source(str(full), full.relative_to(p).as_posix()))
+                found.append(Source(str(full), display_path(full.relative_to(p).as_posix())))
     found.sort(key=lambda s: s.rel)
     return found
 

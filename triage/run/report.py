@@ -17,6 +17,7 @@ import json
 from pathlib import Path
 
 from ..util.files import atomic_write_text
+from ..util.text import display_path
 from .discover import UsageError, sources_of_run
 from .previews import LEGEND, remake_images, thumb_size
 from .results import OVERLAYS, PREVIEW_NAME, preview_paths, read_rows
@@ -133,7 +134,7 @@ def render(rows: list[dict], run_info: dict | None, out: Path) -> str:
         ("Photos", f"{len(rows)} ({len(triaged)} triaged, {len(errors)} could not be triaged)"),
         ("Model", f"{model.get('name', '?')} {model.get('version', '')} (sha256 {str(model.get('sha256', ''))[:12]})"),
         ("Software", f"triage {software.get('version', '?')}, config {software.get('config_hash', '?')}"),
-        ("Inputs", ", ".join(settings.get("inputs") or []) or "?"),
+        ("Inputs", ", ".join(display_path(str(i)) for i in settings.get("inputs") or []) or "?"),
         ("Run", f"{run_info.get('started', '?')} to {run_info.get('finished', '?')}"),
     ]
     parts = [
