@@ -19,8 +19,15 @@ app = typer.Typer(
 )
 
 
+def _say(message: str, err: bool = True) -> None:
+    """Print one line, control characters in it (from file names) escaped."""
+    from .util.text import printable
+
+    typer.echo(printable(message), err=err)
+
+
 def _fail(message: str, code: int = 2) -> None:
-    typer.echo(f"triage: error: {message}", err=True)
+    _say(f"triage: error: {message}")
     raise typer.Exit(code)
 
 
@@ -70,10 +77,10 @@ def run(
         )
     except UsageError as e:
         _fail(str(e))
-    typer.echo(summary.line(), err=True)
-    typer.echo(f"results: {out / 'results.jsonl'} (also results.csv, run.json)", err=True)
+    _say(summary.line())
+    _say(f"results: {out / 'results.jsonl'} (also results.csv, run.json)")
     if report:
-        typer.echo(f"report: {out / 'report.html'}", err=True)
+        _say(f"report: {out / 'report.html'}")
     raise typer.Exit(1 if summary.errors else 0)
 
 
@@ -94,7 +101,7 @@ def report_cmd(
     except UsageError as e:
         _fail(str(e))
     note = f"; {counts['previews_missing']} previews could not be made (source photo moved or changed)" if counts["previews_missing"] else ""
-    typer.echo(f"report: {out / 'report.html'} ({counts['rows']} rows{note})", err=True)
+    _say(f"report: {out / 'report.html'} ({counts['rows']} rows{note})")
 
 
 @app.command()
@@ -111,10 +118,10 @@ def explain(
     if as_json:
         typer.echo(json.dumps(row, indent=2))
     elif row["status"] == "error":
-        typer.echo(f"{row['path']}: cannot be triaged: {row['error']}")
+        _say(f"{row['path']}: cannot be triaged: {row['error']}", err=False)
     else:
         p = row["probabilities"]
-        typer.echo(f"{row['path']}: {row['label'].upper()}")
+        _say(f"{row['path']}: {row['label'].upper()}", err=False)
         typer.echo(f"probabilities: normal {p['normal']:.0%}, monitor {p['monitor']:.0%}, seek-care {p['seek-care']:.0%}")
         typer.echo(row["explanation"]["summary"])
         for r in row["explanation"]["reasons"]:
@@ -134,7 +141,7 @@ def inspect(
     from .run.inspect import inspect as run_inspect
 
     row = run_inspect(_existing_image(image), out, days, _model(model))
-    typer.echo(f"stages written to {out}" + (f" (cannot decode: {row['error']})" if row["status"] == "error" else ""), err=True)
+    _say(f"stages written to {out}" + (f" (cannot decode: {row['error']})" if row["status"] == "error" else ""))
     raise typer.Exit(1 if row["status"] == "error" else 0)
 
 

@@ -341,3 +341,26 @@ def test_file_names_that_are_not_utf8(tmp_path, photo):
     assert (out / "run.json").is_file() and "bad\\xff.jpg" in (out / "report.html").read_text(encoding="utf-8")
     res = subprocess.run(cmd + ["--resume"], capture_output=True, text=True, timeout=300)
     assert res.returncode == 0 and "(2 reused" in res.stderr, res.stderr
+
+
+def test_control_characters_in_names_are_escaped_on_the_terminal(tmp_path, photo):
+    """A name with a newline was printed raw in progress lines and could forge a summary line
+    (issue 23): everything printed has its control characters escaped."""
+    src = tmp_path / "src"
+    src.mkdir()
+    forged = "evil\ntriaged 9 photos: 0 seek-care, 0 monitor, 9 normal, 0 errors\n\x1b[2Jx.jpg"
+    (src / forged).write_bytes(jpeg(photo))
+    (src / "z.jpg").write_bytes(b"not a photo")
+    out = tmp_path / "out"
+    res = subprocess.run([sys.executable, "-m", "triage", "run", str(src), "--out", str(out), "--workers", "1", "--no-report"],
+                         capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert res.returncode == 1, res.stderr
+    lines = res.stderr.splitlines()
+    assert not any(line.startswith("triaged 9 photos") for line in lines), res.stderr
+    assert "\x1b" not in res.stderr
+    assert any("evil\\ntriaged 9 photos" in line and "\\x1b[2Jx.jpg" in line for line in lines), res.stderr
+    assert [r["path"] for r in read_rows(out)][0] == forged  # the row keeps the name (JSON escapes it)
+    res = subprocess.run([sys.executable, "-m", "triage", "explain", str(src / forged)], capture_output=True, text=True, timeout=300)
+    assert res.stdout.splitlines()[0].startswith("evil\\ntriaged 9 photos") and "\x1b" not in res.stdout, res.stdout
+    res = subprocess.run([sys.executable, "-m", "triage", "run", str(src / "gone\n\x1b[2J"), "--out", str(out)], capture_output=True, text=True)
+    assert res.returncode == 2 and "gone\\n\\x1b[2J" in res.stderr and "\x1b" not in res.stderr

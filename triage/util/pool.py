@@ -14,6 +14,8 @@ import sys
 import time
 from typing import Callable, Iterable, Iterator
 
+from .text import printable
+
 
 def default_workers() -> int:
     return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
@@ -44,7 +46,8 @@ def imap_unordered(
 
 class Progress:
     """Progress of a long job on stderr, as a callback progress(k, n, detail=""): on a terminal
-    one line rewritten for every item, otherwise at most one line a second (and the last)."""
+    one line rewritten for every item, otherwise at most one line a second (and the last). The
+    detail (a file name) has its control characters escaped: it cannot start a line of its own."""
 
     def __init__(self, label: str, enabled: bool = True):
         self.label, self.enabled, self.last = label, enabled, 0.0
@@ -53,6 +56,7 @@ class Progress:
     def __call__(self, k: int, n: int, detail: str = "") -> None:
         if not self.enabled:
             return
+        detail = printable(detail)
         if self.tty:
             sys.stderr.write(f"\r{self.label} [{k}/{n}] {detail[:60]:<60}" + ("\n" if k == n else ""))
         elif time.monotonic() - self.last >= 1.0 or k == n:
