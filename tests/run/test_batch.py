@@ -364,3 +364,33 @@ def test_control_characters_in_names_are_escaped_on_the_terminal(tmp_path, photo
     assert res.stdout.splitlines()[0].startswith("evil\\ntriaged 9 photos") and "\x1b" not in res.stdout, res.stdout
     res = subprocess.run([sys.executable, "-m", "triage", "run", str(src / "gone\n\x1b[2J"), "--out", str(out)], capture_output=True, text=True)
     assert res.returncode == 2 and "gone\\n\\x1b[2J" in res.stderr and "\x1b" not in res.stderr
+
+
+def test_unreadable_subfolder_is_an_error_row(tmp_path, photo):
+    """An unreadable sub-folder was skipped in silence and the run exited 0 (issue 14): it is an
+    error row (path 'locked/'), so the run counts an error and exits 1."""
+    from conftest import open_dir, run_unprivileged
+
+    d = open_dir(tmp_path)
+    src = d / "src"
+    (src / "locked").mkdir(parents=True)
+    (src / "a.jpg").write_bytes(jpeg(photo))
+    (src / "locked" / "b.jpg").write_bytes(jpeg(photo))
+    for p in (src, src / "locked"):
+        p.chmod(0o755)
+    (src / "a.jpg").chmod(0o644)
+    (src / "locked").chmod(0)
+    out = d / "out"
+    out.mkdir()
+    os.chmod(out, 0o777)
+    code = f"""
+import triage.run.batch as b
+s = b.run([{str(src)!r}], {str(out)!r}, workers=1, progress=False, report=False)
+print(s.errors, s.total)
+"""
+    res = run_unprivileged(code)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.split() == ["1", "2"]
+    rows = {r["path"]: r for r in read_rows(out)}
+    assert rows["a.jpg"]["status"] == "ok"
+    assert rows["locked/"]["status"] == "error" and rows["locked/"]["error"] == "cannot read folder: permission denied"

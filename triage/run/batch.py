@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import itertools
 import json
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -148,7 +149,7 @@ def run(
     DIR/report.html and its previews (triage.report)."""
     from ..decide.modelfile import ModelError, load_model
     from ..measure.features import FEATURE_NAMES
-    from ..pipeline import config_hash
+    from ..pipeline import config_hash, error_row
     from ..util.pool import Progress, default_workers, imap_unordered
 
     started = datetime.now(timezone.utc)
@@ -184,9 +185,11 @@ def run(
     kept: list[dict] = []
     new: list[dict] = []
     report_dir = str(out) if report else None
-    jobs = [(s.path, s.rel, days.get(s.rel), frozenset(reusable.get(s.rel, ())), report_dir) for s in sources]
+    jobs = [(s.path, s.rel, days.get(s.rel), frozenset(reusable.get(s.rel, ())), report_dir) for s in sources if s.error is None]
+    unlisted = [error_row(s.rel, None, s.error, None, model) for s in sources if s.error is not None]
     with log:
-        for k, row in enumerate(imap_unordered(_job, jobs, workers, _load_worker_model, (model_path and str(model_path),)), 1):
+        results = imap_unordered(_job, jobs, workers, _load_worker_model, (model_path and str(model_path),))
+        for k, row in enumerate(itertools.chain(unlisted, results), 1):
             if "reuse" in row:
                 kept.append(done[(row["path"], row["reuse"])])
             else:

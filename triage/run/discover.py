@@ -20,6 +20,7 @@ class UsageError(Exception):
 class Source:
     path: str  #: where to read it (the file's real name)
     rel: str  #: the row's path: relative to its input root, POSIX separators, bytes that are not UTF-8 shown as \xNN
+    error: str | None = None  #: why it cannot be read at all (a folder that cannot be listed: rel ends in "/")
 
 
 def is_image_name(name: str) -> bool:
@@ -30,30 +31,53 @@ def discover(inputs: list[str | Path]) -> list[Source]:
     """Image files under the inputs: folders walked recursively in sorted order, hidden files and
     folders skipped, each directory entered once (symlink loops cannot hang it); a file given
     directly keeps its name. Sorted by row path; a name whose bytes are not UTF-8 is read by its
-    real name and shown escaped in its row."""
+    real name and shown escaped in its row. A folder that cannot be listed is a Source with an
+    error (its rows would be missing without a word)."""
     found: list[Source] = []
     for inp in inputs:
         p = Path(inp)
         if not p.exists():
             raise UsageError(f"input not found: {inp}")
-        if p.is_file():
+        if not p.is_dir():
             found.append(Source(str(p), display_path(p.name)))
             continue
-        seen: set[tuple[int, int]] = set()
-        for root, dirs, files in os.walk(p, followlinks=True):
-            st = os.stat(root)
-            if (st.st_dev, st.st_ino) in seen:
-                dirs[:] = []
-                continue
-            seen.add((st.st_dev, st.st_ino))
-            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-            for name in sorted(files):
-                if name.startswith(".") or not is_image_name(name):
-                    continue
-                full = Path(root) / name
-                found.append(Source(str(full), display_path(full.relative_to(p).as_posix())))
+        found.extend(_walk(p))
     found.sort(key=lambda s: s.rel)
     return found
+
+
+def _walk(top: Path) -> list[Source]:
+    """The image files under one input folder (see discover)."""
+    found: list[Source] = []
+    seen: set[tuple[int, int]] = set()
+
+    def unreadable(e: OSError) -> None:
+        found.append(_folder_error(top, e.filename or str(top), e))
+
+    for root, dirs, files in os.walk(top, followlinks=True, onerror=unreadable):
+        try:
+            st = os.stat(root)
+        except OSError as e:
+            unreadable(e)
+            dirs[:] = []
+            continue
+        if (st.st_dev, st.st_ino) in seen:
+            dirs[:] = []
+            continue
+        seen.add((st.st_dev, st.st_ino))
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(files):
+            if name.startswith(".") or not is_image_name(name):
+                continue
+            full = Path(root) / name
+            found.append(Source(str(full), display_path(full.relative_to(top).as_posix())))
+    return found
+
+
+def _folder_error(top: Path, folder: str, e: OSError) -> Source:
+    rel = Path(folder).relative_to(top).as_posix() if Path(folder) != top else "."
+    why = (e.strerror or type(e).__name__).lower()
+    return Source(str(folder), display_path(rel) + "/", f"cannot read folder: {why}")
 
 
 def sources_of_run(run_info: dict | None) -> dict[str, str]:
@@ -61,6 +85,6 @@ def sources_of_run(run_info: dict | None) -> dict[str, str]:
     `discover` does); inputs that are gone are left out."""
     inputs = ((run_info or {}).get("settings") or {}).get("inputs") or []
     try:
-        return {s.rel: s.path for s in discover([i for i in inputs if Path(i).exists()])}
+        return {s.rel: s.path for s in discover([i for i in inputs if Path(i).exists()]) if s.error is None}
     except UsageError:
         return {}
