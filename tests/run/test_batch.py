@@ -394,3 +394,22 @@ print(s.errors, s.total)
     rows = {r["path"]: r for r in read_rows(out)}
     assert rows["a.jpg"]["status"] == "ok"
     assert rows["locked/"]["status"] == "error" and rows["locked/"]["error"] == "cannot read folder: permission denied"
+
+
+def test_output_folder_inside_an_input_is_never_discovered(tmp_path, photo):
+    """--out inside an input folder: the next run triaged its own previews, 5 photos became 15
+    rows (issue 22). The output folder is skipped; an output folder that is an input is refused."""
+    from typer.testing import CliRunner
+
+    src = tmp_path / "src"
+    src.mkdir()
+    for i in range(2):
+        (src / f"{i}.jpg").write_bytes(jpeg(photo))
+    out = src / "triage-out"
+    for _ in range(2):
+        summary = run([src], out, workers=1, progress=False)
+        assert summary.total == 2
+    assert [r["path"] for r in read_rows(out)] == ["0.jpg", "1.jpg"]
+    assert any((out / "overlays").iterdir())
+    r = CliRunner().invoke(app, ["run", str(src), "--out", str(src), "--workers", "1", "--quiet"])
+    assert r.exit_code == 2 and "is an input folder" in r.output, r.output

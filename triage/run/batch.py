@@ -21,7 +21,7 @@ from .. import __version__
 from ..measure import config as measure_config
 from ..util.files import atomic_write_text
 from ..util.text import printable
-from .discover import Source, UsageError, discover
+from .discover import Source, UsageError, discover, outside_output
 from .results import PARTIAL_LOG, csv_text, read_rows
 
 
@@ -156,7 +156,7 @@ def run(
     if workers is not None and workers < 1:
         raise UsageError("--workers must be at least 1")
     workers = workers or default_workers()
-    sources = discover(inputs)
+    sources = outside_output(discover(inputs), inputs, out)
     if not sources:
         raise UsageError("no images found in " + ", ".join(str(i) for i in inputs))
     days = read_manifest(manifest, sources)

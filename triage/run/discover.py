@@ -46,6 +46,15 @@ def discover(inputs: list[str | Path]) -> list[Source]:
     return found
 
 
+def outside_output(sources: list[Source], inputs: list[str | Path], out: str | Path) -> list[Source]:
+    """The sources that are not in the output folder `out` (its previews are not photos, and a
+    second run would triage them); an output folder that is itself an input is refused."""
+    folder = os.path.realpath(out)
+    if any(os.path.realpath(i) == folder for i in inputs):
+        raise UsageError(f"--out {out} is an input folder: its outputs would be triaged as photos; choose another folder")
+    return [s for s in sources if not os.path.realpath(s.path).startswith(folder + os.sep)]
+
+
 def _walk(top: Path) -> list[Source]:
     """The image files under one input folder (see discover)."""
     found: list[Source] = []
@@ -80,11 +89,13 @@ def _folder_error(top: Path, folder: str, e: OSError) -> Source:
     return Source(str(folder), display_path(rel) + "/", f"cannot read folder: {why}")
 
 
-def sources_of_run(run_info: dict | None) -> dict[str, str]:
+def sources_of_run(run_info: dict | None, out: str | Path | None = None) -> dict[str, str]:
     """Row path -> file to read, for a finished run (run.json's inputs walked again as
-    `discover` does); inputs that are gone are left out."""
-    inputs = ((run_info or {}).get("settings") or {}).get("inputs") or []
+    `discover` does, outside its output folder `out`); inputs that are gone are left out."""
+    inputs = [i for i in ((run_info or {}).get("settings") or {}).get("inputs") or [] if Path(i).exists()]
     try:
-        return {s.rel: s.path for s in discover([i for i in inputs if Path(i).exists()]) if s.error is None}
+        sources = discover(inputs)
+        sources = outside_output(sources, inputs, out) if out is not None else sources
+        return {s.rel: s.path for s in sources if s.error is None}
     except UsageError:
         return {}

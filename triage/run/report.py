@@ -200,7 +200,7 @@ def build(out: str | Path, *, workers: int | None = None, progress: bool = False
     missing = [sha for sha in wanted if not all(p.is_file() for p in preview_paths(out, sha))]
     remade = 0
     if missing:
-        sources = sources_of_run(run_info)
+        sources = sources_of_run(run_info, out)
         jobs = [(sources[wanted[sha]], sha, str(out)) for sha in missing if wanted[sha] in sources]
         show = Progress("triage report: previews", progress)
         for k, ok in enumerate(imap_unordered(remake_images, jobs, workers or default_workers()), 1):
