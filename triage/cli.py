@@ -9,6 +9,8 @@ from typing import List, Optional
 
 import typer
 
+from .run.config import MAX_DAYS_SINCE_TREATMENT  # a small module of constants: start-up stays fast
+
 DISCLAIMER = "Decision support for clinic staff, not a diagnosis."
 
 app = typer.Typer(
@@ -107,7 +109,7 @@ def report_cmd(
 @app.command()
 def explain(
     image: Path = typer.Argument(..., help="One photo."),
-    days: Optional[int] = typer.Option(None, "--days", min=0, help="Days since treatment."),
+    days: Optional[int] = typer.Option(None, "--days", min=0, max=MAX_DAYS_SINCE_TREATMENT, help="Days since treatment."),
     model: Optional[Path] = typer.Option(None, "--model", help="Model file (default: the shipped model)."),
     as_json: bool = typer.Option(False, "--json", help="Print the results.jsonl row."),
 ) -> None:
@@ -134,7 +136,7 @@ def explain(
 def inspect(
     image: Path = typer.Argument(..., help="One photo."),
     out: Path = typer.Option(..., "--out", help="Folder for the stage images and result.json."),
-    days: Optional[int] = typer.Option(None, "--days", min=0),
+    days: Optional[int] = typer.Option(None, "--days", min=0, max=MAX_DAYS_SINCE_TREATMENT),
     model: Optional[Path] = typer.Option(None, "--model"),
 ) -> None:
     """The stages of one photo as PNGs (normalised, mask, redness, pigment, overlay) + result.json."""

@@ -413,3 +413,43 @@ def test_output_folder_inside_an_input_is_never_discovered(tmp_path, photo):
     assert any((out / "overlays").iterdir())
     r = CliRunner().invoke(app, ["run", str(src), "--out", str(src), "--workers", "1", "--quiet"])
     assert r.exit_code == 2 and "is an input folder" in r.output, r.output
+
+
+@pytest.mark.parametrize(
+    "content,reason",
+    [
+        (b"path,days_since_treatment\na.jpg,inf\n", "not a number"),
+        (b"path,days_since_treatment\na.jpg,nan\n", "not a number"),
+        (b"path,days_since_treatment\na.jpg,1e20\n", "at most 3650"),
+        (b"path,days_since_treatment\na.jpg,3651\n", "at most 3650"),
+        (b"path,days_since_treatment\na.jpg,-1\n", ">= 0"),
+        (b"path,days_since_treatment\n\xff\xfe.jpg,3\n", "not UTF-8"),
+        (b"path,days_since_treatment\n" + b"a" * 200_000 + b".jpg,3\n", "cannot be read as CSV"),
+    ],
+)
+def test_bad_manifests_are_one_line_usage_errors(tmp_path, photo, content, reason):
+    """`inf` gave an OverflowError traceback, a non-UTF-8 manifest a UnicodeDecodeError
+    traceback, and 1e20 days was accepted and quoted in summaries (issue 18): exit 2, one line."""
+    from typer.testing import CliRunner
+
+    from triage.run import config
+
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "a.jpg").write_bytes(jpeg(photo))
+    manifest = tmp_path / "m.csv"
+    manifest.write_bytes(content)
+    r = CliRunner().invoke(app, ["run", str(src), "--out", str(tmp_path / "out"), "--manifest", str(manifest), "--workers", "1", "--quiet"])
+    assert r.exit_code == 2, r.output
+    assert reason in r.output and r.output.count("\n") == 1 and "Traceback" not in r.output, r.output
+    assert config.MAX_DAYS_SINCE_TREATMENT == 3650
+
+
+def test_explain_refuses_days_beyond_the_cap(tmp_path, photo):
+    from typer.testing import CliRunner
+
+    (tmp_path / "a.jpg").write_bytes(jpeg(photo))
+    r = CliRunner().invoke(app, ["explain", str(tmp_path / "a.jpg"), "--days", "100000000000000000000"])
+    assert r.exit_code == 2 and "Traceback" not in r.output
+    r = CliRunner().invoke(app, ["explain", str(tmp_path / "a.jpg"), "--days", "3651"])
+    assert r.exit_code == 2

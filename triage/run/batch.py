@@ -13,6 +13,7 @@ import csv
 import hashlib
 import itertools
 import json
+import math
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -21,32 +22,28 @@ from .. import __version__
 from ..measure import config as measure_config
 from ..util.files import atomic_write_text
 from ..util.text import printable
+from . import config
 from .discover import Source, UsageError, discover, outside_output
 from .results import PARTIAL_LOG, csv_text, read_rows
 
 
 def read_manifest(path: str | Path | None, sources: list[Source]) -> dict[str, int | None]:
     """Days since treatment per row path from a CSV with path,days_since_treatment[,patient_id];
-    its paths may be row paths, paths as given, or absolute paths."""
+    its paths may be row paths, paths as given, or absolute paths. Anything it cannot use is a
+    UsageError naming the line."""
     if path is None:
         return {}
     p = Path(path)
     if not p.is_file():
         raise UsageError(f"manifest not found: {path}")
-    by_key: dict[str, int | None] = {}
-    with open(p, newline="", encoding="utf-8") as f:
-        reader = csv.DictReader(f)
-        if not reader.fieldnames or not {"path", "days_since_treatment"} <= set(reader.fieldnames):
-            raise UsageError(f"manifest {path} needs the columns path,days_since_treatment")
-        for n, row in enumerate(reader, start=2):
-            d = (row["days_since_treatment"] or "").strip()
-            try:
-                days = int(float(d)) if d else None
-            except ValueError:
-                raise UsageError(f"manifest {path} line {n}: days_since_treatment {d!r} is not a number") from None
-            if days is not None and days < 0:
-                raise UsageError(f"manifest {path} line {n}: days_since_treatment must be >= 0")
-            by_key[(row["path"] or "").strip()] = days
+    try:
+        by_key = _manifest_days(p)
+    except UnicodeDecodeError:
+        raise UsageError(f"manifest {path} is not UTF-8 text") from None
+    except csv.Error as e:
+        raise UsageError(f"manifest {path} cannot be read as CSV: {e}") from None
+    except OSError as e:
+        raise UsageError(f"manifest {path} cannot be read: {e.strerror or e}") from None
     out = {}
     for s in sources:
         for key in (s.rel, s.path, str(Path(s.path).resolve())):
@@ -54,6 +51,40 @@ def read_manifest(path: str | Path | None, sources: list[Source]) -> dict[str, i
                 out[s.rel] = by_key[key]
                 break
     return out
+
+
+def _manifest_days(p: Path) -> dict[str, int | None]:
+    """{path column: days} of a manifest file (see read_manifest)."""
+    by_key: dict[str, int | None] = {}
+    with open(p, newline="", encoding="utf-8") as f:
+        reader = csv.DictReader(f)
+        if not reader.fieldnames or not {"path", "days_since_treatment"} <= set(reader.fieldnames):
+            raise UsageError(f"manifest {p} needs the columns path,days_since_treatment")
+        for n, row in enumerate(reader, start=2):
+            try:
+                by_key[(row["path"] or "").strip()] = parse_days(row["days_since_treatment"])
+            except ValueError as e:
+                raise UsageError(f"manifest {p} line {n}: {e}") from None
+    return by_key
+
+
+def parse_days(text: str | None) -> int | None:
+    """Days since treatment from text: None when empty; a whole number of days (a fraction is
+    cut) from 0 to config.MAX_DAYS_SINCE_TREATMENT, else ValueError saying why."""
+    d = (text or "").strip()
+    if not d:
+        return None
+    try:
+        value = float(d)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value):
+        raise ValueError(f"days_since_treatment {d!r} is not a number")
+    if value < 0:
+        raise ValueError("days_since_treatment must be >= 0")
+    if value > config.MAX_DAYS_SINCE_TREATMENT:
+        raise ValueError(f"days_since_treatment {d} is beyond the limit (at most {config.MAX_DAYS_SINCE_TREATMENT})")
+    return int(value)
 
 
 # --- the per-file job (runs in the workers) ----------------------------------------------------
