@@ -453,3 +453,26 @@ def test_explain_refuses_days_beyond_the_cap(tmp_path, photo):
     assert r.exit_code == 2 and "Traceback" not in r.output
     r = CliRunner().invoke(app, ["explain", str(tmp_path / "a.jpg"), "--days", "3651"])
     assert r.exit_code == 2
+
+
+def test_csv_cells_cannot_start_a_formula(tmp_path, photo):
+    """A file named =1+2.jpg or =HYPERLINK(...) was written to results.csv as a live formula
+    (issue 11): text cells starting with = + - @, a tab or a CR get a leading single quote (OWASP
+    CSV injection); numbers stay numbers."""
+    from triage.measure.features import FEATURE_NAMES
+    from triage.run.results import csv_text
+
+    src = tmp_path / "src"
+    src.mkdir()
+    names = ['=1+2.jpg', '=HYPERLINK("x","y").jpg', "+a.jpg", "-b.jpg", "@c.jpg", "\td.jpg", "\re.jpg", "ok.jpg"]
+    for name in names:
+        (src / name).write_bytes(jpeg(photo))
+    out = tmp_path / "out"
+    run([src], out, workers=1, progress=False, report=False)
+    rows = list(csv.DictReader(io.StringIO((out / "results.csv").read_bytes().decode("utf-8"), newline="")))
+    assert sorted(r["path"] for r in rows) == sorted("'" + n if n[0] in "=+-@\t\r" else n for n in names)
+    row = {"path": "x.jpg", "status": "error", "error": "-oops", "label": None, "probabilities": None, "quality": None,
+           "explanation": {"summary": "=cmd|' /C calc'!A0"}, "features": {FEATURE_NAMES[0]: -0.5}}  # fmt: skip
+    cells = next(csv.DictReader(io.StringIO(csv_text([row], FEATURE_NAMES), newline="")))
+    assert cells["error"] == "'-oops" and cells["summary"] == "'=cmd|' /C calc'!A0"
+    assert cells[FEATURE_NAMES[0]] == "-0.5"

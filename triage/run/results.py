@@ -39,21 +39,33 @@ def read_rows(path: Path) -> list[dict]:
         return []
 
 
+#: a spreadsheet reads a cell starting with one of these as a formula (OWASP, CSV injection)
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(text: str) -> str:
+    """A text cell that no spreadsheet takes for a formula: a leading single quote when it starts
+    with = + - @, a tab or a CR."""
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
 def csv_text(rows: list[dict], feature_names) -> str:
-    """results.csv: the rows flattened (contract), then one column per feature name."""
+    """results.csv: the rows flattened (contract), then one column per feature name. Text cells
+    go through csv_cell; numbers are written as numbers."""
     buf = _io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
+    w = csv.writer(buf, lineterminator="\r\n")  # RFC 4180; and a CR in a name is quoted, not a row break
     w.writerow(["path", "status", "error", "label", "p_normal", "p_monitor", "p_seek_care", "quality_ok",
                 "quality_issues", "summary", *feature_names])  # fmt: skip
     for r in rows:
         p = r.get("probabilities") or {}
         q = r.get("quality") or {}
         f = r.get("features") or {}
+        text = [r["path"], r["status"], r["error"] or "", r["label"] or ""]
         w.writerow([
-            r["path"], r["status"], r["error"] or "", r["label"] or "",
+            *map(csv_cell, text),
             p.get("normal", ""), p.get("monitor", ""), p.get("seek-care", ""),
-            "" if not q else str(q.get("ok")).lower(), ";".join(q.get("issues", [])) if q else "",
-            (r.get("explanation") or {}).get("summary", ""),
+            "" if not q else str(q.get("ok")).lower(), csv_cell(";".join(q.get("issues", [])) if q else ""),
+            csv_cell((r.get("explanation") or {}).get("summary", "")),
             *["" if f.get(n) is None else f[n] for n in feature_names],
         ])  # fmt: skip
     return buf.getvalue()
