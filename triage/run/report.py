@@ -5,7 +5,8 @@ Order: seek-care, then monitor, then normal; within a level the most likely firs
 of that level, descending; path breaks ties). Rows that could not be triaged are listed with
 their reasons after the photos, and counted at the top.
 
-Each card shows the photo's thumbnail and findings overlay (triage.run.previews). `build` writes
+Each card shows the photo's thumbnail and findings overlay (triage.run.previews), when the row's
+sha256 is one (64 hex digits: it names the files and goes into the markup). `build` writes
 the HTML from results.jsonl (and run.json), making any missing preview again from the source
 photo when it can still be found with the same sha256, and deleting previews no row refers to.
 """
@@ -20,7 +21,7 @@ from ..util.files import atomic_write_text
 from ..util.text import display_path
 from .discover import UsageError, sources_of_run
 from .previews import LEGEND, remake_images, thumb_size
-from .results import OVERLAYS, PREVIEW_NAME, preview_paths, read_rows
+from .results import OVERLAYS, PREVIEW_NAME, is_sha256, preview_paths, read_rows
 
 LEVEL_ORDER = ("seek-care", "monitor", "normal")
 TITLES = {"seek-care": "Seek care", "monitor": "Monitor", "normal": "Normal"}
@@ -38,11 +39,10 @@ def _e(v) -> str:
 
 def _card(row: dict, out: Path) -> str:
     level, sha = row["label"], row["sha256"]
-    thumb, over = preview_paths(out, sha)
     img = row.get("image") or {}
     tw, th = thumb_size(img.get("width") or 1, img.get("height") or 1)
-    if thumb.is_file() and over.is_file():
-        rel = f"{OVERLAYS}/{sha}"
+    if is_sha256(sha) and all(p.is_file() for p in preview_paths(out, sha)):
+        rel = _e(f"{OVERLAYS}/{sha}")
         figure = (
             f'<img src="{rel}.thumb.jpg" width="{tw}" height="{th}" loading="lazy" alt="photo">'
             f'<img src="{rel}.overlay.jpg" width="{tw}" height="{th}" loading="lazy" alt="findings overlay">'
@@ -196,7 +196,7 @@ def build(out: str | Path, *, workers: int | None = None, progress: bool = False
         run_info = json.loads((out / "run.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         run_info = None
-    wanted = {r["sha256"]: r["path"] for r in ordered(rows)}
+    wanted = {r["sha256"]: r["path"] for r in ordered(rows) if is_sha256(r["sha256"])}
     missing = [sha for sha in wanted if not all(p.is_file() for p in preview_paths(out, sha))]
     remade = 0
     if missing:

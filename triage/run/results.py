@@ -12,6 +12,13 @@ from pathlib import Path
 PARTIAL_LOG = "results.partial.jsonl"
 OVERLAYS = "overlays"
 PREVIEW_NAME = re.compile(r"^[0-9a-f]{64}\.(thumb|overlay)\.jpg$")
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+def is_sha256(value) -> bool:
+    """A sha256 as the runner writes it: 64 lowercase hex digits. A row's sha256 names files
+    and goes into the report's markup, so nothing else is taken for one."""
+    return isinstance(value, str) and _SHA256.fullmatch(value) is not None
 
 
 def preview_paths(out: Path, sha256: str) -> tuple[Path, Path]:
