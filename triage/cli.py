@@ -12,6 +12,7 @@ import typer
 from .run.config import MAX_DAYS_SINCE_TREATMENT  # a small module of constants: start-up stays fast
 
 DISCLAIMER = "Decision support for clinic staff, not a diagnosis."
+OUTPUT_ERROR = 3  # exit code: outputs could not be written (disk full, no permission); 1 is for unreadable photos
 
 app = typer.Typer(
     help=f"Skin-reaction photo triage after microneedling: normal / monitor / seek-care. {DISCLAIMER}",
@@ -72,6 +73,7 @@ def run(
     """Batch-triage photo files and folders into DIR."""
     from .run.batch import run as run_batch
     from .run.discover import UsageError
+    from .run.results import OutputError
 
     try:
         summary = run_batch(
@@ -79,6 +81,10 @@ def run(
         )
     except UsageError as e:
         _fail(str(e))
+    except OutputError as e:
+        _fail(str(e), OUTPUT_ERROR)
+    for note in summary.notes:
+        _say(f"triage: note: {note}")
     _say(summary.line())
     _say(f"results: {out / 'results.jsonl'} (also results.csv, run.json)")
     if report:
@@ -95,6 +101,7 @@ def report_cmd(
     """(Re)build DIR/report.html from DIR/results.jsonl."""
     from .run.discover import UsageError
     from .run.report import build
+    from .run.results import OutputError
 
     if workers is not None and workers < 1:
         _fail("--workers must be at least 1")
@@ -102,6 +109,8 @@ def report_cmd(
         counts = build(out, workers=workers, progress=not quiet)
     except UsageError as e:
         _fail(str(e))
+    except OutputError as e:
+        _fail(str(e), OUTPUT_ERROR)
     note = f"; {counts['previews_missing']} previews could not be made (source photo moved or changed)" if counts["previews_missing"] else ""
     _say(f"report: {out / 'report.html'} ({counts['rows']} rows{note})")
 

@@ -476,3 +476,125 @@ def test_csv_cells_cannot_start_a_formula(tmp_path, photo):
     cells = next(csv.DictReader(io.StringIO(csv_text([row], FEATURE_NAMES), newline="")))
     assert cells["error"] == "'-oops" and cells["summary"] == "'=cmd|' /C calc'!A0"
     assert cells[FEATURE_NAMES[0]] == "-0.5"
+
+
+def _lines(stderr: str) -> int:
+    """Lines on stderr, not counting LiteRT's own 'INFO: Created TensorFlow Lite XNNPACK delegate'."""
+    return len([line for line in stderr.splitlines() if not line.startswith("INFO: ")])
+
+
+def _outputs(out: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(out.iterdir()) if p.is_file()}
+
+
+def test_disk_full_while_writing_the_results_is_exit_3_with_the_previous_results_intact(tmp_path, photo, monkeypatch):
+    """ENOSPC on the final files ended in a traceback and exit 1, the code for unreadable photos
+    (issue 16): one line, exit 3, the previous results.jsonl/csv/run.json as they were, no .tmp
+    file left."""
+    from typer.testing import CliRunner
+
+    import triage.util.files as files
+
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "a.jpg").write_bytes(jpeg(photo))
+    out = tmp_path / "out"
+    run([src], out, workers=1, progress=False, report=False)
+    before = _outputs(out)
+    (src / "b.jpg").write_bytes(jpeg(photo))
+    real_write = os.write
+
+    def write(fd, data):
+        if os.readlink(f"/proc/self/fd/{fd}").endswith(".tmp") and ".results.csv." in os.readlink(f"/proc/self/fd/{fd}"):
+            raise OSError(28, "No space left on device")
+        return real_write(fd, data)
+
+    monkeypatch.setattr(files.os, "write", write)
+    r = CliRunner().invoke(app, ["run", str(src), "--out", str(out), "--workers", "1", "--quiet", "--no-report"])
+    assert r.exit_code == 3, r.output
+    assert r.output.count("\n") == 1 and "No space left on device" in r.output and "Traceback" not in r.output, r.output
+    after = _outputs(out)
+    assert {k: v for k, v in after.items() if k != "results.partial.jsonl"} == before
+    assert not [p for p in out.iterdir() if p.name.endswith(".tmp")]
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 1 MiB tmpfs (as root; skipped where mounting is not allowed)."""
+    mnt = tmp_path / "disk"
+    mnt.mkdir()
+    res = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mnt)], capture_output=True, text=True)
+    if res.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here: {res.stderr.strip()}")
+    yield mnt
+    subprocess.run(["umount", "-l", str(mnt)], check=False)
+
+
+def _fill(disk: Path) -> None:
+    with open(disk / "filler", "wb") as f:
+        try:
+            while True:
+                f.write(b"\0" * 65536)
+                f.flush()
+        except OSError:
+            pass
+
+
+def test_a_really_full_disk_is_exit_3_for_run_and_report(tmp_path, small_disk, photo):
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "a.jpg").write_bytes(jpeg(photo))
+    out = small_disk / "out"
+    cmd = [sys.executable, "-m", "triage", "run", str(src), "--out", str(out), "--workers", "1", "--quiet"]
+    assert subprocess.run(cmd, capture_output=True, timeout=300).returncode == 0
+    before = _outputs(out)
+    (src / "b.jpg").write_bytes(jpeg(photo))
+    _fill(small_disk)
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 3, res.stderr
+    assert _lines(res.stderr) == 1 and "No space left on device" in res.stderr, res.stderr
+    assert {k: v for k, v in _outputs(out).items() if k != "results.partial.jsonl"} == before
+    assert not [p for p in out.rglob("*") if p.name.endswith(".tmp")]
+    (out / "report.html").unlink()
+    _fill(small_disk)  # again, over the report's bytes
+    res = subprocess.run([sys.executable, "-m", "triage", "report", str(out), "--quiet"], capture_output=True, text=True, timeout=300)
+    assert res.returncode == 3 and _lines(res.stderr) == 1 and "No space left on device" in res.stderr, res.stderr
+    assert not [p for p in out.rglob("*") if p.name.endswith(".tmp")]
+
+
+def test_a_kill_between_the_final_renames_is_detected(tmp_path, photo):
+    """A kill between the renames of results.jsonl, results.csv and run.json left two runs' files
+    side by side with no marker (issue 17): run.finishing says so until a run completes;
+    triage report refuses in one line, --resume says so and replaces them all."""
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "a.jpg").write_bytes(jpeg(photo))
+    out = tmp_path / "out"
+    run([src], out, workers=1, progress=False, report=False)
+    first = json.loads((out / "run.json").read_text())["run_id"]
+    (src / "b.jpg").write_bytes(jpeg(photo))
+    code = f"""
+import os, signal
+import triage.util.files as files
+real = os.replace
+def replace(a, b):
+    if str(b).endswith("results.csv"):  # results.jsonl is replaced already
+        os.kill(os.getpid(), signal.SIGKILL)
+    return real(a, b)
+files.os.replace = replace
+from triage.run.batch import run
+run([{str(src)!r}], {str(out)!r}, workers=1, progress=False, report=False)
+"""
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert res.returncode == -signal.SIGKILL, res.stderr
+    assert (out / "run.finishing").is_file()
+    assert len(read_rows(out)) == 2 and json.loads((out / "run.json").read_text())["run_id"] == first  # two runs' files
+    res = subprocess.run([sys.executable, "-m", "triage", "report", str(out)], capture_output=True, text=True, timeout=300)
+    assert res.returncode == 2 and _lines(res.stderr) == 1 and "stopped while replacing" in res.stderr, res.stderr
+    cmd = [sys.executable, "-m", "triage", "run", str(src), "--out", str(out), "--workers", "1", "--resume", "--no-report"]
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0 and "stopped while replacing" in res.stderr, res.stderr
+    assert not (out / "run.finishing").exists()
+    csv_paths = [r["path"] for r in csv.DictReader(io.StringIO((out / "results.csv").read_text()))]
+    assert csv_paths == [r["path"] for r in read_rows(out)] == ["a.jpg", "b.jpg"]
+    assert json.loads((out / "run.json").read_text())["run_id"] != first

@@ -1,5 +1,6 @@
 """The files of a run folder: results.jsonl rows (read, tolerating a torn last line), the
-flattened results.csv, the partial log of a run in progress, and where a photo's previews live."""
+flattened results.csv, the partial log of a run in progress, the marker of a run replacing its
+result files, where a photo's previews live, and the error for outputs that cannot be written."""
 
 from __future__ import annotations
 
@@ -7,9 +8,12 @@ import csv
 import io as _io
 import json
 import re
+from contextlib import contextmanager
 from pathlib import Path
 
 PARTIAL_LOG = "results.partial.jsonl"
+#: stands while a run replaces results.jsonl, results.csv and run.json (batch._write_results)
+FINISHING = "run.finishing"
 OVERLAYS = "overlays"
 PREVIEW_NAME = re.compile(r"^[0-9a-f]{64}\.(thumb|overlay)\.jpg$")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
@@ -19,6 +23,26 @@ def is_sha256(value) -> bool:
     """A sha256 as the runner writes it: 64 lowercase hex digits. A row's sha256 names files
     and goes into the report's markup, so nothing else is taken for one."""
     return isinstance(value, str) and _SHA256.fullmatch(value) is not None
+
+
+class OutputError(Exception):
+    """An output that cannot be written (disk full, no permission): exit code 3, one line."""
+
+
+@contextmanager
+def writing(path):
+    """OSError inside -> OutputError naming `path` and the system's reason."""
+    try:
+        yield
+    except OSError as e:
+        raise OutputError(f"cannot write {path}: {e.strerror or e}") from None
+
+
+def unfinished(out: Path) -> str | None:
+    """Why the result files of `out` may mix two runs (FINISHING left by a stopped run), or None."""
+    if (Path(out) / FINISHING).exists():
+        return f"{out}: a run was stopped while replacing its result files ({FINISHING} is there), so they may come from two runs; finish it with `triage run ... --out {out} --resume`"
+    return None
 
 
 def preview_paths(out: Path, sha256: str) -> tuple[Path, Path]:
