@@ -13,6 +13,7 @@ from .run.config import MAX_DAYS_SINCE_TREATMENT  # a small module of constants:
 
 DISCLAIMER = "Decision support for clinic staff, not a diagnosis."
 OUTPUT_ERROR = 3  # exit code: outputs could not be written (disk full, no permission); 1 is for unreadable photos
+INTERRUPTED = 130  # exit code after Ctrl-C, as a shell gives (128 + SIGINT)
 
 app = typer.Typer(
     help=f"Skin-reaction photo triage after microneedling: normal / monitor / seek-care. {DISCLAIMER}",
@@ -83,6 +84,8 @@ def run(
         _fail(str(e))
     except OutputError as e:
         _fail(str(e), OUTPUT_ERROR)
+    except KeyboardInterrupt:
+        _fail("interrupted; the photos done are kept: `--resume` goes on from them", INTERRUPTED)
     for note in summary.notes:
         _say(f"triage: note: {note}")
     _say(summary.line())

@@ -598,3 +598,70 @@ run([{str(src)!r}], {str(out)!r}, workers=1, progress=False, report=False)
     csv_paths = [r["path"] for r in csv.DictReader(io.StringIO((out / "results.csv").read_text()))]
     assert csv_paths == [r["path"] for r in read_rows(out)] == ["a.jpg", "b.jpg"]
     assert json.loads((out / "run.json").read_text())["run_id"] != first
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_workers_of_a_killed_run_end_quietly(tmp_path):
+    """Killing the parent of a running `triage run --workers 2` left workers that finished their
+    photo and printed BrokenPipeError tracebacks (issue 25): they end with it, silently."""
+    from conftest import skin_photo
+
+    src = tmp_path / "src"
+    src.mkdir()
+    for i in range(8):
+        (src / f"{i}.jpg").write_bytes(jpeg(skin_photo(seed=200 + i, size=(1600, 1200))))
+    out = tmp_path / "out"
+    err = tmp_path / "stderr.txt"
+    with open(err, "w") as f:
+        proc = subprocess.Popen([sys.executable, "-m", "triage", "run", str(src), "--out", str(out), "--workers", "2", "--no-report"],
+                                stdout=subprocess.DEVNULL, stderr=f)  # fmt: skip
+    partial = out / "results.partial.jsonl"
+    deadline = time.time() + 120
+    while time.time() < deadline and not (partial.exists() and partial.read_text().strip()):
+        time.sleep(0.05)
+    family = [c for c in _children(proc.pid)]
+    proc.kill()
+    proc.wait()
+    deadline = time.time() + 60
+    while time.time() < deadline and any(_alive(c) for c in family):
+        time.sleep(0.1)
+    assert not any(_alive(c) for c in family), "workers outlived their run"
+    time.sleep(0.5)
+    text = err.read_text()
+    assert "Traceback" not in text and "BrokenPipeError" not in text and "leaked" not in text, text
+
+
+def test_ctrl_c_stops_a_run_in_one_line(tmp_path):
+    """Ctrl-C (SIGINT to the run) ends it with one line and exit 130, no traceback from it or its
+    workers; the partial log is kept for --resume."""
+    from conftest import skin_photo
+
+    src = tmp_path / "src"
+    src.mkdir()
+    for i in range(8):
+        (src / f"{i}.jpg").write_bytes(jpeg(skin_photo(seed=300 + i, size=(1600, 1200))))
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-m", "triage", "run", str(src), "--out", str(out), "--workers", "2", "--no-report"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    partial = out / "results.partial.jsonl"
+    deadline = time.time() + 120
+    while time.time() < deadline and not (partial.exists() and partial.read_text().strip()):
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "interrupted" in err, err
+    assert partial.read_text().strip()
