@@ -665,3 +665,20 @@ def test_ctrl_c_stops_a_run_in_one_line(tmp_path):
     assert proc.returncode == 130, err
     assert "Traceback" not in err and "interrupted" in err, err
     assert partial.read_text().strip()
+
+
+def test_a_jpeg_cut_in_its_header_is_one_line_everywhere(tmp_path, photo):
+    """`head -c 100 sample.jpg > t.jpg; triage explain t.jpg` gave a traceback, triage.analyze
+    an exception and batch rows 'internal error' (issue 6): one line, the same everywhere."""
+    from typer.testing import CliRunner
+
+    import triage
+
+    t = tmp_path / "t.jpg"
+    t.write_bytes(jpeg(photo)[:100])
+    row = triage.analyze(t).to_dict()
+    assert row["status"] == "error" and "\n" not in row["error"] and "internal" not in row["error"]
+    r = CliRunner().invoke(app, ["explain", str(t)])
+    assert r.exit_code == 1 and r.output == f"t.jpg: cannot be triaged: {row['error']}\n"
+    run([t], tmp_path / "out", workers=1, progress=False, report=False)
+    assert read_rows(tmp_path / "out")[0]["error"] == row["error"]
