@@ -35,7 +35,7 @@ MAX_FILE_BYTES = 128 * 2**20
 #: pixel is decoded. A worker holds ~110 MB before decoding (Python, NumPy, OpenCV, Pillow, the
 #: model), so 288 MiB keeps its peak under 500 MB (tests/measure/test_decode_memory.py measures
 #: it per format): 12 MP photos need 15-200 MB in every format; the largest accepted are ~75 MP
-#: colour PNG and TIFF (100 MP grey), ~50 MP BMP, ~33 MP HEIF, ~16 MP WebP, and a progressive
+#: colour PNG and TIFF (100 MP grey), ~33 MP 24-bit BMP and HEIF, ~16 MP WebP, and a progressive
 #: JPEG up to ~95 MP (4:2:0).
 DECODE_MAX_BYTES = 288 * 2**20
 #: Bytes per pixel of the full image that a decoder holds beside Pillow's own pixel storage (1, 2
