@@ -2,9 +2,9 @@
 
 Workers are started with 'spawn' (no inherited locks or OpenCV threads) and each keeps OpenCV
 single-threaded: parallelism comes from processes, one photo each. Workers end with the process
-that started them and leave Ctrl-C to it. Results come back in
-completion order (`imap_unordered`) so a slow photo does not hold back the rest; memory stays
-flat because items are fed as workers ask for them.
+that started them and leave Ctrl-C to it. Results come back in completion order
+(`imap_unordered`) so a slow photo does not hold back the rest; memory stays flat because items
+are fed as workers ask for them.
 """
 
 from __future__ import annotations
