@@ -9,7 +9,11 @@ from typing import List, Optional
 
 import typer
 
+from .run.config import MAX_DAYS_SINCE_TREATMENT  # a small module of constants: start-up stays fast
+
 DISCLAIMER = "Decision support for clinic staff, not a diagnosis."
+OUTPUT_ERROR = 3  # exit code: outputs could not be written (disk full, no permission); 1 is for unreadable photos
+INTERRUPTED = 130  # exit code after Ctrl-C, as a shell gives (128 + SIGINT)
 
 app = typer.Typer(
     help=f"Skin-reaction photo triage after microneedling: normal / monitor / seek-care. {DISCLAIMER}",
@@ -19,8 +23,15 @@ app = typer.Typer(
 )
 
 
+def _say(message: str, err: bool = True) -> None:
+    """Print one line, control characters in it (from file names) escaped."""
+    from .util.text import printable
+
+    typer.echo(printable(message), err=err)
+
+
 def _fail(message: str, code: int = 2) -> None:
-    typer.echo(f"triage: error: {message}", err=True)
+    _say(f"triage: error: {message}")
     raise typer.Exit(code)
 
 
@@ -63,6 +74,7 @@ def run(
     """Batch-triage photo files and folders into DIR."""
     from .run.batch import run as run_batch
     from .run.discover import UsageError
+    from .run.results import OutputError
 
     try:
         summary = run_batch(
@@ -70,10 +82,16 @@ def run(
         )
     except UsageError as e:
         _fail(str(e))
-    typer.echo(summary.line(), err=True)
-    typer.echo(f"results: {out / 'results.jsonl'} (also results.csv, run.json)", err=True)
+    except OutputError as e:
+        _fail(str(e), OUTPUT_ERROR)
+    except KeyboardInterrupt:
+        _fail("interrupted; the photos done are kept: `--resume` goes on from them", INTERRUPTED)
+    for note in summary.notes:
+        _say(f"triage: note: {note}")
+    _say(summary.line())
+    _say(f"results: {out / 'results.jsonl'} (also results.csv, run.json)")
     if report:
-        typer.echo(f"report: {out / 'report.html'}", err=True)
+        _say(f"report: {out / 'report.html'}")
     raise typer.Exit(1 if summary.errors else 0)
 
 
@@ -86,6 +104,7 @@ def report_cmd(
     """(Re)build DIR/report.html from DIR/results.jsonl."""
     from .run.discover import UsageError
     from .run.report import build
+    from .run.results import OutputError
 
     if workers is not None and workers < 1:
         _fail("--workers must be at least 1")
@@ -93,14 +112,16 @@ def report_cmd(
         counts = build(out, workers=workers, progress=not quiet)
     except UsageError as e:
         _fail(str(e))
+    except OutputError as e:
+        _fail(str(e), OUTPUT_ERROR)
     note = f"; {counts['previews_missing']} previews could not be made (source photo moved or changed)" if counts["previews_missing"] else ""
-    typer.echo(f"report: {out / 'report.html'} ({counts['rows']} rows{note})", err=True)
+    _say(f"report: {out / 'report.html'} ({counts['rows']} rows{note})")
 
 
 @app.command()
 def explain(
     image: Path = typer.Argument(..., help="One photo."),
-    days: Optional[int] = typer.Option(None, "--days", min=0, help="Days since treatment."),
+    days: Optional[int] = typer.Option(None, "--days", min=0, max=MAX_DAYS_SINCE_TREATMENT, help="Days since treatment."),
     model: Optional[Path] = typer.Option(None, "--model", help="Model file (default: the shipped model)."),
     as_json: bool = typer.Option(False, "--json", help="Print the results.jsonl row."),
 ) -> None:
@@ -111,10 +132,10 @@ def explain(
     if as_json:
         typer.echo(json.dumps(row, indent=2))
     elif row["status"] == "error":
-        typer.echo(f"{row['path']}: cannot be triaged: {row['error']}")
+        _say(f"{row['path']}: cannot be triaged: {row['error']}", err=False)
     else:
         p = row["probabilities"]
-        typer.echo(f"{row['path']}: {row['label'].upper()}")
+        _say(f"{row['path']}: {row['label'].upper()}", err=False)
         typer.echo(f"probabilities: normal {p['normal']:.0%}, monitor {p['monitor']:.0%}, seek-care {p['seek-care']:.0%}")
         typer.echo(row["explanation"]["summary"])
         for r in row["explanation"]["reasons"]:
@@ -127,14 +148,14 @@ def explain(
 def inspect(
     image: Path = typer.Argument(..., help="One photo."),
     out: Path = typer.Option(..., "--out", help="Folder for the stage images and result.json."),
-    days: Optional[int] = typer.Option(None, "--days", min=0),
+    days: Optional[int] = typer.Option(None, "--days", min=0, max=MAX_DAYS_SINCE_TREATMENT),
     model: Optional[Path] = typer.Option(None, "--model"),
 ) -> None:
     """The stages of one photo as PNGs (normalised, mask, redness, pigment, overlay) + result.json."""
     from .run.inspect import inspect as run_inspect
 
     row = run_inspect(_existing_image(image), out, days, _model(model))
-    typer.echo(f"stages written to {out}" + (f" (cannot decode: {row['error']})" if row["status"] == "error" else ""), err=True)
+    _say(f"stages written to {out}" + (f" (cannot decode: {row['error']})" if row["status"] == "error" else ""))
     raise typer.Exit(1 if row["status"] == "error" else 0)
 
 

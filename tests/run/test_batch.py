@@ -278,3 +278,407 @@ def test_kill_and_resume_every_file_exactly_once(tmp_path):
     res = subprocess.run(cmd + ["--resume"], capture_output=True, text=True)
     assert f"({n} reused" in res.stderr
     assert read_rows(out) == rows
+
+
+def test_special_files_get_error_rows_and_the_run_ends(tmp_path, photo):
+    """A symlink to /dev/zero and a FIFO named like photos (issue 3): the run ends, each has
+    its error row, the photo beside them is triaged."""
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "a.jpg").write_bytes(jpeg(photo))
+    os.symlink("/dev/zero", src / "zero.jpg")
+    os.mkfifo(src / "pipe.jpg")
+    out = tmp_path / "out"
+    res = subprocess.run([sys.executable, "-m", "triage", "run", str(src), "--out", str(out), "--workers", "2", "--quiet", "--no-report"],
+                         capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert res.returncode == 1, res.stderr
+    rows = {r["path"]: r for r in read_rows(out)}
+    assert rows["a.jpg"]["status"] == "ok"
+    assert rows["zero.jpg"]["error"] == "not a regular file (character device)"
+    assert rows["pipe.jpg"]["error"].startswith("not a regular file (FIFO")
+
+
+def test_any_exception_in_a_worker_is_that_files_error_row(tmp_path, photo, monkeypatch):
+    """MemoryError (or any exception) while reading one file is its error row, not the end of
+    the run (issue 3)."""
+    import triage.measure.io as tio
+
+    src = tmp_path / "src"
+    src.mkdir()
+    for name in ("a.jpg", "b.jpg"):
+        (src / name).write_bytes(jpeg(photo))
+    real = tio.read_bytes
+
+    def read_bytes(path):
+        if str(path).endswith("b.jpg"):
+            raise MemoryError()
+        return real(path)
+
+    monkeypatch.setattr(tio, "read_bytes", read_bytes)
+    summary = run([src], tmp_path / "out", workers=1, progress=False, report=False)
+    rows = {r["path"]: r for r in read_rows(tmp_path / "out")}
+    assert summary.errors == 1 and rows["a.jpg"]["status"] == "ok"
+    assert rows["b.jpg"]["status"] == "error" and rows["b.jpg"]["error"].startswith("internal error: MemoryError")
+
+
+def test_file_names_that_are_not_utf8(tmp_path, photo):
+    """`bad\\xff.jpg` (issue 2) made the run crash after analysing every photo, with no
+    results.csv, run.json or report, and --resume the same: its row shows the byte escaped, the
+    file is read by its real name, and a resumed run finds it again."""
+    src = tmp_path / "src"
+    src.mkdir()
+    bad = src / os.fsdecode(b"bad\xff.jpg")
+    bad.write_bytes(jpeg(photo))
+    (src / "good.jpg").write_bytes(jpeg(photo))
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "triage", "run", str(src), "--out", str(out), "--workers", "1"]
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    rows = read_rows(out)
+    assert [r["path"] for r in rows] == ["bad\\xff.jpg", "good.jpg"]
+    assert rows[0]["status"] == "ok" and rows[0]["sha256"] == hashlib.sha256(bad.read_bytes()).hexdigest()
+    assert "bad\\xff.jpg" in (out / "results.csv").read_text(encoding="utf-8")
+    assert (out / "run.json").is_file() and "bad\\xff.jpg" in (out / "report.html").read_text(encoding="utf-8")
+    res = subprocess.run(cmd + ["--resume"], capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0 and "(2 reused" in res.stderr, res.stderr
+
+
+def test_control_characters_in_names_are_escaped_on_the_terminal(tmp_path, photo):
+    """A name with a newline was printed raw in progress lines and could forge a summary line
+    (issue 23): everything printed has its control characters escaped."""
+    src = tmp_path / "src"
+    src.mkdir()
+    forged = "evil\ntriaged 9 photos: 0 seek-care, 0 monitor, 9 normal, 0 errors\n\x1b[2Jx.jpg"
+    (src / forged).write_bytes(jpeg(photo))
+    (src / "z.jpg").write_bytes(b"not a photo")
+    out = tmp_path / "out"
+    res = subprocess.run([sys.executable, "-m", "triage", "run", str(src), "--out", str(out), "--workers", "1", "--no-report"],
+                         capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert res.returncode == 1, res.stderr
+    lines = res.stderr.splitlines()
+    assert not any(line.startswith("triaged 9 photos") for line in lines), res.stderr
+    assert "\x1b" not in res.stderr
+    assert any("evil\\ntriaged 9 photos" in line and "\\x1b[2Jx.jpg" in line for line in lines), res.stderr
+    assert [r["path"] for r in read_rows(out)][0] == forged  # the row keeps the name (JSON escapes it)
+    res = subprocess.run([sys.executable, "-m", "triage", "explain", str(src / forged)], capture_output=True, text=True, timeout=300)
+    assert res.stdout.splitlines()[0].startswith("evil\\ntriaged 9 photos") and "\x1b" not in res.stdout, res.stdout
+    res = subprocess.run([sys.executable, "-m", "triage", "run", str(src / "gone\n\x1b[2J"), "--out", str(out)], capture_output=True, text=True)
+    assert res.returncode == 2 and "gone\\n\\x1b[2J" in res.stderr and "\x1b" not in res.stderr
+
+
+def test_unreadable_subfolder_is_an_error_row(tmp_path, photo):
+    """An unreadable sub-folder was skipped in silence and the run exited 0 (issue 14): it is an
+    error row (path 'locked/'), so the run counts an error and exits 1."""
+    from conftest import open_dir, run_unprivileged
+
+    d = open_dir(tmp_path)
+    src = d / "src"
+    (src / "locked").mkdir(parents=True)
+    (src / "a.jpg").write_bytes(jpeg(photo))
+    (src / "locked" / "b.jpg").write_bytes(jpeg(photo))
+    for p in (src, src / "locked"):
+        p.chmod(0o755)
+    (src / "a.jpg").chmod(0o644)
+    (src / "locked").chmod(0)
+    out = d / "out"
+    out.mkdir()
+    os.chmod(out, 0o777)
+    code = f"""
+import triage.run.batch as b
+s = b.run([{str(src)!r}], {str(out)!r}, workers=1, progress=False, report=False)
+print(s.errors, s.total)
+"""
+    res = run_unprivileged(code)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.split() == ["1", "2"]
+    rows = {r["path"]: r for r in read_rows(out)}
+    assert rows["a.jpg"]["status"] == "ok"
+    assert rows["locked/"]["status"] == "error" and rows["locked/"]["error"] == "cannot read folder: permission denied"
+
+
+def test_output_folder_inside_an_input_is_never_discovered(tmp_path, photo):
+    """--out inside an input folder: the next run triaged its own previews, 5 photos became 15
+    rows (issue 22). The output folder is skipped; an output folder that is an input is refused."""
+    from typer.testing import CliRunner
+
+    src = tmp_path / "src"
+    src.mkdir()
+    for i in range(2):
+        (src / f"{i}.jpg").write_bytes(jpeg(photo))
+    out = src / "triage-out"
+    for _ in range(2):
+        summary = run([src], out, workers=1, progress=False)
+        assert summary.total == 2
+    assert [r["path"] for r in read_rows(out)] == ["0.jpg", "1.jpg"]
+    assert any((out / "overlays").iterdir())
+    r = CliRunner().invoke(app, ["run", str(src), "--out", str(src), "--workers", "1", "--quiet"])
+    assert r.exit_code == 2 and "is an input folder" in r.output, r.output
+
+
+@pytest.mark.parametrize(
+    "content,reason",
+    [
+        (b"path,days_since_treatment\na.jpg,inf\n", "not a number"),
+        (b"path,days_since_treatment\na.jpg,nan\n", "not a number"),
+        (b"path,days_since_treatment\na.jpg,1e20\n", "at most 3650"),
+        (b"path,days_since_treatment\na.jpg,3651\n", "at most 3650"),
+        (b"path,days_since_treatment\na.jpg,-1\n", ">= 0"),
+        (b"path,days_since_treatment\n\xff\xfe.jpg,3\n", "not UTF-8"),
+        (b"path,days_since_treatment\n" + b"a" * 200_000 + b".jpg,3\n", "cannot be read as CSV"),
+    ],
+)
+def test_bad_manifests_are_one_line_usage_errors(tmp_path, photo, content, reason):
+    """`inf` gave an OverflowError traceback, a non-UTF-8 manifest a UnicodeDecodeError
+    traceback, and 1e20 days was accepted and quoted in summaries (issue 18): exit 2, one line."""
+    from typer.testing import CliRunner
+
+    from triage.run import config
+
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "a.jpg").write_bytes(jpeg(photo))
+    manifest = tmp_path / "m.csv"
+    manifest.write_bytes(content)
+    r = CliRunner().invoke(app, ["run", str(src), "--out", str(tmp_path / "out"), "--manifest", str(manifest), "--workers", "1", "--quiet"])
+    assert r.exit_code == 2, r.output
+    assert reason in r.output and r.output.count("\n") == 1 and "Traceback" not in r.output, r.output
+    assert config.MAX_DAYS_SINCE_TREATMENT == 3650
+
+
+def test_explain_refuses_days_beyond_the_cap(tmp_path, photo):
+    from typer.testing import CliRunner
+
+    (tmp_path / "a.jpg").write_bytes(jpeg(photo))
+    r = CliRunner().invoke(app, ["explain", str(tmp_path / "a.jpg"), "--days", "100000000000000000000"])
+    assert r.exit_code == 2 and "Traceback" not in r.output
+    r = CliRunner().invoke(app, ["explain", str(tmp_path / "a.jpg"), "--days", "3651"])
+    assert r.exit_code == 2
+
+
+def test_csv_cells_cannot_start_a_formula(tmp_path, photo):
+    """A file named =1+2.jpg or =HYPERLINK(...) was written to results.csv as a live formula
+    (issue 11): text cells starting with = + - @, a tab or a CR get a leading single quote (OWASP
+    CSV injection); numbers stay numbers."""
+    from triage.measure.features import FEATURE_NAMES
+    from triage.run.results import csv_text
+
+    src = tmp_path / "src"
+    src.mkdir()
+    names = ['=1+2.jpg', '=HYPERLINK("x","y").jpg', "+a.jpg", "-b.jpg", "@c.jpg", "\td.jpg", "\re.jpg", "ok.jpg"]
+    for name in names:
+        (src / name).write_bytes(jpeg(photo))
+    out = tmp_path / "out"
+    run([src], out, workers=1, progress=False, report=False)
+    rows = list(csv.DictReader(io.StringIO((out / "results.csv").read_bytes().decode("utf-8"), newline="")))
+    assert sorted(r["path"] for r in rows) == sorted("'" + n if n[0] in "=+-@\t\r" else n for n in names)
+    row = {"path": "x.jpg", "status": "error", "error": "-oops", "label": None, "probabilities": None, "quality": None,
+           "explanation": {"summary": "=cmd|' /C calc'!A0"}, "features": {FEATURE_NAMES[0]: -0.5}}  # fmt: skip
+    cells = next(csv.DictReader(io.StringIO(csv_text([row], FEATURE_NAMES), newline="")))
+    assert cells["error"] == "'-oops" and cells["summary"] == "'=cmd|' /C calc'!A0"
+    assert cells[FEATURE_NAMES[0]] == "-0.5"
+
+
+def _lines(stderr: str) -> int:
+    """Lines on stderr, not counting LiteRT's own 'INFO: Created TensorFlow Lite XNNPACK delegate'."""
+    return len([line for line in stderr.splitlines() if not line.startswith("INFO: ")])
+
+
+def _outputs(out: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(out.iterdir()) if p.is_file()}
+
+
+def test_disk_full_while_writing_the_results_is_exit_3_with_the_previous_results_intact(tmp_path, photo, monkeypatch):
+    """ENOSPC on the final files ended in a traceback and exit 1, the code for unreadable photos
+    (issue 16): one line, exit 3, the previous results.jsonl/csv/run.json as they were, no .tmp
+    file left."""
+    from typer.testing import CliRunner
+
+    import triage.util.files as files
+
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "a.jpg").write_bytes(jpeg(photo))
+    out = tmp_path / "out"
+    run([src], out, workers=1, progress=False, report=False)
+    before = _outputs(out)
+    (src / "b.jpg").write_bytes(jpeg(photo))
+    real_write = os.write
+
+    def write(fd, data):
+        if os.readlink(f"/proc/self/fd/{fd}").endswith(".tmp") and ".results.csv." in os.readlink(f"/proc/self/fd/{fd}"):
+            raise OSError(28, "No space left on device")
+        return real_write(fd, data)
+
+    monkeypatch.setattr(files.os, "write", write)
+    r = CliRunner().invoke(app, ["run", str(src), "--out", str(out), "--workers", "1", "--quiet", "--no-report"])
+    assert r.exit_code == 3, r.output
+    assert r.output.count("\n") == 1 and "No space left on device" in r.output and "Traceback" not in r.output, r.output
+    after = _outputs(out)
+    assert {k: v for k, v in after.items() if k != "results.partial.jsonl"} == before
+    assert not [p for p in out.iterdir() if p.name.endswith(".tmp")]
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 1 MiB tmpfs (as root; skipped where mounting is not allowed)."""
+    mnt = tmp_path / "disk"
+    mnt.mkdir()
+    res = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mnt)], capture_output=True, text=True)
+    if res.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here: {res.stderr.strip()}")
+    yield mnt
+    subprocess.run(["umount", "-l", str(mnt)], check=False)
+
+
+def _fill(disk: Path) -> None:
+    with open(disk / "filler", "wb") as f:
+        try:
+            while True:
+                f.write(b"\0" * 65536)
+                f.flush()
+        except OSError:
+            pass
+
+
+def test_a_really_full_disk_is_exit_3_for_run_and_report(tmp_path, small_disk, photo):
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "a.jpg").write_bytes(jpeg(photo))
+    out = small_disk / "out"
+    cmd = [sys.executable, "-m", "triage", "run", str(src), "--out", str(out), "--workers", "1", "--quiet"]
+    assert subprocess.run(cmd, capture_output=True, timeout=300).returncode == 0
+    before = _outputs(out)
+    (src / "b.jpg").write_bytes(jpeg(photo))
+    _fill(small_disk)
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 3, res.stderr
+    assert _lines(res.stderr) == 1 and "No space left on device" in res.stderr, res.stderr
+    assert {k: v for k, v in _outputs(out).items() if k != "results.partial.jsonl"} == before
+    assert not [p for p in out.rglob("*") if p.name.endswith(".tmp")]
+    (out / "report.html").unlink()
+    _fill(small_disk)  # again, over the report's bytes
+    res = subprocess.run([sys.executable, "-m", "triage", "report", str(out), "--quiet"], capture_output=True, text=True, timeout=300)
+    assert res.returncode == 3 and _lines(res.stderr) == 1 and "No space left on device" in res.stderr, res.stderr
+    assert not [p for p in out.rglob("*") if p.name.endswith(".tmp")]
+
+
+def test_a_kill_between_the_final_renames_is_detected(tmp_path, photo):
+    """A kill between the renames of results.jsonl, results.csv and run.json left two runs' files
+    side by side with no marker (issue 17): run.finishing says so until a run completes;
+    triage report refuses in one line, --resume says so and replaces them all."""
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "a.jpg").write_bytes(jpeg(photo))
+    out = tmp_path / "out"
+    run([src], out, workers=1, progress=False, report=False)
+    first = json.loads((out / "run.json").read_text())["run_id"]
+    (src / "b.jpg").write_bytes(jpeg(photo))
+    code = f"""
+import os, signal
+import triage.util.files as files
+real = os.replace
+def replace(a, b):
+    if str(b).endswith("results.csv"):  # results.jsonl is replaced already
+        os.kill(os.getpid(), signal.SIGKILL)
+    return real(a, b)
+files.os.replace = replace
+from triage.run.batch import run
+run([{str(src)!r}], {str(out)!r}, workers=1, progress=False, report=False)
+"""
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert res.returncode == -signal.SIGKILL, res.stderr
+    assert (out / "run.finishing").is_file()
+    assert len(read_rows(out)) == 2 and json.loads((out / "run.json").read_text())["run_id"] == first  # two runs' files
+    res = subprocess.run([sys.executable, "-m", "triage", "report", str(out)], capture_output=True, text=True, timeout=300)
+    assert res.returncode == 2 and _lines(res.stderr) == 1 and "stopped while replacing" in res.stderr, res.stderr
+    cmd = [sys.executable, "-m", "triage", "run", str(src), "--out", str(out), "--workers", "1", "--resume", "--no-report"]
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0 and "stopped while replacing" in res.stderr, res.stderr
+    assert not (out / "run.finishing").exists()
+    csv_paths = [r["path"] for r in csv.DictReader(io.StringIO((out / "results.csv").read_text()))]
+    assert csv_paths == [r["path"] for r in read_rows(out)] == ["a.jpg", "b.jpg"]
+    assert json.loads((out / "run.json").read_text())["run_id"] != first
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_workers_of_a_killed_run_end_quietly(tmp_path):
+    """Killing the parent of a running `triage run --workers 2` left workers that finished their
+    photo and printed BrokenPipeError tracebacks (issue 25): they end with it, silently."""
+    from conftest import skin_photo
+
+    src = tmp_path / "src"
+    src.mkdir()
+    for i in range(8):
+        (src / f"{i}.jpg").write_bytes(jpeg(skin_photo(seed=200 + i, size=(1600, 1200))))
+    out = tmp_path / "out"
+    err = tmp_path / "stderr.txt"
+    with open(err, "w") as f:
+        proc = subprocess.Popen([sys.executable, "-m", "triage", "run", str(src), "--out", str(out), "--workers", "2", "--no-report"],
+                                stdout=subprocess.DEVNULL, stderr=f)  # fmt: skip
+    partial = out / "results.partial.jsonl"
+    deadline = time.time() + 120
+    while time.time() < deadline and not (partial.exists() and partial.read_text().strip()):
+        time.sleep(0.05)
+    family = [c for c in _children(proc.pid)]
+    proc.kill()
+    proc.wait()
+    deadline = time.time() + 60
+    while time.time() < deadline and any(_alive(c) for c in family):
+        time.sleep(0.1)
+    assert not any(_alive(c) for c in family), "workers outlived their run"
+    time.sleep(0.5)
+    text = err.read_text()
+    assert "Traceback" not in text and "BrokenPipeError" not in text and "leaked" not in text, text
+
+
+def test_ctrl_c_stops_a_run_in_one_line(tmp_path):
+    """Ctrl-C (SIGINT to the run) ends it with one line and exit 130, no traceback from it or its
+    workers; the partial log is kept for --resume."""
+    from conftest import skin_photo
+
+    src = tmp_path / "src"
+    src.mkdir()
+    for i in range(8):
+        (src / f"{i}.jpg").write_bytes(jpeg(skin_photo(seed=300 + i, size=(1600, 1200))))
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-m", "triage", "run", str(src), "--out", str(out), "--workers", "2", "--no-report"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    partial = out / "results.partial.jsonl"
+    deadline = time.time() + 120
+    while time.time() < deadline and not (partial.exists() and partial.read_text().strip()):
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "interrupted" in err, err
+    assert partial.read_text().strip()
+
+
+def test_a_jpeg_cut_in_its_header_is_one_line_everywhere(tmp_path, photo):
+    """`head -c 100 sample.jpg > t.jpg; triage explain t.jpg` gave a traceback, triage.analyze
+    an exception and batch rows 'internal error' (issue 6): one line, the same everywhere."""
+    from typer.testing import CliRunner
+
+    import triage
+
+    t = tmp_path / "t.jpg"
+    t.write_bytes(jpeg(photo)[:100])
+    row = triage.analyze(t).to_dict()
+    assert row["status"] == "error" and "\n" not in row["error"] and "internal" not in row["error"]
+    r = CliRunner().invoke(app, ["explain", str(t)])
+    assert r.exit_code == 1 and r.output == f"t.jpg: cannot be triaged: {row['error']}\n"
+    run([t], tmp_path / "out", workers=1, progress=False, report=False)
+    assert read_rows(tmp_path / "out")[0]["error"] == row["error"]

@@ -207,3 +207,26 @@ def test_no_report_option_and_report_errors(tmp_path, photo):
     r = runner.invoke(app, ["report", str(out), "--workers", "1", "--quiet"])
     assert r.exit_code == 0, r.output
     assert "No preview" in (out / "report.html").read_text() and "1 previews could not be made" in r.output
+
+
+def test_a_rows_sha256_cannot_inject_markup(report_run, tmp_path):
+    """A row's sha256 went unescaped into an img tag and the page allows inline script (issue
+    10): only a 64-hex sha256 gets previews; anything else is listed without them, escaped."""
+    _src, out0, _results = report_run
+    out = tmp_path / "copy"
+    shutil.copytree(out0, out)
+    rows = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
+    evil = 'x" onerror="alert(1)" data-x="'
+    victim = next(r for r in rows if r["status"] == "ok")
+    victim["sha256"] = evil
+    (out / "results.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    for kind in ("thumb", "overlay"):  # the files an attacker would plant beside it
+        (out / "overlays" / f"{evil}.{kind}.jpg").write_bytes(b"\xff\xd8\xff")
+    r = runner.invoke(app, ["report", str(out), "--workers", "1", "--quiet"])
+    assert r.exit_code == 0, r.output
+    html_text = (out / "report.html").read_text()
+    assert 'onerror="alert(1)"' not in html_text
+    page = parse(html_text)
+    assert victim["path"] in [c["path"] for c in page.cards]  # still listed
+    assert all(u.startswith("overlays/") and (out / u).is_file() for u in page.urls if not u.startswith("#"))
+    assert len([u for u in page.urls if u.startswith("overlays/")]) == 2 * (sum(r["status"] == "ok" for r in rows) - 1)

@@ -22,6 +22,34 @@ MAX_IMAGE_PIXELS = 100_000_000
 #: Photos whose long side is below this are flagged `low_resolution`: below ~400 px a pustule
 #: is 2-3 px and cannot be told from noise.
 MIN_LONG_SIDE = 400
+#: Containers decoded (Pillow's names; JPEG includes MPO, a JPEG with extra frames). Anything
+#: else is "not an image" whatever its name says: every other Pillow plugin (GIF, ICO, PSD, EPS,
+#: which would run Ghostscript, ...) is attack surface for no photo a clinic takes.
+DECODE_FORMATS = ("JPEG", "PNG", "TIFF", "WEBP", "BMP", "HEIF")
+#: Largest file read, in bytes. A phone's 48 MP HEIC is ~10 MB and a 12 MP 16-bit TIFF 72 MB;
+#: 128 MiB leaves room for uncompressed scans while a device, an endless file or a video named
+#: .jpg is refused from its size before it is read (the file is held whole while it is decoded).
+MAX_FILE_BYTES = 128 * 2**20
+#: Memory a decode may take: the file's bytes plus the decoder's own buffers as estimated from
+#: the header (see DECODE_EXTRA_BYTES_PER_PIXEL); a photo needing more is refused before any
+#: pixel is decoded. A worker holds ~110 MB before decoding (Python, NumPy, OpenCV, Pillow, the
+#: model), so 288 MiB keeps its peak under 500 MB (tests/measure/test_decode_memory.py measures
+#: it per format): 12 MP photos need 15-200 MB in every format; the largest accepted are ~75 MP
+#: colour PNG and TIFF (100 MP grey), ~33 MP 24-bit BMP and HEIF, ~16 MP WebP, and a progressive
+#: JPEG up to ~95 MP (4:2:0).
+DECODE_MAX_BYTES = 288 * 2**20
+#: Bytes per pixel of the full image that a decoder holds beside Pillow's own pixel storage (1, 2
+#: or 4 bytes a pixel by mode), measured as peak RSS (/proc VmHWM) on 12-16 MP images: libwebp's
+#: canvas, its current frame and Pillow's bytes copy of it (3 x 4 bytes; measured 12.4-13.5);
+#: libheif's YCbCr planes and RGB output (measured 3.7-4.1, 8 and 10 bits); Pillow's RLE decoder
+#: for BMP, which builds the pixels in a bytearray and copies them once (2 bytes a pixel). PNG and
+#: TIFF decode into Pillow's storage (TIFF plus one strip or tile, counted from its header); JPEG
+#: into its reduced size (plus the whole image's DCT coefficients when it has several scans).
+DECODE_EXTRA_BYTES_PER_PIXEL = {"WEBP": 14.0, "HEIF": 5.0, "BMP": 2.0}
+#: Pixels converted to 8-bit RGB at a time after decoding: ~16 MB of float32 for a strip of a
+#: 16-bit or float image, small beside the decode, and few strips per photo (a crop and a resize
+#: each).
+DECODE_STRIP_PIXELS = 1 << 20
 
 # --- colour normalisation (triage.measure.normalise) ---------------------------------------------
 #: Minkowski norm of the shades-of-gray white balance (Finlayson & Trezzi 2004: p = 6 was

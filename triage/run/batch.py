@@ -11,40 +11,40 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import itertools
 import json
+import math
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
 from .. import __version__
 from ..measure import config as measure_config
-from ..util.files import atomic_write_text
-from .discover import Source, UsageError, discover
-from .results import PARTIAL_LOG, csv_text, read_rows
+from ..util.files import replace_together
+from ..util.text import printable
+from . import config
+from .discover import Source, UsageError, discover, outside_output
+from .results import FINISHING, PARTIAL_LOG, OutputError, csv_text, read_rows, writing
 
 
 def read_manifest(path: str | Path | None, sources: list[Source]) -> dict[str, int | None]:
     """Days since treatment per row path from a CSV with path,days_since_treatment[,patient_id];
-    its paths may be row paths, paths as given, or absolute paths."""
+    its paths may be row paths, paths as given, or absolute paths. Anything it cannot use is a
+    UsageError naming the line."""
     if path is None:
         return {}
     p = Path(path)
     if not p.is_file():
         raise UsageError(f"manifest not found: {path}")
-    by_key: dict[str, int | None] = {}
-    with open(p, newline="", encoding="utf-8") as f:
-        reader = csv.DictReader(f)
-        if not reader.fieldnames or not {"path", "days_since_treatment"} <= set(reader.fieldnames):
-            raise UsageError(f"manifest {path} needs the columns path,days_since_treatment")
-        for n, row in enumerate(reader, start=2):
-            d = (row["days_since_treatment"] or "").strip()
-            try:
-                days = int(float(d)) if d else None
-            except ValueError:
-                raise UsageError(f"manifest {path} line {n}: days_since_treatment {d!r} is not a number") from None
-            if days is not None and days < 0:
-                raise UsageError(f"manifest {path} line {n}: days_since_treatment must be >= 0")
-            by_key[(row["path"] or "").strip()] = days
+    try:
+        by_key = _manifest_days(p)
+    except UnicodeDecodeError:
+        raise UsageError(f"manifest {path} is not UTF-8 text") from None
+    except csv.Error as e:
+        raise UsageError(f"manifest {path} cannot be read as CSV: {e}") from None
+    except OSError as e:
+        raise UsageError(f"manifest {path} cannot be read: {e.strerror or e}") from None
     out = {}
     for s in sources:
         for key in (s.rel, s.path, str(Path(s.path).resolve())):
@@ -52,6 +52,40 @@ def read_manifest(path: str | Path | None, sources: list[Source]) -> dict[str, i
                 out[s.rel] = by_key[key]
                 break
     return out
+
+
+def _manifest_days(p: Path) -> dict[str, int | None]:
+    """{path column: days} of a manifest file (see read_manifest)."""
+    by_key: dict[str, int | None] = {}
+    with open(p, newline="", encoding="utf-8") as f:
+        reader = csv.DictReader(f)
+        if not reader.fieldnames or not {"path", "days_since_treatment"} <= set(reader.fieldnames):
+            raise UsageError(f"manifest {p} needs the columns path,days_since_treatment")
+        for n, row in enumerate(reader, start=2):
+            try:
+                by_key[(row["path"] or "").strip()] = parse_days(row["days_since_treatment"])
+            except ValueError as e:
+                raise UsageError(f"manifest {p} line {n}: {e}") from None
+    return by_key
+
+
+def parse_days(text: str | None) -> int | None:
+    """Days since treatment from text: None when empty; a whole number of days (a fraction is
+    cut) from 0 to config.MAX_DAYS_SINCE_TREATMENT, else ValueError saying why."""
+    d = (text or "").strip()
+    if not d:
+        return None
+    try:
+        value = float(d)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value):
+        raise ValueError(f"days_since_treatment {d!r} is not a number")
+    if value < 0:
+        raise ValueError("days_since_treatment must be >= 0")
+    if value > config.MAX_DAYS_SINCE_TREATMENT:
+        raise ValueError(f"days_since_treatment {d} is beyond the limit (at most {config.MAX_DAYS_SINCE_TREATMENT})")
+    return int(value)
 
 
 # --- the per-file job (runs in the workers) ----------------------------------------------------
@@ -68,11 +102,27 @@ def _load_worker_model(model_path: str | None) -> None:
 def _job(args: tuple[str, str, int | None, frozenset, str | None]) -> dict:
     """One file -> its row; or, when its sha256 is among `reusable` (a previous run's rows for
     this path), only {"reuse": sha256}: each file is read once, resumed or not. With a report
-    folder, the report's preview images are drawn from the same measurements."""
+    folder, the report's preview images are drawn from the same measurements. Any exception is
+    the file's error row: one photo never stops the batch."""
+    from ..pipeline import error_row
+
+    _path, rel, days, _reusable, _report_dir = args
+    try:
+        return _analyse(*args)
+    except Exception as e:  # noqa: BLE001 - one photo must never stop the batch
+        return error_row(rel, None, _internal(e), days, _MODEL)
+
+
+def _internal(e: BaseException) -> str:
+    msg = str(e).strip().splitlines()[0] if str(e).strip() else ""
+    return printable(f"internal error: {type(e).__name__}: {msg}".rstrip(": "))[:200]
+
+
+def _analyse(path: str, rel: str, days: int | None, reusable: frozenset, report_dir: str | None) -> dict:
+    """Read, hash, then reuse or analyse one file (see _job)."""
     from ..measure.io import ImageError, read_bytes
     from ..pipeline import analyze_bytes, error_row
 
-    path, rel, days, reusable, report_dir = args
     try:
         data = read_bytes(path)
     except ImageError as e:
@@ -92,8 +142,8 @@ def _job(args: tuple[str, str, int | None, frozenset, str | None]) -> dict:
 
     try:
         return analyze_bytes(data, rel, days, _MODEL, sha, then)
-    except Exception as e:  # noqa: BLE001 - one photo must never stop the batch
-        return error_row(rel, sha, f"internal error: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}", days, _MODEL)
+    except Exception as e:  # noqa: BLE001 - the file was read: its row keeps its sha256
+        return error_row(rel, sha, _internal(e), days, _MODEL)
 
 
 # --- outputs ----------------------------------------------------------------------------------
@@ -106,6 +156,16 @@ class RunSummary:
     total: int = 0
     reused: int = 0
     out: Path | None = None
+    notes: list[str] = field(default_factory=list)  #: one-line remarks for the user (e.g. an interrupted earlier run)
+
+    def add(self, rows: list[dict], reused: int) -> None:
+        """Count the run's rows."""
+        self.total, self.reused = len(rows), reused
+        for r in rows:
+            if r["status"] == "error":
+                self.errors += 1
+            else:
+                self.counts[r["label"]] = self.counts.get(r["label"], 0) + 1
 
     def line(self) -> str:
         c = self.counts
@@ -128,17 +188,16 @@ def run(
     report: bool = True,
 ) -> RunSummary:
     """Triage every image under `inputs` into `out` (see module docstring); with `report`, also
-    DIR/report.html and its previews (triage.report)."""
+    DIR/report.html and its previews (triage.report). Bad options: UsageError; outputs that
+    cannot be written (disk full, no permission): OutputError, earlier outputs left as they were."""
     from ..decide.modelfile import ModelError, load_model
-    from ..measure.features import FEATURE_NAMES
-    from ..pipeline import config_hash
-    from ..util.pool import Progress, default_workers, imap_unordered
+    from ..util.pool import default_workers
 
     started = datetime.now(timezone.utc)
     if workers is not None and workers < 1:
         raise UsageError("--workers must be at least 1")
     workers = workers or default_workers()
-    sources = discover(inputs)
+    sources = outside_output(discover(inputs), inputs, out)
     if not sources:
         raise UsageError("no images found in " + ", ".join(str(i) for i in inputs))
     days = read_manifest(manifest, sources)
@@ -146,55 +205,92 @@ def run(
         model = load_model(model_path)
     except ModelError as e:
         raise UsageError(str(e)) from None
+    out = _out_folder(out)
+    summary = RunSummary(out=out)
+    if (out / FINISHING).exists():
+        summary.notes.append(f"the earlier run into {out} was stopped while replacing its result files; this run replaced them all")
+    done = _previous_rows(out) if resume else {}
+    kept, new = _analyse_all(sources, days, done, model, model_path, workers, out, resume, progress, report)
+    rows = sorted(kept + new, key=lambda r: r["path"])
+    summary.add(rows, len(kept))
+    settings = {"inputs": inputs, "workers": workers, "manifest": manifest, "resume": resume}
+    _write_results(out, rows, _run_info(model, settings, summary, started))
+    if report:
+        _write_report(out, workers, progress)
+    else:  # a report of earlier results beside these would mislead
+        (out / "report.html").unlink(missing_ok=True)
+    return summary
+
+
+def _out_folder(out: str | Path) -> Path:
+    """The output folder, made when missing."""
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {out} exists and is not a folder")
-    out.mkdir(parents=True, exist_ok=True)
-    partial = out / PARTIAL_LOG
+    with writing(out):
+        out.mkdir(parents=True, exist_ok=True)
+    return out
 
+
+def _previous_rows(out: Path) -> dict[tuple[str, str], dict]:
+    """Rows of the last finished run and of a killed one, by (path, sha256), for --resume."""
     done: dict[tuple[str, str], dict] = {}
-    if resume:  # rows of the last finished run and of a killed one, by (path, sha256)
-        for row in read_rows(out / "results.jsonl") + read_rows(partial):
-            if row.get("sha256"):
-                done[(row["path"], row["sha256"])] = row
+    for row in read_rows(out / "results.jsonl") + read_rows(out / PARTIAL_LOG):
+        if row.get("sha256"):
+            done[(row["path"], row["sha256"])] = row
+    return done
+
+
+def _analyse_all(sources, days, done, model, model_path, workers, out, resume, progress, report) -> tuple[list[dict], list[dict]]:
+    """(rows reused from `done`, new rows): every source through the pool, each new row appended
+    to the partial log as soon as it is known."""
+    from ..pipeline import error_row
+    from ..util.pool import Progress, imap_unordered
+
     reusable: dict[str, set[str]] = {}
     for rel, sha in done:
         reusable.setdefault(rel, set()).add(sha)
-    # resuming appends to the partial log, which stays a valid record if killed again
-    log = open(partial, "a" if resume else "w", encoding="utf-8")
-
+    report_dir = str(out) if report else None
+    jobs = [(s.path, s.rel, days.get(s.rel), frozenset(reusable.get(s.rel, ())), report_dir) for s in sources if s.error is None]
+    unlisted = [error_row(s.rel, None, s.error, None, model) for s in sources if s.error is not None]
     show = Progress("triage run", progress)
     kept: list[dict] = []
     new: list[dict] = []
-    report_dir = str(out) if report else None
-    jobs = [(s.path, s.rel, days.get(s.rel), frozenset(reusable.get(s.rel, ())), report_dir) for s in sources]
+    partial = out / PARTIAL_LOG
+    with writing(partial):  # resuming appends: the log stays a valid record if killed again
+        log = open(partial, "ab" if resume else "wb", buffering=0)  # unbuffered: a row is on disk once written
     with log:
-        for k, row in enumerate(imap_unordered(_job, jobs, workers, _load_worker_model, (model_path and str(model_path),)), 1):
+        results = imap_unordered(_job, jobs, workers, _load_worker_model, (model_path and str(model_path),))
+        for k, row in enumerate(itertools.chain(unlisted, results), 1):
             if "reuse" in row:
                 kept.append(done[(row["path"], row["reuse"])])
             else:
-                log.write(json.dumps(row) + "\n")
-                log.flush()
+                with writing(partial):
+                    _append(log, (json.dumps(row) + "\n").encode("utf-8"))
                 new.append(row)
             show(k, len(sources), row["path"])
+    return kept, new
 
-    rows = sorted(kept + new, key=lambda r: r["path"])
-    summary = RunSummary(total=len(rows), reused=len(kept), out=out)
-    for r in rows:
-        if r["status"] == "error":
-            summary.errors += 1
-        else:
-            summary.counts[r["label"]] = summary.counts.get(r["label"], 0) + 1
-    atomic_write_text(out / "results.jsonl", "".join(json.dumps(r) + "\n" for r in rows))
-    atomic_write_text(out / "results.csv", csv_text(rows, FEATURE_NAMES))
-    run_info = {
+
+def _append(log, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[log.write(view) :]
+
+
+def _run_info(model, settings: dict, summary: RunSummary, started: datetime) -> dict:
+    """run.json: software, model, settings, counts and times of this run, with its own id."""
+    from ..pipeline import config_hash
+
+    return {
+        "run_id": uuid.uuid4().hex,
         "software": {"name": "triage", "version": __version__, "config_hash": config_hash()},
         "model": {"name": model.name, "version": model.version, "sha256": model.sha256},
         "settings": {
-            "inputs": [str(Path(i).resolve()) for i in inputs],  # absolute: found again from anywhere
-            "workers": workers,
-            "manifest": str(manifest) if manifest else None,
-            "resume": resume,
+            "inputs": [str(Path(i).resolve()) for i in settings["inputs"]],  # absolute: found again from anywhere
+            "workers": settings["workers"],
+            "manifest": str(settings["manifest"]) if settings["manifest"] else None,
+            "resume": settings["resume"],
             "working_long_side": measure_config.WORK_LONG_SIDE,
         },
         "counts": {"total": summary.total, "errors": summary.errors, "reused": summary.reused, **summary.counts},
@@ -202,12 +298,32 @@ def run(
         "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "disclaimer": "Decision support for clinic staff, not a diagnosis.",
     }
-    atomic_write_text(out / "run.json", json.dumps(run_info, indent=2) + "\n")
-    partial.unlink(missing_ok=True)
-    if report:
-        from .report import build
 
+
+def _write_results(out: Path, rows: list[dict], run_info: dict) -> None:
+    """results.jsonl, results.csv and run.json, replaced together (util.files.replace_together:
+    all written before any is renamed; FINISHING stands while they are renamed); then the partial
+    log goes."""
+    from ..measure.features import FEATURE_NAMES
+
+    files = {
+        "results.jsonl": "".join(json.dumps(r) + "\n" for r in rows).encode("utf-8"),
+        "results.csv": csv_text(rows, FEATURE_NAMES).encode("utf-8"),
+        "run.json": (json.dumps(run_info, indent=2) + "\n").encode("utf-8"),
+    }
+    marker = f"run {run_info['run_id']} (started {run_info['started']}) is replacing {', '.join(files)}: if this file stays, it was stopped in between and they may come from two runs; `triage run ... --resume` finishes it\n"
+    with writing(out):
+        replace_together(out, files, FINISHING, marker)
+        (out / PARTIAL_LOG).unlink(missing_ok=True)
+
+
+def _write_report(out: Path, workers: int, progress: bool) -> None:
+    """report.html and its previews; when they cannot be written, the earlier report goes too
+    (it shows earlier results) and OutputError says the results were written."""
+    from .report import build
+
+    try:
         build(out, workers=workers, progress=progress)
-    else:  # a report of earlier results beside these would mislead
+    except OutputError as e:
         (out / "report.html").unlink(missing_ok=True)
-    return summary
+        raise OutputError(f"{e} (results.jsonl, results.csv and run.json were written)") from None

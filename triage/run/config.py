@@ -12,3 +12,9 @@ THUMB_LONG_SIDE = 320
 #: JPEG quality of the previews: 80 keeps the redness wash and 1-px outlines free of visible
 #: block artefacts at ~12-18 KB per image.
 THUMB_JPEG_QUALITY = 80
+
+# --- inputs (triage.run.batch) -----------------------------------------------------------------
+#: Largest days_since_treatment accepted (manifest, `triage explain --days`): ten years. The
+#: policy's expected course ends at day 7 and the model treats every day after 14 alike, so a
+#: larger number is a typo or a date in the wrong column, and quoting it in a summary misleads.
+MAX_DAYS_SINCE_TREATMENT = 3650

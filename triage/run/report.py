@@ -5,7 +5,8 @@ Order: seek-care, then monitor, then normal; within a level the most likely firs
 of that level, descending; path breaks ties). Rows that could not be triaged are listed with
 their reasons after the photos, and counted at the top.
 
-Each card shows the photo's thumbnail and findings overlay (triage.run.previews). `build` writes
+Each card shows the photo's thumbnail and findings overlay (triage.run.previews), when the row's
+sha256 is one (64 hex digits: it names the files and goes into the markup). `build` writes
 the HTML from results.jsonl (and run.json), making any missing preview again from the source
 photo when it can still be found with the same sha256, and deleting previews no row refers to.
 """
@@ -17,9 +18,10 @@ import json
 from pathlib import Path
 
 from ..util.files import atomic_write_text
+from ..util.text import display_path
 from .discover import UsageError, sources_of_run
 from .previews import LEGEND, remake_images, thumb_size
-from .results import OVERLAYS, PREVIEW_NAME, preview_paths, read_rows
+from .results import OVERLAYS, PREVIEW_NAME, is_sha256, preview_paths, read_rows, unfinished, writing
 
 LEVEL_ORDER = ("seek-care", "monitor", "normal")
 TITLES = {"seek-care": "Seek care", "monitor": "Monitor", "normal": "Normal"}
@@ -37,11 +39,10 @@ def _e(v) -> str:
 
 def _card(row: dict, out: Path) -> str:
     level, sha = row["label"], row["sha256"]
-    thumb, over = preview_paths(out, sha)
     img = row.get("image") or {}
     tw, th = thumb_size(img.get("width") or 1, img.get("height") or 1)
-    if thumb.is_file() and over.is_file():
-        rel = f"{OVERLAYS}/{sha}"
+    if is_sha256(sha) and all(p.is_file() for p in preview_paths(out, sha)):
+        rel = _e(f"{OVERLAYS}/{sha}")
         figure = (
             f'<img src="{rel}.thumb.jpg" width="{tw}" height="{th}" loading="lazy" alt="photo">'
             f'<img src="{rel}.overlay.jpg" width="{tw}" height="{th}" loading="lazy" alt="findings overlay">'
@@ -133,7 +134,7 @@ def render(rows: list[dict], run_info: dict | None, out: Path) -> str:
         ("Photos", f"{len(rows)} ({len(triaged)} triaged, {len(errors)} could not be triaged)"),
         ("Model", f"{model.get('name', '?')} {model.get('version', '')} (sha256 {str(model.get('sha256', ''))[:12]})"),
         ("Software", f"triage {software.get('version', '?')}, config {software.get('config_hash', '?')}"),
-        ("Inputs", ", ".join(settings.get("inputs") or []) or "?"),
+        ("Inputs", ", ".join(display_path(str(i)) for i in settings.get("inputs") or []) or "?"),
         ("Run", f"{run_info.get('started', '?')} to {run_info.get('finished', '?')}"),
     ]
     parts = [
@@ -184,31 +185,49 @@ def render(rows: list[dict], run_info: dict | None, out: Path) -> str:
 
 def build(out: str | Path, *, workers: int | None = None, progress: bool = False) -> dict:
     """(Re)build DIR/report.html from DIR/results.jsonl (and run.json); make missing previews
-    again from unchanged source photos; delete previews no row refers to. Returns counts."""
-    from ..util.pool import Progress, default_workers, imap_unordered
-
+    again from unchanged source photos; delete previews no row refers to. Returns counts.
+    UsageError when there are no results or they may mix two runs (results.unfinished);
+    OutputError when the report or a preview cannot be written."""
     out = Path(out)
     if not (out / "results.jsonl").is_file():
         raise UsageError(f"no results.jsonl in {out}: run `triage run ... --out {out}` first")
+    why = unfinished(out)
+    if why:
+        raise UsageError(why)
     rows = read_rows(out / "results.jsonl")
     try:
         run_info = json.loads((out / "run.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         run_info = None
-    wanted = {r["sha256"]: r["path"] for r in ordered(rows)}
+    wanted = {r["sha256"]: r["path"] for r in ordered(rows) if is_sha256(r["sha256"])}
     missing = [sha for sha in wanted if not all(p.is_file() for p in preview_paths(out, sha))]
+    with writing(out / OVERLAYS):
+        remade = _remake_previews(out, missing, wanted, run_info, workers, progress)
+        _remove_stale_previews(out, wanted)
+    with writing(out / "report.html"):
+        atomic_write_text(out / "report.html", render(rows, run_info, out))
+    return {"rows": len(rows), "previews_remade": remade, "previews_missing": len(missing) - remade}
+
+
+def _remake_previews(out: Path, missing: list[str], wanted: dict[str, str], run_info, workers, progress) -> int:
+    """Previews made again from the source photos still found unchanged; how many."""
+    from ..util.pool import Progress, default_workers, imap_unordered
+
+    if not missing:
+        return 0
+    sources = sources_of_run(run_info, out)
+    jobs = [(sources[wanted[sha]], sha, str(out)) for sha in missing if wanted[sha] in sources]
+    show = Progress("triage report: previews", progress)
     remade = 0
-    if missing:
-        sources = sources_of_run(run_info)
-        jobs = [(sources[wanted[sha]], sha, str(out)) for sha in missing if wanted[sha] in sources]
-        show = Progress("triage report: previews", progress)
-        for k, ok in enumerate(imap_unordered(remake_images, jobs, workers or default_workers()), 1):
-            remade += ok
-            show(k, len(jobs), "")
+    for k, ok in enumerate(imap_unordered(remake_images, jobs, workers or default_workers()), 1):
+        remade += ok
+        show(k, len(jobs), "")
+    return remade
+
+
+def _remove_stale_previews(out: Path, wanted: dict[str, str]) -> None:
     folder = out / OVERLAYS
     if folder.is_dir():
         for p in folder.iterdir():
             if PREVIEW_NAME.match(p.name) and p.name.split(".")[0] not in wanted:
                 p.unlink(missing_ok=True)
-    atomic_write_text(out / "report.html", render(rows, run_info, out))
-    return {"rows": len(rows), "previews_remade": remade, "previews_missing": len(missing) - remade}

@@ -1,27 +1,58 @@
 """A process pool over a pure per-item function, shared by `triage run` and training.
 
 Workers are started with 'spawn' (no inherited locks or OpenCV threads) and each keeps OpenCV
-single-threaded: parallelism comes from processes, one photo each. Results come back in
-completion order (`imap_unordered`) so a slow photo does not hold back the rest; memory stays
-flat because items are fed as workers ask for them.
+single-threaded: parallelism comes from processes, one photo each. Workers end with the process
+that started them and leave Ctrl-C to it. Results come back in completion order
+(`imap_unordered`) so a slow photo does not hold back the rest; memory stays flat because items
+are fed as workers ask for them.
 """
 
 from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import signal
 import sys
 import time
 from typing import Callable, Iterable, Iterator
+
+from .text import printable
+
+_PR_SET_PDEATHSIG = 1  # prctl option (linux/prctl.h)
 
 
 def default_workers() -> int:
     return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
 
 
-def _init(initializer, initargs):
+def _die_with(parent: int) -> None:
+    """End this worker when its parent process ends (Linux: PR_SET_PDEATHSIG), so that a killed
+    run leaves no worker to finish its photo and print a BrokenPipeError traceback; and leave
+    Ctrl-C to the parent, which stops the pool (no KeyboardInterrupt traceback per worker)."""
+    import ctypes
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):  # not Linux: such a worker ends at its next result
+        return
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os._exit(0)
+
+
+def _quiet_resource_tracker() -> None:
+    """When the parent is killed, multiprocessing's resource tracker process removes the pool's
+    semaphores and warns about them in four lines of stderr: it is started with this process's
+    -W options, so one is added that ignores that warning (before the first pool starts it)."""
+    option = "ignore:resource_tracker:UserWarning"
+    if option not in sys.warnoptions:
+        sys.warnoptions.append(option)
+
+
+def _init(parent, initializer, initargs):
     import cv2
 
+    _die_with(parent)
     cv2.setNumThreads(1)
     if initializer is not None:
         initializer(*initargs)
@@ -38,13 +69,15 @@ def imap_unordered(
             yield func(item)
         return
     ctx = mp.get_context("spawn")
-    with ctx.Pool(workers, initializer=_init, initargs=(initializer, initargs)) as pool:
+    _quiet_resource_tracker()
+    with ctx.Pool(workers, initializer=_init, initargs=(os.getpid(), initializer, initargs)) as pool:
         yield from pool.imap_unordered(func, items, chunksize=1)
 
 
 class Progress:
     """Progress of a long job on stderr, as a callback progress(k, n, detail=""): on a terminal
-    one line rewritten for every item, otherwise at most one line a second (and the last)."""
+    one line rewritten for every item, otherwise at most one line a second (and the last). The
+    detail (a file name) has its control characters escaped: it cannot start a line of its own."""
 
     def __init__(self, label: str, enabled: bool = True):
         self.label, self.enabled, self.last = label, enabled, 0.0
@@ -53,6 +86,7 @@ class Progress:
     def __call__(self, k: int, n: int, detail: str = "") -> None:
         if not self.enabled:
             return
+        detail = printable(detail)
         if self.tty:
             sys.stderr.write(f"\r{self.label} [{k}/{n}] {detail[:60]:<60}" + ("\n" if k == n else ""))
         elif time.monotonic() - self.last >= 1.0 or k == n:
