@@ -24,7 +24,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from ..decide.config import LEVELS
-from . import config
+from . import config, rows
 
 META = sa.MetaData()
 users = sa.Table(
@@ -245,6 +245,10 @@ def import_run(engine: sa.Engine, folder: str | Path) -> tuple[int, int]:
     if not results.is_file():
         raise StoreError(f"no results.jsonl in {folder}")
     try:
+        results_bytes = results.read_bytes()
+    except OSError as e:
+        raise StoreError(f"cannot read {results}: {e.strerror}") from None
+    try:
         run_json = (folder / "run.json").read_bytes()
     except OSError:
         run_json = b""
@@ -253,7 +257,7 @@ def import_run(engine: sa.Engine, folder: str | Path) -> tuple[int, int]:
         p = preview_paths(folder, sha)[0 if kind == "thumb" else 1]
         return p.read_bytes() if p.is_file() else None
 
-    return import_results(engine, results.read_bytes(), run_json, preview, str(folder.resolve()))
+    return import_results(engine, results_bytes, run_json, preview, str(folder.resolve()))
 
 
 def import_zip(engine: sa.Engine, archive) -> tuple[int, int]:
@@ -292,9 +296,9 @@ def import_zip(engine: sa.Engine, archive) -> tuple[int, int]:
 
 def import_results(engine: sa.Engine, results: bytes, run_json: bytes, preview, where: str) -> tuple[int, int]:
     """Import the bytes of a results.jsonl (and run.json); preview(sha256, "thumb"|"overlay")
-    gives each preview's bytes or None. Idempotent by the sha256 of results.jsonl."""
+    gives each preview's bytes or None. Every row is checked against the contract before
+    anything is written (StoreError naming the line). Idempotent by the sha256 of results.jsonl."""
     from ..run.discover import sources_of_run
-    from ..run.results import parse_rows
 
     digest = hashlib.sha256(results).hexdigest()
     with engine.connect() as conn:
@@ -302,29 +306,25 @@ def import_results(engine: sa.Engine, results: bytes, run_json: bytes, preview, 
     if old:
         return old.id, 0
     try:
-        run_info = json.loads(run_json) if run_json else {}
-    except ValueError:
-        run_info = {}
-    rows = [
-        r for r in parse_rows(results.decode("utf-8", errors="replace"))
-        if isinstance(r, dict) and r.get("status") == "ok" and r.get("label") in LEVELS and r.get("sha256")
-    ]  # fmt: skip
-    if not rows:
+        found, run_info = rows.triaged(results), rows.run_info(run_json)
+    except rows.RunError as e:
+        raise StoreError(str(e)) from None
+    if not found:
         raise StoreError("results.jsonl holds no triaged photos")
     sources = sources_of_run(run_info)  # originals on this machine, for export-labels
     with engine.begin() as conn:
         run_id = conn.execute(runs.insert().values(
             digest=digest, folder=where, model=json.dumps(run_info.get("model")), imported_at=_now())
         ).inserted_primary_key[0]  # fmt: skip
-        for r in rows:
-            src = sources.get(r["path"])
+        for p in found:
+            src = sources.get(p.path)
             conn.execute(photos.insert().values(
-                run_id=run_id, path=r["path"], sha256=r["sha256"],
-                source=str(Path(src).resolve()) if src else None, label=r["label"],
-                p_level=float(r["probabilities"][r["label"]]), row=json.dumps(r),
-                thumb=preview(r["sha256"], "thumb"), overlay=preview(r["sha256"], "overlay"),
-                in_queue=in_queue(r)))  # fmt: skip
-    return run_id, len(rows)
+                run_id=run_id, path=p.path, sha256=p.sha256,
+                source=str(Path(src).resolve()) if src else None, label=p.label,
+                p_level=p.p_level, row=p.row,
+                thumb=preview(p.sha256, "thumb"), overlay=preview(p.sha256, "overlay"),
+                in_queue=in_queue({"label": p.label, "sha256": p.sha256})))  # fmt: skip
+    return run_id, len(found)
 
 
 def queue(engine: sa.Engine) -> list[dict]:

@@ -1,0 +1,120 @@
+"""Importing runs into the review database: every row checked against the contract before
+anything is written, zips read within caps, uploaded runs bound to no file on this machine, and
+a photo is one photo by its sha256 (a later run updates it and keeps its decisions)."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import tracemalloc
+import zipfile
+
+import pytest
+import sqlalchemy as sa
+from pg import postgres_server
+from review_kit import (
+    client_for, csrf_of, fresh_url, jsonl, login, opened, patch_central, row, run_zip, sha_of, with_users, zeros_zip,
+)  # fmt: skip
+from typer.testing import CliRunner
+
+from triage.cli import app as cli
+from triage.review import config, store
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def server_url(request, tmp_path_factory):
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'review.sqlite'}"
+    else:
+        with postgres_server() as url:
+            yield url
+
+
+@pytest.fixture
+def sqlite_url(tmp_path):
+    return with_users(f"sqlite:///{tmp_path / 'review.sqlite'}", "ana")
+
+
+def _upload(client, data: bytes):
+    csrf = csrf_of(client.get("/upload").text)
+    return client.post("/upload", files={"archive": ("run.zip", data)}, data={"csrf": csrf}, follow_redirects=False)
+
+
+def _photo_count(db_url) -> int:
+    with opened(db_url) as e, e.connect() as conn:
+        return conn.execute(sa.select(sa.func.count()).select_from(store.photos)).scalar_one()
+
+
+def _without(r: dict, key: str) -> dict:
+    return {k: v for k, v in r.items() if k != key}
+
+
+BAD_RUNS = {
+    "quality is a list": ([row(1, quality=[1, 2])], b"{}"),
+    "issues are numbers": ([row(1, quality={"ok": False, "issues": [1, 2]})], b"{}"),
+    "explanation is a string": ([row(1, explanation="fine")], b"{}"),
+    "summary is a number": ([row(1, explanation={"summary": 5, "reasons": []})], b"{}"),
+    "probabilities missing": ([_without(row(1), "probabilities")], b"{}"),
+    "probability is NaN": ([row(1, probabilities={"normal": float("nan"), "monitor": 0.9, "seek-care": 0.1})], b"{}"),
+    "probability out of range": ([row(1, probabilities={"normal": -1, "monitor": 1.5, "seek-care": 0.5})], b"{}"),
+    "label unknown": ([row(1), row(2, label="fine")], b"{}"),
+    "feature not a number": ([row(1, features={"ita_deg": "high", "skin_fraction": 0.5})], b"{}"),
+    "day is text": ([row(1, days_since_treatment="3")], b"{}"),
+    "duplicate path": ([row(1), row(2, path=row(1)["path"])], b"{}"),
+    "path with NUL": ([row(1, path="a\x00b.jpg")], b"{}"),
+    "path with a lone surrogate": ([row(1, path="\ud800.jpg")], b"{}"),
+    "a line that is not JSON": ([row(1), "{torn"], b"{}"),
+    "a row that is a list": ([row(1), "[1, 2]"], b"{}"),
+    "nested too deep": (["[" * 100_000 + "]" * 100_000], b"{}"),
+    "run.json is a list": ([row(1)], b"[]"),
+    "run.json is not JSON": ([row(1)], b"{run"),
+    "good rows then a bad one": ([row(1), row(2), row(3, quality=None)], b"{}"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_RUNS))
+def test_a_malformed_upload_is_a_400_with_one_line_and_adds_nothing(case, sqlite_url):
+    rows, run_json = BAD_RUNS[case]
+    with client_for(sqlite_url) as client:
+        login(client)
+        r = _upload(client, run_zip(rows, run_json))
+        assert r.status_code == 400, (case, r.status_code, r.text)
+        assert r.text.strip() and "\n" not in r.text.strip(), r.text
+        assert client.get("/").status_code == 200
+    assert _photo_count(sqlite_url) == 0
+
+
+@pytest.mark.parametrize("sha", ["<script>alert(1)</script>".ljust(64, "0"), "A" * 64, "a" * 63, "../../etc/passwd".ljust(64, "a"), None])
+def test_sha256_must_be_64_lowercase_hex(sha, sqlite_url):
+    with client_for(sqlite_url) as client:
+        login(client)
+        r = _upload(client, run_zip([row(1, sha256=sha)]))
+        assert r.status_code == 400 and "sha256" in r.text
+        assert "<script>" not in client.get("/").text
+    assert _photo_count(sqlite_url) == 0
+
+
+def test_triage_import_of_a_malformed_run_exits_2_with_one_line(tmp_path):
+    folder = tmp_path / "run"
+    folder.mkdir()
+    (folder / "results.jsonl").write_bytes(jsonl([row(1), row(2, explanation="fine")]))
+    db = f"sqlite:///{tmp_path / 'r.sqlite'}"
+    r = CliRunner().invoke(cli, ["import", str(folder), "--db", db])
+    assert r.exit_code == 2 and r.output.count("\n") == 1 and "line 2" in r.output, r.output
+    assert _photo_count(db) == 0
+
+
+# --- zips read within caps ---------------------------------------------------------------------
+def _peak_mb(fn) -> float:
+    tracemalloc.start()
+    try:
+        fn()
+    finally:
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    return peak / 2**20
+
+
+# --- uploaded runs have no files on this machine --------------------------------------------
+# --- one photo, one row ----------------------------------------------------------------------
