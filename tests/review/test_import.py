@@ -85,6 +85,14 @@ def test_a_malformed_upload_is_a_400_with_one_line_and_adds_nothing(case, sqlite
     assert _photo_count(sqlite_url) == 0
 
 
+def test_an_encrypted_member_is_a_400(sqlite_url):
+    data = patch_central(run_zip([row(1)]), "run/results.jsonl", flags=0x1)
+    with client_for(sqlite_url) as client:
+        login(client)
+        r = _upload(client, data)
+        assert r.status_code == 400 and "encrypted" in r.text
+
+
 @pytest.mark.parametrize("sha", ["<script>alert(1)</script>".ljust(64, "0"), "A" * 64, "a" * 63, "../../etc/passwd".ljust(64, "a"), None])
 def test_sha256_must_be_64_lowercase_hex(sha, sqlite_url):
     with client_for(sqlite_url) as client:
@@ -114,6 +122,43 @@ def _peak_mb(fn) -> float:
         peak = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
     return peak / 2**20
+
+
+def test_a_zip_bomb_is_refused_without_inflating_it(tmp_path):
+    big = (config.MAX_RESULTS_MB + 28) << 20  # inflates past the cap; ~130 KB compressed
+    honest = zeros_zip("run/results.jsonl", big)
+    lying = patch_central(honest, "run/results.jsonl", file_size=1000)  # headers can lie
+    with opened(f"sqlite:///{tmp_path / 'b.sqlite'}") as e:
+        for data in (honest, lying):
+            def attempt():
+                with pytest.raises(store.StoreError):
+                    store.import_zip(e, io.BytesIO(data))
+
+            assert _peak_mb(attempt) < 32
+
+
+def test_the_total_unpacked_size_is_capped(tmp_path, monkeypatch):
+    previews = {f"run/overlays/{sha_of(i)}.thumb.jpg": bytes(600 << 10) for i in range(3)}
+    data = run_zip([row(i) for i in range(3)], extra=previews)
+    monkeypatch.setattr(config, "MAX_UNZIPPED_MB", 1.5)  # the three previews alone are 1.8 MB
+    with opened(f"sqlite:///{tmp_path / 't.sqlite'}") as e:
+        with pytest.raises(store.StoreError, match="MB"):
+            store.import_zip(e, io.BytesIO(data))
+
+
+def test_a_zip_with_a_huge_directory_is_refused_before_it_is_parsed(tmp_path, monkeypatch):
+    data = run_zip([row(1)], extra={f"junk/{i:06d}": b"" for i in range(2000)})
+    monkeypatch.setattr(config, "MAX_ZIP_DIRECTORY_MB", 0.1)  # 2000 entries: ~120 KB of directory
+    with opened(f"sqlite:///{tmp_path / 'd.sqlite'}") as e:
+        with pytest.raises(store.StoreError, match="directory"):
+            store.import_zip(e, io.BytesIO(data))
+
+
+def test_a_zip_bomb_upload_is_a_400(sqlite_url):
+    with client_for(sqlite_url) as client:
+        login(client)
+        r = _upload(client, zeros_zip("run/results.jsonl", (config.MAX_RESULTS_MB + 28) << 20))
+        assert r.status_code == 400 and "MB" in r.text
 
 
 # --- uploaded runs have no files on this machine --------------------------------------------

@@ -17,3 +17,18 @@ LOGIN_MAX_FAILURES = 5
 LOGIN_WINDOW_MINUTES = 15
 #: Largest upload accepted by the import page: a zipped run of ~20,000 photos' previews.
 MAX_UPLOAD_MB = 1024
+#: An uploaded zip is read member by member within these caps, checked against each member's
+#: declared size before anything is read and again while reading (headers can lie), so that a
+#: small zip cannot inflate into the server's memory (a zip bomb). results.jsonl: ~50,000 rows of
+#: ~2 KB, twice the rows of the largest run an upload of MAX_UPLOAD_MB holds.
+MAX_RESULTS_MB = 100
+#: run.json: settings and counts, a few KB; room for a run given thousands of input paths.
+MAX_RUN_JSON_MB = 16
+#: One preview: the report's 320-px JPEGs are 10-30 KB.
+MAX_PREVIEW_MB = 2
+#: All the members an import reads, together: the upload itself (previews are JPEGs, which do not
+#: compress) plus the largest results.jsonl and run.json.
+MAX_UNZIPPED_MB = MAX_UPLOAD_MB + MAX_RESULTS_MB + MAX_RUN_JSON_MB
+#: The zip's directory, measured before it is parsed (parsing takes ~10 times its size in memory):
+#: ~100,000 members of ~160 bytes, a run of ~50,000 photos with both previews.
+MAX_ZIP_DIRECTORY_MB = 16

@@ -262,36 +262,18 @@ def import_run(engine: sa.Engine, folder: str | Path) -> tuple[int, int]:
 
 def import_zip(engine: sa.Engine, archive) -> tuple[int, int]:
     """Import a zipped run folder (results.jsonl, run.json, overlays/<sha256>.thumb|overlay.jpg,
-    at its top or in one folder). Only those names are read, into memory; nothing is written to
-    disk, so member names cannot point anywhere."""
-    import re
-    import zipfile
+    at its top or in one folder), read within the caps of `archive`: a zip bomb, an encrypted or
+    damaged member is a StoreError before anything is written."""
+    from .archive import open_run_zip
 
     try:
-        z = zipfile.ZipFile(archive)
-    except (zipfile.BadZipFile, OSError, ValueError):
-        raise StoreError("not a zip file of a `triage run` folder") from None
-    with z:
-        by_tail = {}
-        for n in z.namelist():
-            parts = n.split("/")
-            tail = "/".join(parts[-2:]) if len(parts) >= 2 and parts[-2] == "overlays" else parts[-1]
-            by_tail.setdefault(tail, n)
-        if "results.jsonl" not in by_tail:
-            raise StoreError("the zip has no results.jsonl")
-        results = z.read(by_tail["results.jsonl"])
-        run_json = z.read(by_tail["run.json"]) if "run.json" in by_tail else b""
-        previews = {}
-        for tail, n in by_tail.items():
-            m = re.fullmatch(r"overlays/([0-9a-f]{64})\.(thumb|overlay)\.jpg", tail)
-            if m:
-                previews[(m.group(1), m.group(2))] = n
-
-        def preview(sha: str, kind: str) -> bytes | None:
-            n = previews.get((sha, kind))
-            return z.read(n) if n else None
-
-        return import_results(engine, results, run_json, preview, "upload")
+        with open_run_zip(archive) as run:
+            results = run.read("results.jsonl")
+            if results is None:
+                raise StoreError("the zip has no results.jsonl")
+            return import_results(engine, results, run.read("run.json") or b"", run.preview, "upload")
+    except rows.RunError as e:
+        raise StoreError(str(e)) from None
 
 
 def import_results(engine: sa.Engine, results: bytes, run_json: bytes, preview, where: str) -> tuple[int, int]:
