@@ -162,4 +162,23 @@ def test_a_zip_bomb_upload_is_a_400(sqlite_url):
 
 
 # --- uploaded runs have no files on this machine --------------------------------------------
+def test_an_uploaded_run_json_cannot_bind_rows_to_server_files(tmp_path):
+    secret = tmp_path / "server" / "passwd"
+    secret.parent.mkdir()
+    secret.write_bytes(b"root:x:0:0:root:/root:/bin/bash\n")
+    sha = hashlib.sha256(secret.read_bytes()).hexdigest()
+    run_json = json.dumps({"settings": {"inputs": [str(secret), str(secret.parent)]}}).encode()
+    db = with_users(f"sqlite:///{tmp_path / 'w.sqlite'}", "ana")
+    with opened(db) as e:
+        store.import_zip(e, io.BytesIO(run_zip([row(1, path="passwd", sha256=sha)], run_json)))
+        photo = store.queue(e)[0]
+        assert store.photo(e, photo["id"])["source"] is None
+        with e.connect() as conn:
+            ana = conn.execute(sa.select(store.users.c.id)).scalar_one()
+        store.decide(e, photo["id"], ana, "normal")
+        written, skipped = store.export_labels(e, tmp_path / "exported")
+    assert (written, skipped) == (0, 1)
+    assert not list((tmp_path / "exported" / "images").iterdir())
+
+
 # --- one photo, one row ----------------------------------------------------------------------

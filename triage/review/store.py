@@ -257,13 +257,14 @@ def import_run(engine: sa.Engine, folder: str | Path) -> tuple[int, int]:
         p = preview_paths(folder, sha)[0 if kind == "thumb" else 1]
         return p.read_bytes() if p.is_file() else None
 
-    return import_results(engine, results_bytes, run_json, preview, str(folder.resolve()))
+    return import_results(engine, results_bytes, run_json, preview, str(folder.resolve()), locate=True)
 
 
 def import_zip(engine: sa.Engine, archive) -> tuple[int, int]:
     """Import a zipped run folder (results.jsonl, run.json, overlays/<sha256>.thumb|overlay.jpg,
     at its top or in one folder), read within the caps of `archive`: a zip bomb, an encrypted or
-    damaged member is a StoreError before anything is written."""
+    damaged member is a StoreError before anything is written. An uploaded run has no source
+    files on this machine: its run.json's inputs are never looked at."""
     from .archive import open_run_zip
 
     try:
@@ -276,10 +277,14 @@ def import_zip(engine: sa.Engine, archive) -> tuple[int, int]:
         raise StoreError(str(e)) from None
 
 
-def import_results(engine: sa.Engine, results: bytes, run_json: bytes, preview, where: str) -> tuple[int, int]:
+def import_results(
+    engine: sa.Engine, results: bytes, run_json: bytes, preview, where: str, locate: bool = False
+) -> tuple[int, int]:
     """Import the bytes of a results.jsonl (and run.json); preview(sha256, "thumb"|"overlay")
     gives each preview's bytes or None. Every row is checked against the contract before
-    anything is written (StoreError naming the line). Idempotent by the sha256 of results.jsonl."""
+    anything is written (StoreError naming the line). Idempotent by the sha256 of results.jsonl.
+    locate: find the original photos through run.json's inputs, only for a run made on this
+    machine (`triage import DIR`): an uploaded run.json could name any path."""
     from ..run.discover import sources_of_run
 
     digest = hashlib.sha256(results).hexdigest()
@@ -293,7 +298,7 @@ def import_results(engine: sa.Engine, results: bytes, run_json: bytes, preview, 
         raise StoreError(str(e)) from None
     if not found:
         raise StoreError("results.jsonl holds no triaged photos")
-    sources = sources_of_run(run_info)  # originals on this machine, for export-labels
+    sources = sources_of_run(run_info) if locate else {}  # originals on this machine, for export-labels
     with engine.begin() as conn:
         run_id = conn.execute(runs.insert().values(
             digest=digest, folder=where, model=json.dumps(run_info.get("model")), imported_at=_now())
