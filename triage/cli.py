@@ -316,10 +316,12 @@ def import_cmd(
     from .review.store import StoreError, import_run
 
     try:
-        run_id, added = import_run(_store(db), run_dir)
+        imported = import_run(_store(db), run_dir)
     except StoreError as e:
         _fail(str(e))
-    typer.echo(f"run {run_id}: {added} photos added" + ("" if added else " (already imported)"), err=True)
+    (run_id, added), updated = imported, imported.updated
+    again = f", {updated} imported before updated (their decisions kept)" if updated else ""
+    typer.echo(f"run {run_id}: {added} photos added{again}" + ("" if added or updated else " (already imported)"), err=True)
 
 
 users_app = typer.Typer(help="Staff accounts of the review app.", no_args_is_help=True, add_completion=False)

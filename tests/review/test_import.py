@@ -182,3 +182,63 @@ def test_an_uploaded_run_json_cannot_bind_rows_to_server_files(tmp_path):
 
 
 # --- one photo, one row ----------------------------------------------------------------------
+def test_a_second_run_of_the_same_photos_updates_them_and_keeps_decisions(server_url, tmp_path):
+    db = with_users(fresh_url(server_url, tmp_path), "ana")
+    first = [row(i, "seek-care" if i % 2 else "monitor") for i in range(6)]
+    again = [row(i, "monitor", path=f"again/p{i:03d}.jpg") for i in range(6)]
+    with opened(db) as e:
+        assert store.import_zip(e, io.BytesIO(run_zip(first)))[1] == 6
+        q = store.queue(e)
+        ids = {store.photo(e, it["id"])["sha256"]: it["id"] for it in q}
+        with e.connect() as conn:
+            ana = conn.execute(sa.select(store.users.c.id)).scalar_one()
+        store.decide(e, ids[sha_of(1)], ana, "seek-care", "seen")
+        thumb = {f"run/overlays/{sha_of(1)}.thumb.jpg": b"new thumb"}
+        imported = store.import_zip(e, io.BytesIO(run_zip(again, extra=thumb)))
+        assert imported[1] == 0 and imported.updated == 6
+        q = store.queue(e)
+        assert len(q) == 6 and {it["id"] for it in q} == set(ids.values())
+        p = store.photo(e, ids[sha_of(1)])
+        assert (p["label"], p["path"], p["row"]["label"], p["thumb"]) == ("monitor", "again/p001.jpg", "monitor", b"new thumb")
+        assert [d["note"] for d in p["decisions"]] == ["seen"]
+
+
+def test_the_same_photo_twice_in_one_run_is_one_photo(sqlite_url):
+    with opened(sqlite_url) as e:
+        _run_id, added = store.import_zip(e, io.BytesIO(run_zip([row(1), row(1, path="copy/p001.jpg")])))
+        assert added == 1 and len(store.queue(e)) == 1
+
+
+def test_photos_imported_twice_by_an_older_version_are_merged_on_open(server_url, tmp_path):
+    """A v2 database holding the same photo from two runs: one photo after migrating, with the
+    decisions of both rows, newest result kept."""
+    db = fresh_url(server_url, tmp_path)
+    old = sa.create_engine(db.replace("postgresql://", "postgresql+psycopg://"))
+    with old.begin() as conn:
+        store.schema_version.create(conn)
+        conn.execute(store.schema_version.insert().values(version=2))
+        store.MIGRATIONS[0](conn)
+        store.MIGRATIONS[1](conn)
+        now = store._now()
+        user = conn.execute(store.users.insert().values(name="ana", password_hash="x", created_at=now)).inserted_primary_key[0]
+        photo_ids = []
+        for run in (1, 2):
+            conn.execute(store.runs.insert().values(id=run, digest=str(run), folder="f", imported_at=now))
+            for i in range(3):
+                r = row(i, ("monitor", "seek-care")[run - 1], path=f"r{run}/p{i}.jpg")
+                photo_ids.append(conn.execute(store.photos.insert().values(
+                    run_id=run, path=r["path"], sha256=r["sha256"], label=r["label"], p_level=0.8, row=json.dumps(r),
+                    in_queue=True)).inserted_primary_key[0])  # fmt: skip
+        for pid in photo_ids:
+            conn.execute(store.decisions.insert().values(photo_id=pid, user_id=user, level="normal", note=str(pid), created_at=now))
+    old.dispose()
+    with opened(db) as e:
+        q = store.queue(e)
+        assert len(q) == 3 and {it["label"] for it in q} == {"seek-care"}
+        notes = sorted(d["note"] for it in q for d in store.photo(e, it["id"])["decisions"])
+        assert notes == sorted(str(pid) for pid in photo_ids)
+        with pytest.raises(sa.exc.IntegrityError):
+            with e.begin() as conn:
+                r = row(0)
+                conn.execute(store.photos.insert().values(run_id=1, path="x", sha256=r["sha256"], label="monitor", p_level=0.5,
+                                                          row="{}", in_queue=True))  # fmt: skip

@@ -263,10 +263,12 @@ run.json, overlays/). Importing the same run again adds nothing. <code>triage im
             if archive is None or isinstance(archive, str):
                 return Response("no file", status_code=400)
             try:
-                _run_id, added = store.import_zip(engine, archive.file)
+                imported = store.import_zip(engine, archive.file)
             except store.StoreError as e:
                 return Response(str(e), status_code=400)
-        text = f"{added} photos added" if added else "this run was imported already: nothing added"
+        added, updated = imported[1], imported.updated
+        again = f", {updated} imported before updated (their decisions kept)" if updated else ""
+        text = f"{added} photos added{again}" if added or updated else "this run was imported already: nothing added"
         return RedirectResponse(f"/upload?done={quote(text)}", status_code=303)
 
     @app.get("/image/{photo_id}/{kind}")

@@ -82,15 +82,39 @@ login_failures = sa.Table(
 )  # fmt: skip
 schema_version = sa.Table("schema_version", META, sa.Column("version", sa.Integer, nullable=False))
 
+
+
+def _one_photo_per_sha256(conn) -> None:
+    """v3: a photo is one photo by its sha256. Photos that earlier versions imported again from
+    a later run merge into their newest row (the latest result); their decisions move to it."""
+    dup = sa.select(photos.c.sha256, sa.func.max(photos.c.id)).group_by(photos.c.sha256).having(sa.func.count() > 1)
+    for sha, keep in conn.execute(dup).all():
+        others = sa.select(photos.c.id).where(photos.c.sha256 == sha, photos.c.id != keep).scalar_subquery()
+        conn.execute(decisions.update().where(decisions.c.photo_id.in_(others)).values(photo_id=keep))
+        conn.execute(photos.delete().where(photos.c.sha256 == sha, photos.c.id != keep))
+    conn.execute(sa.text("CREATE UNIQUE INDEX ux_photos_sha256 ON photos (sha256)"))
+
+
 #: ordered schema steps; never edit a released step, append a new one
 MIGRATIONS = [
     lambda conn: META.create_all(conn, tables=[users, sessions, runs, photos, decisions]),
     lambda conn: META.create_all(conn, tables=[login_failures]),  # v2: login throttling
+    _one_photo_per_sha256,  # v3
 ]
 
 
 class StoreError(Exception):
     """A refused store action; str() is one line."""
+
+
+class Imported(tuple):
+    """(run id, photos added) of an import; `.updated`: photos already known by their sha256
+    whose result this run replaced (their decisions kept)."""
+
+    def __new__(cls, run_id: int, added: int, updated: int = 0):
+        self = super().__new__(cls, (run_id, added))
+        self.updated = updated
+        return self
 
 
 def default_url() -> str:
@@ -235,9 +259,9 @@ def in_queue(row: dict) -> bool:
     return int(row["sha256"][:8], 16) / 0xFFFFFFFF < config.REVIEW_NORMAL_SAMPLE
 
 
-def import_run(engine: sa.Engine, folder: str | Path) -> tuple[int, int]:
+def import_run(engine: sa.Engine, folder: str | Path) -> Imported:
     """Load DIR/results.jsonl with its previews (DIR/overlays) and the location of each original
-    photo; the same run imported again adds nothing. Returns (run id, photos added)."""
+    photo; the same run imported again adds nothing."""
     from ..run.results import preview_paths
 
     folder = Path(folder)
@@ -260,7 +284,7 @@ def import_run(engine: sa.Engine, folder: str | Path) -> tuple[int, int]:
     return import_results(engine, results_bytes, run_json, preview, str(folder.resolve()), locate=True)
 
 
-def import_zip(engine: sa.Engine, archive) -> tuple[int, int]:
+def import_zip(engine: sa.Engine, archive) -> Imported:
     """Import a zipped run folder (results.jsonl, run.json, overlays/<sha256>.thumb|overlay.jpg,
     at its top or in one folder), read within the caps of `archive`: a zip bomb, an encrypted or
     damaged member is a StoreError before anything is written. An uploaded run has no source
@@ -279,10 +303,11 @@ def import_zip(engine: sa.Engine, archive) -> tuple[int, int]:
 
 def import_results(
     engine: sa.Engine, results: bytes, run_json: bytes, preview, where: str, locate: bool = False
-) -> tuple[int, int]:
+) -> Imported:
     """Import the bytes of a results.jsonl (and run.json); preview(sha256, "thumb"|"overlay")
     gives each preview's bytes or None. Every row is checked against the contract before
-    anything is written (StoreError naming the line). Idempotent by the sha256 of results.jsonl.
+    anything is written (StoreError naming the line). Idempotent by the sha256 of results.jsonl;
+    a photo already imported from another run (same sha256) gets this run's result.
     locate: find the original photos through run.json's inputs, only for a run made on this
     machine (`triage import DIR`): an uploaded run.json could name any path."""
     from ..run.discover import sources_of_run
@@ -291,7 +316,7 @@ def import_results(
     with engine.connect() as conn:
         old = conn.execute(sa.select(runs.c.id).where(runs.c.digest == digest)).first()
     if old:
-        return old.id, 0
+        return Imported(old.id, 0)
     try:
         found, run_info = rows.triaged(results), rows.run_info(run_json)
     except rows.RunError as e:
@@ -299,19 +324,32 @@ def import_results(
     if not found:
         raise StoreError("results.jsonl holds no triaged photos")
     sources = sources_of_run(run_info) if locate else {}  # originals on this machine, for export-labels
-    with engine.begin() as conn:
-        run_id = conn.execute(runs.insert().values(
-            digest=digest, folder=where, model=json.dumps(run_info.get("model")), imported_at=_now())
-        ).inserted_primary_key[0]  # fmt: skip
-        for p in found:
-            src = sources.get(p.path)
-            conn.execute(photos.insert().values(
-                run_id=run_id, path=p.path, sha256=p.sha256,
-                source=str(Path(src).resolve()) if src else None, label=p.label,
-                p_level=p.p_level, row=p.row,
-                thumb=preview(p.sha256, "thumb"), overlay=preview(p.sha256, "overlay"),
-                in_queue=in_queue({"label": p.label, "sha256": p.sha256})))  # fmt: skip
-    return run_id, len(found)
+    try:
+        with engine.begin() as conn:
+            run_id = conn.execute(runs.insert().values(
+                digest=digest, folder=where, model=json.dumps(run_info.get("model")), imported_at=_now())
+            ).inserted_primary_key[0]  # fmt: skip
+            added = sum(_save_photo(conn, run_id, p, preview, sources.get(p.path)) for p in found)
+    except sa.exc.IntegrityError:
+        raise StoreError("another import of these photos ran at the same time: import again") from None
+    return Imported(run_id, added, len(found) - added)
+
+
+def _save_photo(conn, run_id: int, p: rows.Triaged, preview, source: str | None) -> bool:
+    """Insert the photo, or give the photo with its sha256 this run's result (row, level,
+    overlay; the thumbnail and original when this run has them). True when it is new."""
+    values = {
+        "run_id": run_id, "path": p.path, "label": p.label, "p_level": p.p_level, "row": p.row,
+        "overlay": preview(p.sha256, "overlay"), "in_queue": in_queue({"label": p.label, "sha256": p.sha256}),
+    }  # fmt: skip
+    thumb, source = preview(p.sha256, "thumb"), (str(Path(source).resolve()) if source else None)
+    known = conn.execute(sa.select(photos.c.id).where(photos.c.sha256 == p.sha256)).first()
+    if known is None:
+        conn.execute(photos.insert().values(sha256=p.sha256, thumb=thumb, source=source, **values))
+        return True
+    kept = {k: v for k, v in (("thumb", thumb), ("source", source)) if v is not None}  # else the earlier ones hold
+    conn.execute(photos.update().where(photos.c.id == known.id).values(**values, **kept))
+    return False
 
 
 def queue(engine: sa.Engine) -> list[dict]:
@@ -374,7 +412,7 @@ def export_labels(engine: sa.Engine, out: str | Path) -> tuple[int, int]:
     out = Path(out)
     with engine.connect() as conn:
         latest = sa.select(decisions.c.photo_id, sa.func.max(decisions.c.id).label("last")).group_by(decisions.c.photo_id).subquery()
-        rows = conn.execute(
+        reviewed = conn.execute(
             sa.select(photos.c.id, photos.c.path, photos.c.sha256, photos.c.source, photos.c.label, photos.c.row,
                       decisions.c.level, decisions.c.created_at, users.c.name)  # fmt: skip
             .join(latest, latest.c.photo_id == photos.c.id)
@@ -387,7 +425,7 @@ def export_labels(engine: sa.Engine, out: str | Path) -> tuple[int, int]:
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["file", "label", "days_since_treatment", "patient_id", "group", "predicted", "reviewer", "reviewed_at"])
     written = skipped = 0
-    newest = {r.sha256: r for r in rows}  # a photo imported in two runs: its newest decision wins
+    newest = {r.sha256: r for r in reviewed}  # one row per photo (older databases: its newest decision wins)
     for r in newest.values():
         if not r.source or file_sha256(r.source) != r.sha256:
             skipped += 1
