@@ -83,13 +83,13 @@ def patch_central(data: bytes, name: str, *, flags: int | None = None, file_size
 
 
 @contextmanager
-def client_for(db_url: str, **options):
+def client_for(db_url: str, base_url: str = "http://localhost", **options):
     """A TestClient on the app, speaking to it as http://localhost (a loopback name)."""
     from triage.review.app import create_app
 
     app = create_app(db_url, **options)
     try:
-        with TestClient(app, base_url="http://localhost") as client:
+        with TestClient(app, base_url=base_url) as client:
             yield client
     finally:
         app.state.engine.dispose()

@@ -18,9 +18,11 @@ from __future__ import annotations
 import html
 import secrets
 
+import anyio.to_thread
 import sqlalchemy as sa
 from fastapi import FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from . import config, store
 
@@ -90,6 +92,7 @@ def create_app(db_url: str | None = None) -> FastAPI:
     engine = store.open_store(db_url)
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
     app.state.engine = engine
+    hashing = anyio.CapacityLimiter(config.PASSWORD_HASHES_AT_ONCE)  # argon2 takes 64 MiB each
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next):
@@ -127,19 +130,23 @@ def create_app(db_url: str | None = None) -> FastAPI:
         page.set_cookie(LOGIN_CSRF, token, httponly=True, samesite="strict")
         return page
 
+    def signed_in(attempt: int, user_id: int) -> str:
+        store.login_succeeded(engine, attempt)
+        return store.new_session(engine, user_id)[0]
+
     @app.post("/login")
-    def login(request: Request, name: str = Form(...), password: str = Form(...), csrf: str = Form("")):
+    async def login(request: Request, name: str = Form(...), password: str = Form(...), csrf: str = Form("")):
         cookie = request.cookies.get(LOGIN_CSRF, "")
         if not cookie or not secrets.compare_digest(cookie.encode(), csrf.encode()):
             return Response("CSRF check failed", status_code=403)
         client = request.client.host if request.client else "unknown"
-        if store.login_blocked(engine, name, client):
+        attempt = await run_in_threadpool(store.claim_login, engine, name, client)
+        if attempt is None:
             return Response(f"Too many failed logins: try again in {config.LOGIN_WINDOW_MINUTES} minutes.", status_code=429)
-        user_id = store.check_password(engine, name, password)
+        user_id = await anyio.to_thread.run_sync(store.check_password, engine, name, password, limiter=hashing)
         if user_id is None:
-            store.record_login_failure(engine, name, client)
             return RedirectResponse("/login?error=1", status_code=303)
-        token, _csrf = store.new_session(engine, user_id)
+        token = await run_in_threadpool(signed_in, attempt, user_id)
         resp = RedirectResponse("/", status_code=303)
         resp.set_cookie(COOKIE, token, httponly=True, samesite="strict", max_age=config.SESSION_HOURS * 3600)
         resp.delete_cookie(LOGIN_CSRF)

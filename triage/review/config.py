@@ -10,11 +10,21 @@ REVIEW_NORMAL_SAMPLE = 0.10
 MIN_PASSWORD_LENGTH = 10
 #: A login lasts a working shift.
 SESSION_HOURS = 12
-#: Login throttling: after this many failed logins for one name or from one client within the
-#: window, further attempts are refused until the window has passed (OWASP: slow guessing
-#: down without locking staff out for long).
-LOGIN_MAX_FAILURES = 5
+#: Login throttling (OWASP: slow guessing down without locking staff out for long): past these
+#: failed logins within the window, further attempts are refused until the window has passed.
+#: Checked and recorded in one step, so a burst of attempts cannot all slip past.
 LOGIN_WINDOW_MINUTES = 15
+#: One name from one client: a person who mistypes their password gets five tries.
+LOGIN_MAX_FAILURES = 5
+#: One name from any client: guessing one account from many addresses. Above the per-client
+#: limit so that one person's mistakes do not lock their name on every other machine.
+LOGIN_MAX_FAILURES_PER_NAME = 20
+#: One client, any names: password spraying. High because a whole clinic can share one address
+#: (a NAT, a proxy, everyone on this machine's loopback): their mistakes must not lock each other out.
+LOGIN_MAX_FAILURES_PER_CLIENT = 100
+#: Password checks at once: each argon2id verification takes 64 MiB (argon2-cffi's RFC 9106
+#: low-memory profile) and a core; two bound a burst of logins to 128 MiB on a 2-core server.
+PASSWORD_HASHES_AT_ONCE = 2
 #: Largest upload accepted by the import page: a zipped run of ~20,000 photos' previews.
 MAX_UPLOAD_MB = 1024
 #: An uploaded zip is read member by member within these caps, checked against each member's

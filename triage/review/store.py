@@ -198,21 +198,44 @@ def check_password(engine: sa.Engine, name: str, password: str) -> int | None:
 _DUMMY_HASH: str | None = None  # verified against for unknown names: the same work either way
 
 
-def login_blocked(engine: sa.Engine, name: str, client: str) -> bool:
-    """True when this name or this client failed LOGIN_MAX_FAILURES times within
-    LOGIN_WINDOW_MINUTES (password guessing is slowed to a handful of tries per window)."""
-    since = _now() - timedelta(minutes=config.LOGIN_WINDOW_MINUTES)
+def claim_login(engine: sa.Engine, name: str, client: str) -> int | None:
+    """Check and record a login attempt in one step: None when the name from this client, the
+    name from anywhere, or this client has failed too often within LOGIN_WINDOW_MINUTES (the
+    refused attempt is not recorded, so waiting out the window works); else the attempt's id, a
+    failure until login_succeeded() clears it. One claim at a time, so that a burst of attempts
+    cannot all pass the check before any is recorded."""
+    name, client = name.strip()[:80], client[:64]
+    now = _now()
     with engine.connect() as conn:
-        for column, value in ((login_failures.c.name, name.strip()), (login_failures.c.client, client)):
-            n = conn.execute(sa.select(sa.func.count()).where(column == value, login_failures.c.at >= since)).scalar_one()
-            if n >= config.LOGIN_MAX_FAILURES:
-                return True
+        tx = conn.begin()
+        if conn.dialect.name == "postgresql":  # SQLite: the insert below takes the database's write lock
+            conn.execute(sa.text("LOCK TABLE login_failures IN SHARE ROW EXCLUSIVE MODE"))
+        attempt = conn.execute(login_failures.insert().values(name=name, client=client, at=now)).inserted_primary_key[0]
+        if _too_many_failures(conn, name, client, now - timedelta(minutes=config.LOGIN_WINDOW_MINUTES)):
+            tx.rollback()
+            return None
+        tx.commit()
+    return attempt
+
+
+def _too_many_failures(conn, name: str, client: str, since: datetime) -> bool:
+    """True when a limit is passed, counting the attempt being claimed."""
+    f = login_failures.c
+    limits = (
+        ((f.name == name) & (f.client == client), config.LOGIN_MAX_FAILURES),
+        (f.name == name, config.LOGIN_MAX_FAILURES_PER_NAME),
+        (f.client == client, config.LOGIN_MAX_FAILURES_PER_CLIENT),
+    )
+    for where, limit in limits:
+        if conn.execute(sa.select(sa.func.count()).where(where, f.at >= since)).scalar_one() > limit:
+            return True
     return False
 
 
-def record_login_failure(engine: sa.Engine, name: str, client: str) -> None:
+def login_succeeded(engine: sa.Engine, attempt: int) -> None:
+    """The attempt claimed by claim_login() was the right password: not a failure."""
     with engine.begin() as conn:
-        conn.execute(login_failures.insert().values(name=name.strip()[:80], client=client[:64], at=_now()))
+        conn.execute(login_failures.delete().where(login_failures.c.id == attempt))
 
 
 def _token_hash(token: str) -> str:
