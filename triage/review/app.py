@@ -92,7 +92,9 @@ def create_app(db_url: str | None = None) -> FastAPI:
     engine = store.open_store(db_url)
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
     app.state.engine = engine
-    hashing = anyio.CapacityLimiter(config.PASSWORD_HASHES_AT_ONCE)  # argon2 takes 64 MiB each
+    # blocking work runs in threads (plain `def` handlers, or these limiters from async ones)
+    hashing = anyio.CapacityLimiter(config.PASSWORD_HASHES_AT_ONCE)
+    importing = anyio.CapacityLimiter(config.IMPORTS_AT_ONCE)
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next):
@@ -225,16 +227,14 @@ def create_app(db_url: str | None = None) -> FastAPI:
         return _page(p["path"], body, sess["name"], sess["csrf"])
 
     @app.post("/photo/{photo_id}")
-    async def decide(request: Request, photo_id: int):
+    def decide(request: Request, photo_id: int, level: str = Form(""), note: str = Form(""), csrf: str = Form("")):
         sess = session(request)
         if sess is None:
             return Response("log in first", status_code=401)
-        form = await request.form()
-        if not csrf_ok(sess, str(form.get("csrf", ""))):
+        if not csrf_ok(sess, csrf):
             return Response("CSRF check failed", status_code=403)
-        level = str(form.get("level", ""))
         try:
-            store.decide(engine, photo_id, sess["user_id"], level, str(form.get("note", "")))
+            store.decide(engine, photo_id, sess["user_id"], level, note)
         except store.StoreError as e:
             return Response(str(e), status_code=404 if "no photo" in str(e) else 400)
         nxt = next((it for it in store.queue(engine) if not it["reviewed"]), None)
@@ -257,7 +257,7 @@ run.json, overlays/). Importing the same run again adds nothing. <code>triage im
     async def upload(request: Request):
         from urllib.parse import quote
 
-        sess = session(request)
+        sess = await run_in_threadpool(session, request)
         if sess is None:
             return Response("log in first", status_code=401)
         size = request.headers.get("content-length")
@@ -270,7 +270,7 @@ run.json, overlays/). Importing the same run again adds nothing. <code>triage im
             if archive is None or isinstance(archive, str):
                 return Response("no file", status_code=400)
             try:
-                imported = store.import_zip(engine, archive.file)
+                imported = await anyio.to_thread.run_sync(store.import_zip, engine, archive.file, limiter=importing)
             except store.StoreError as e:
                 return Response(str(e), status_code=400)
         added, updated = imported[1], imported.updated

@@ -39,6 +39,9 @@ MAX_PREVIEW_MB = 2
 #: All the members an import reads, together: the upload itself (previews are JPEGs, which do not
 #: compress) plus the largest results.jsonl and run.json.
 MAX_UNZIPPED_MB = MAX_UPLOAD_MB + MAX_RESULTS_MB + MAX_RUN_JSON_MB
+#: Uploads imported at once: each holds up to MAX_RESULTS_MB of rows in memory while they are
+#: checked and written; one at a time bounds the server's memory (the others wait their turn).
+IMPORTS_AT_ONCE = 1
 #: The zip's directory, measured before it is parsed (parsing takes ~10 times its size in memory):
 #: ~100,000 members of ~160 bytes, a run of ~50,000 photos with both previews.
 MAX_ZIP_DIRECTORY_MB = 16

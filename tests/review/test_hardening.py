@@ -1,0 +1,105 @@
+"""The review app under attack: no blocking work on the event loop, ids out of range and NUL
+bytes refused, a read-only database said in one line, Host headers checked, Secure cookies off
+loopback, login forms only with a token the server issued, no free text from the address."""
+
+from __future__ import annotations
+
+import io
+import os
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import sqlalchemy as sa
+from conftest import open_dir
+from fastapi.testclient import TestClient
+from pg import postgres_server
+from review_kit import PASSWORD, client_for, csrf_of, fresh_url, jsonl, login, opened, row, run_zip, with_users
+from typer.testing import CliRunner
+
+from triage.cli import app as cli
+from triage.review import store
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def server_url(request, tmp_path_factory):
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'review.sqlite'}"
+    else:
+        with postgres_server() as url:
+            yield url
+
+
+@pytest.fixture
+def db(server_url, tmp_path):
+    """A database of each kind with ana and two imported photos."""
+    url = with_users(fresh_url(server_url, tmp_path), "ana")
+    with opened(url) as e:
+        store.import_zip(e, io.BytesIO(run_zip([row(1, "seek-care"), row(2)])))
+    return url
+
+
+@pytest.fixture
+def sqlite_db(tmp_path):
+    url = with_users(f"sqlite:///{tmp_path / 'review.sqlite'}", "ana")
+    with opened(url) as e:
+        store.import_zip(e, io.BytesIO(run_zip([row(1, "seek-care"), row(2)])))
+    return url
+
+
+def _first_photo(db_url) -> int:
+    with opened(db_url) as e:
+        return store.queue(e)[0]["id"]
+
+
+# --- 7: the event loop never waits for the database -----------------------------------------
+def test_a_locked_database_does_not_stall_other_requests(sqlite_db):
+    """Another process holds SQLite's write lock for 3 s: a decision and an upload wait for it,
+    the stylesheet does not."""
+    photo = _first_photo(sqlite_db)
+    with client_for(sqlite_db) as client:
+        login(client)
+        csrf = csrf_of(client.get("/").text)
+        holder = sqlite3.connect(sqlite_db.removeprefix("sqlite:///"), check_same_thread=False)
+        holder.execute("BEGIN IMMEDIATE")
+        threading.Timer(3.0, holder.rollback).start()
+        with ThreadPoolExecutor(2) as pool:
+            waiting = [
+                pool.submit(client.post, f"/photo/{photo}", data={"level": "monitor", "csrf": csrf}, follow_redirects=False),
+                pool.submit(client.post, "/upload", files={"archive": ("r.zip", run_zip([row(3)]))}, data={"csrf": csrf},
+                            follow_redirects=False),  # fmt: skip
+            ]
+            time.sleep(0.5)  # both are waiting for the lock now
+            start = time.monotonic()
+            assert client.get("/static/app.css").status_code == 200
+            took = time.monotonic() - start
+            assert [f.result().status_code for f in waiting] == [303, 303]
+        holder.close()
+    assert took < 1.0, f"the stylesheet waited {took:.1f} s for another request's database lock"
+
+
+# --- 19: ids out of range, NUL bytes -----------------------------------------------------------
+HUGE = ("99999999999999999999", str(2**31), str(2**63), str(2**64), "-99999999999999999999")
+
+
+# --- 20: a read-only database ------------------------------------------------------------------
+CHILD = """
+import os, sys
+import uvicorn
+from triage.cli import app
+from triage.review import app as _web, store
+from triage.run import discover, results
+store.check_password(store.open_store("sqlite://"), "warm", "x")  # every import done: 'nobody' cannot read them
+uvicorn.run = lambda *a, **k: sys.exit("served")
+if os.geteuid() == 0:  # root writes anything: run as 'nobody', for whom the file is read-only
+    os.setgroups([]); os.setgid(65534); os.setuid(65534)
+sys.argv = ["triage", *sys.argv[1:]]
+app()
+"""
+
+
+# --- 24: Host header, Secure cookies, the login token, messages by code ---------------------
