@@ -86,6 +86,32 @@ def test_a_locked_database_does_not_stall_other_requests(sqlite_db):
 HUGE = ("99999999999999999999", str(2**31), str(2**63), str(2**64), "-99999999999999999999")
 
 
+def test_ids_out_of_range_are_not_found(db):
+    with client_for(db) as client:
+        login(client)
+        csrf = csrf_of(client.get("/").text)
+        for pid in HUGE:
+            assert client.get(f"/photo/{pid}").status_code == 404, pid
+            assert client.get(f"/image/{pid}/thumb").status_code == 404, pid
+            assert client.post(f"/photo/{pid}", data={"level": "normal", "csrf": csrf}).status_code == 404, pid
+
+
+def test_nul_bytes_are_a_400(db):
+    photo = _first_photo(db)
+    with client_for(db) as client:
+        login(client)
+        csrf = csrf_of(client.get("/").text)
+        r = client.post(f"/photo/{photo}", data={"level": "normal", "csrf": csrf, "note": "seen\x00"})
+        assert r.status_code == 400 and "NUL" in r.text
+        token = csrf_of(client.get("/login").text)
+        r = client.post("/login", data={"name": "ana\x00", "password": PASSWORD, "csrf": token})
+        assert r.status_code == 400
+    with opened(db) as e:
+        assert store.photo(e, photo)["decisions"] == []
+        with pytest.raises(store.StoreError):
+            store.add_user(e, "cleo\x00", PASSWORD)
+
+
 # --- 20: a read-only database ------------------------------------------------------------------
 CHILD = """
 import os, sys

@@ -19,7 +19,6 @@ import html
 import secrets
 
 import anyio.to_thread
-import sqlalchemy as sa
 from fastapi import FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
@@ -141,6 +140,8 @@ def create_app(db_url: str | None = None) -> FastAPI:
         cookie = request.cookies.get(LOGIN_CSRF, "")
         if not cookie or not secrets.compare_digest(cookie.encode(), csrf.encode()):
             return Response("CSRF check failed", status_code=403)
+        if "\x00" in name:
+            return Response("a name cannot hold NUL characters", status_code=400)
         client = request.client.host if request.client else "unknown"
         attempt = await run_in_threadpool(store.claim_login, engine, name, client)
         if attempt is None:
@@ -236,7 +237,7 @@ def create_app(db_url: str | None = None) -> FastAPI:
         try:
             store.decide(engine, photo_id, sess["user_id"], level, note)
         except store.StoreError as e:
-            return Response(str(e), status_code=404 if "no photo" in str(e) else 400)
+            return Response(str(e), status_code=404 if isinstance(e, store.NoSuchPhoto) else 400)
         nxt = next((it for it in store.queue(engine) if not it["reviewed"]), None)
         return RedirectResponse(f"/photo/{nxt['id']}" if nxt else "/", status_code=303)
 
@@ -282,12 +283,9 @@ run.json, overlays/). Importing the same run again adds nothing. <code>triage im
     def image(request: Request, photo_id: int, kind: str):
         if session(request) is None:
             return Response("log in first", status_code=401)
-        if kind not in ("thumb", "overlay"):
+        data = store.preview(engine, photo_id, kind)
+        if data is None:
             return Response("not found", status_code=404)
-        with engine.connect() as conn:
-            r = conn.execute(sa.select(store.photos.c[kind]).where(store.photos.c.id == photo_id)).first()
-        if r is None or r[0] is None:
-            return Response("not found", status_code=404)
-        return Response(r[0], media_type="image/jpeg")
+        return Response(data, media_type="image/jpeg")
 
     return app

@@ -81,6 +81,7 @@ login_failures = sa.Table(
     sa.Column("at", sa.DateTime(timezone=True), nullable=False),
 )  # fmt: skip
 schema_version = sa.Table("schema_version", META, sa.Column("version", sa.Integer, nullable=False))
+MAX_ID = 2**31 - 1  #: the largest id an Integer column holds (PostgreSQL's integer)
 
 
 
@@ -105,6 +106,10 @@ MIGRATIONS = [
 
 class StoreError(Exception):
     """A refused store action; str() is one line."""
+
+
+class NoSuchPhoto(StoreError):
+    """No photo has this id."""
 
 
 class Imported(tuple):
@@ -167,8 +172,8 @@ def add_user(engine: sa.Engine, name: str, password: str) -> None:
     from argon2 import PasswordHasher
 
     name = name.strip()
-    if not name or len(name) > 80:
-        raise StoreError("a user name is 1-80 characters")
+    if not name or len(name) > 80 or "\x00" in name:
+        raise StoreError("a user name is 1-80 characters, none of them NUL")
     if len(password) < config.MIN_PASSWORD_LENGTH:
         raise StoreError(f"passwords have at least {config.MIN_PASSWORD_LENGTH} characters")
     with engine.begin() as conn:
@@ -394,7 +399,14 @@ def queue(engine: sa.Engine) -> list[dict]:
         return [dict(r._mapping) for r in conn.execute(q)]
 
 
+def _is_id(photo_id: int) -> bool:
+    """True when the id fits the id columns (a larger one is no photo's, and no database takes it)."""
+    return 1 <= photo_id <= MAX_ID
+
+
 def photo(engine: sa.Engine, photo_id: int) -> dict | None:
+    if not _is_id(photo_id):
+        return None
     with engine.connect() as conn:
         r = conn.execute(sa.select(photos).where(photos.c.id == photo_id)).first()
         if r is None:
@@ -411,13 +423,25 @@ def photo(engine: sa.Engine, photo_id: int) -> dict | None:
     return out
 
 
+def preview(engine: sa.Engine, photo_id: int, kind: str) -> bytes | None:
+    """A photo's thumbnail or overlay (JPEG bytes), None when it has none."""
+    if kind not in ("thumb", "overlay") or not _is_id(photo_id):
+        return None
+    with engine.connect() as conn:
+        return conn.execute(sa.select(photos.c[kind]).where(photos.c.id == photo_id)).scalar()
+
+
 def decide(engine: sa.Engine, photo_id: int, user_id: int, level: str, note: str = "") -> None:
     """Record a review decision (a new row; earlier ones stay)."""
     if level not in LEVELS:
         raise StoreError(f"level must be one of {', '.join(LEVELS)}")
+    if "\x00" in note:
+        raise StoreError("a note cannot hold NUL characters")
+    if not _is_id(photo_id):
+        raise NoSuchPhoto(f"no photo {photo_id}")
     with engine.begin() as conn:
         if conn.execute(sa.select(photos.c.id).where(photos.c.id == photo_id)).first() is None:
-            raise StoreError(f"no photo {photo_id}")
+            raise NoSuchPhoto(f"no photo {photo_id}")
         conn.execute(decisions.insert().values(photo_id=photo_id, user_id=user_id, level=level, note=note[:2000], created_at=_now()))
 
 
