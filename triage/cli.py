@@ -4,6 +4,7 @@ that `triage --help` starts fast. Data goes to files, progress and summaries to 
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from pathlib import Path
 from typing import List, Optional
 
@@ -282,13 +283,22 @@ def models_rollback() -> None:
 DB_HELP = "Database URL (default: SQLite file in $TRIAGE_DATA_DIR or ~/.local/share/triage); postgresql://... works too."
 
 
-def _store(db: Optional[str]):
+@contextmanager
+def _store(db: Optional[str], write: bool = True):
+    """The review database, migrated (and, with write, checked to take writes); any problem
+    opening it is one line and exit code 2."""
     from .review import store
 
     try:
-        return store.open_store(db)
+        engine = store.open_store(db, write=write)
+    except store.StoreError as e:
+        _fail(str(e))
     except Exception as e:  # noqa: BLE001 - any connection problem is one line for the user
         _fail(f"cannot open the database: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}")
+    try:
+        yield engine
+    finally:
+        engine.dispose()
 
 
 @app.command()
@@ -302,7 +312,8 @@ def serve(
 
     from .review.app import create_app
 
-    _store(db)  # fail early with a clear message
+    with _store(db):  # fail early with a clear message
+        pass
     typer.echo(f"review app on http://{host}:{port} (Ctrl-C stops it)", err=True)
     uvicorn.run(create_app(db), host=host, port=port, log_level="warning")
 
@@ -315,10 +326,11 @@ def import_cmd(
     """Load a run's results and previews into the review database (again: nothing added)."""
     from .review.store import StoreError, import_run
 
-    try:
-        imported = import_run(_store(db), run_dir)
-    except StoreError as e:
-        _fail(str(e))
+    with _store(db) as engine:
+        try:
+            imported = import_run(engine, run_dir)
+        except StoreError as e:
+            _fail(str(e))
     (run_id, added), updated = imported, imported.updated
     again = f", {updated} imported before updated (their decisions kept)" if updated else ""
     typer.echo(f"run {run_id}: {added} photos added{again}" + ("" if added or updated else " (already imported)"), err=True)
@@ -337,10 +349,11 @@ def users_add(
     from .review.store import StoreError, add_user
 
     password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
-    try:
-        add_user(_store(db), name, password)
-    except StoreError as e:
-        _fail(str(e))
+    with _store(db) as engine:
+        try:
+            add_user(engine, name, password)
+        except StoreError as e:
+            _fail(str(e))
     typer.echo(f"user {name} added", err=True)
 
 
@@ -352,6 +365,7 @@ def export_labels_cmd(
     """Reviewed photos as a labelled dataset for `triage retrain`."""
     from .review.store import export_labels
 
-    written, skipped = export_labels(_store(db), out)
+    with _store(db, write=False) as engine:
+        written, skipped = export_labels(engine, out)
     typer.echo(f"{written} reviewed photos written to {out}"
                + (f"; {skipped} skipped (original moved or changed)" if skipped else ""), err=True)  # fmt: skip

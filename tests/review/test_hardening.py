@@ -114,7 +114,7 @@ def test_nul_bytes_are_a_400(db):
 
 # --- 20: a read-only database ------------------------------------------------------------------
 CHILD = """
-import os, sys
+import getpass, os, sys
 import uvicorn
 from triage.cli import app
 from triage.review import app as _web, store
@@ -126,6 +126,42 @@ if os.geteuid() == 0:  # root writes anything: run as 'nobody', for whom the fil
 sys.argv = ["triage", *sys.argv[1:]]
 app()
 """
+
+
+def test_a_read_only_sqlite_database_is_one_line_and_exit_2(tmp_path):
+    folder = open_dir(tmp_path)
+    url = with_users(f"sqlite:///{folder / 'review.sqlite'}", "ana")
+    os.chmod(folder / "review.sqlite", 0o444)
+    run = folder / "run"
+    run.mkdir()
+    (run / "results.jsonl").write_bytes(jsonl([row(1)]))
+    for args in (["serve", "--db", url], ["import", str(run), "--db", url], ["users", "add", "ben", "--db", url]):
+        done = subprocess.run([sys.executable, "-c", CHILD, *args], input=f"{PASSWORD}\n{PASSWORD}\n",
+                              capture_output=True, text=True, timeout=120)  # fmt: skip
+        last = done.stderr.strip().splitlines()[-1:]
+        assert done.returncode == 2 and "Traceback" not in done.stderr, (args, done.stderr)
+        assert last and "read-only" in last[0], (args, done.stderr)
+
+
+def test_a_read_only_postgresql_database_is_one_line_and_exit_2(server_url, tmp_path, monkeypatch):
+    if not server_url.startswith("postgresql"):
+        pytest.skip("the PostgreSQL case")
+    import uvicorn
+
+    url = with_users(fresh_url(server_url, tmp_path), "ana")
+    with opened(url) as e, e.connect() as conn:
+        conn.execute(sa.text(f"ALTER DATABASE {url.rpartition('/')[2]} SET default_transaction_read_only = on"))
+        conn.commit()
+    served = []
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **k: served.append(a))
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "results.jsonl").write_bytes(jsonl([row(1)]))
+    runner = CliRunner()
+    for args in (["serve", "--db", url], ["import", str(run), "--db", url], ["users", "add", "ben", "--db", url]):
+        r = runner.invoke(cli, args, input=f"{PASSWORD}\n{PASSWORD}\n")
+        assert r.exit_code == 2 and "read-only" in r.output.strip().splitlines()[-1], (args, r.output, r.exception)
+    assert not served
 
 
 # --- 24: Host header, Secure cookies, the login token, messages by code ---------------------

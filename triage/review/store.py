@@ -18,6 +18,7 @@ import hashlib
 import json
 import os
 import secrets
+import sqlite3
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -137,23 +138,43 @@ def _aware(t: datetime) -> datetime:
     return t if t.tzinfo else t.replace(tzinfo=timezone.utc)  # SQLite gives naive datetimes back
 
 
-def open_store(url: str | None = None) -> sa.Engine:
-    """An engine on the database at `url` (default: the SQLite file), migrated to the latest schema."""
-    url = url or default_url()
+def open_store(url: str | None = None, write: bool = True) -> sa.Engine:
+    """An engine on the database at `url` (default: the SQLite file), migrated to the latest
+    schema. write: check that the database takes writes (a write rolled back), so that a
+    read-only one is a StoreError here, not a failure at the first login or import."""
+    engine = _engine(url or default_url())
+    try:
+        _migrate(engine)
+        if write:
+            _try_a_write(engine)
+    except sa.exc.DBAPIError as e:
+        engine.dispose()
+        reason = _read_only(e)
+        if reason is None:
+            raise
+        raise StoreError(f"the database is read-only: {reason}") from None
+    return engine
+
+
+def _engine(url: str) -> sa.Engine:
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://"):]
-    if url.startswith("sqlite"):
-        engine = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+    if not url.startswith("sqlite"):
+        return sa.create_engine(url, pool_pre_ping=True)
+    engine = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
 
-        @sa.event.listens_for(engine, "connect")
-        def _pragmas(dbapi_conn, _record):
-            cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA foreign_keys=ON")
-            cur.execute("PRAGMA busy_timeout=30000")
-            cur.close()
-    else:
-        engine = sa.create_engine(url, pool_pre_ping=True)
+    @sa.event.listens_for(engine, "connect")
+    def _pragmas(dbapi_conn, _record):
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.close()
+
+    return engine
+
+
+def _migrate(engine: sa.Engine) -> None:
     with engine.begin() as conn:
         schema_version.create(conn, checkfirst=True)
         row = conn.execute(sa.select(schema_version.c.version)).first()
@@ -164,7 +185,28 @@ def open_store(url: str | None = None) -> sa.Engine:
         with engine.begin() as conn:
             MIGRATIONS[n](conn)
             conn.execute(schema_version.update().values(version=n + 1))
-    return engine
+
+
+def _try_a_write(engine: sa.Engine) -> None:
+    """Write and roll back; a database busy with another writer is not read-only."""
+    with engine.connect() as conn:
+        try:
+            conn.execute(schema_version.update().values(version=schema_version.c.version))
+        except sa.exc.OperationalError as e:
+            if getattr(e.orig, "sqlite_errorcode", 0) & 0xFF not in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+                raise
+        finally:
+            conn.rollback()
+
+
+def _read_only(e: sa.exc.DBAPIError) -> str | None:
+    """The driver's one-line reason when a failed statement means the database refuses our
+    writes (a read-only file, folder, mount, transaction or role), else None."""
+    sqlite_code = getattr(e.orig, "sqlite_errorcode", None)
+    refused = (sqlite_code is not None and sqlite_code & 0xFF == sqlite3.SQLITE_READONLY) or getattr(
+        e.orig, "sqlstate", None
+    ) in ("25006", "42501")  # PostgreSQL: a read-only transaction, no privilege
+    return str(e.orig).strip().splitlines()[0] if refused else None
 
 
 # --- accounts and sessions --------------------------------------------------------------------
