@@ -306,16 +306,26 @@ def serve(
     host: str = typer.Option("127.0.0.1", "--host", help="Address to bind (default: this machine only)."),
     port: int = typer.Option(8000, "--port", min=1, max=65535),
     db: Optional[str] = typer.Option(None, "--db", help=DB_HELP),
+    allowed_host: List[str] = typer.Option(
+        [], "--allowed-host", help="A name staff reach the app by, besides loopback names and --host (repeatable)."
+    ),
+    secure_cookies: bool = typer.Option(
+        False, "--secure-cookies", help="Secure cookies on loopback too (behind an HTTPS proxy); always on other addresses."
+    ),
 ) -> None:
     """The staff review app for flagged photos."""
     import uvicorn
 
     from .review.app import create_app
+    from .review.guard import is_loopback
 
     with _store(db):  # fail early with a clear message
         pass
+    web = create_app(db, host=host, allowed_hosts=allowed_host, secure_cookies=True if secure_cookies else None)
     typer.echo(f"review app on http://{host}:{port} (Ctrl-C stops it)", err=True)
-    uvicorn.run(create_app(db), host=host, port=port, log_level="warning")
+    if secure_cookies or not is_loopback(host):
+        typer.echo("cookies are Secure: open the app through HTTPS (a proxy in front of it)", err=True)
+    uvicorn.run(web, host=host, port=port, log_level="warning")
 
 
 @app.command("import")

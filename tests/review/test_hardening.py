@@ -128,40 +128,112 @@ app()
 """
 
 
-def test_a_read_only_sqlite_database_is_one_line_and_exit_2(tmp_path):
+def _read_only_sqlite(tmp_path, commands):
+    """Each command's (exit code, stderr) on a SQLite file this user cannot write."""
     folder = open_dir(tmp_path)
     url = with_users(f"sqlite:///{folder / 'review.sqlite'}", "ana")
     os.chmod(folder / "review.sqlite", 0o444)
     run = folder / "run"
     run.mkdir()
     (run / "results.jsonl").write_bytes(jsonl([row(1)]))
-    for args in (["serve", "--db", url], ["import", str(run), "--db", url], ["users", "add", "ben", "--db", url]):
+    for args in commands(url, run):
         done = subprocess.run([sys.executable, "-c", CHILD, *args], input=f"{PASSWORD}\n{PASSWORD}\n",
                               capture_output=True, text=True, timeout=120)  # fmt: skip
-        last = done.stderr.strip().splitlines()[-1:]
-        assert done.returncode == 2 and "Traceback" not in done.stderr, (args, done.stderr)
-        assert last and "read-only" in last[0], (args, done.stderr)
+        yield args, done.returncode, done.stderr
 
 
-def test_a_read_only_postgresql_database_is_one_line_and_exit_2(server_url, tmp_path, monkeypatch):
-    if not server_url.startswith("postgresql"):
-        pytest.skip("the PostgreSQL case")
+def _read_only_postgresql(server_url, tmp_path, monkeypatch, commands):
+    """Each command's (exit code, output) on a PostgreSQL database whose transactions are read-only."""
     import uvicorn
 
     url = with_users(fresh_url(server_url, tmp_path), "ana")
     with opened(url) as e, e.connect() as conn:
         conn.execute(sa.text(f"ALTER DATABASE {url.rpartition('/')[2]} SET default_transaction_read_only = on"))
         conn.commit()
-    served = []
-    monkeypatch.setattr(uvicorn, "run", lambda *a, **k: served.append(a))
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **k: sys.exit("served"))
     run = tmp_path / "run"
     run.mkdir()
     (run / "results.jsonl").write_bytes(jsonl([row(1)]))
-    runner = CliRunner()
-    for args in (["serve", "--db", url], ["import", str(run), "--db", url], ["users", "add", "ben", "--db", url]):
-        r = runner.invoke(cli, args, input=f"{PASSWORD}\n{PASSWORD}\n")
-        assert r.exit_code == 2 and "read-only" in r.output.strip().splitlines()[-1], (args, r.output, r.exception)
-    assert not served
+    for args in commands(url, run):
+        r = CliRunner().invoke(cli, args, input=f"{PASSWORD}\n{PASSWORD}\n")
+        yield args, r.exit_code, r.output + ("Traceback" if r.exception and not isinstance(r.exception, SystemExit) else "")
+
+
+def test_a_read_only_database_is_one_line_and_exit_2(server_url, tmp_path, monkeypatch):
+    """SQLite: a file this user cannot write (run as 'nobody' when root); PostgreSQL: a database
+    whose transactions are read-only. serve does not start; import and users add say why."""
+
+    def commands(url, run):
+        return (["serve", "--db", url], ["import", str(run), "--db", url], ["users", "add", "ben", "--db", url])
+
+    if server_url.startswith("sqlite"):
+        answers = _read_only_sqlite(tmp_path, commands)
+    else:
+        answers = _read_only_postgresql(server_url, tmp_path, monkeypatch, commands)
+    for args, code, said in answers:
+        last = said.strip().splitlines()[-1:]
+        assert code == 2 and "Traceback" not in said and last and "read-only" in last[0], (args, code, said)
 
 
 # --- 24: Host header, Secure cookies, the login token, messages by code ---------------------
+def test_requests_for_other_host_names_are_refused(sqlite_db):
+    with client_for(sqlite_db) as client:
+        for host in ("localhost", "localhost:8000", "127.0.0.1:8000", "[::1]:8000"):
+            assert client.get("/login", headers={"host": host}).status_code == 200, host
+        for host in ("evil.example", "evil.example:8000", "localhost.evil.example", "127.0.0.1.nip.io", ""):
+            assert client.get("/login", headers={"host": host}).status_code == 400, host
+    with client_for(sqlite_db, host="0.0.0.0", allowed_hosts=["clinic.example"]) as client:
+        assert client.get("/login", headers={"host": "clinic.example:8000"}).status_code == 200
+        assert client.get("/login", headers={"host": "evil.example"}).status_code == 400
+    with client_for(sqlite_db, host="192.168.1.5") as client:
+        assert client.get("/login", headers={"host": "192.168.1.5:8000"}).status_code == 200
+
+
+def test_cookies_are_secure_off_loopback(sqlite_db):
+    def cookies(**options):
+        with client_for(sqlite_db, base_url="https://localhost", **options) as client:
+            form = client.get("/login").headers["set-cookie"]
+            return form, login(client).headers["set-cookie"]
+
+    assert not any("secure" in c.lower() for c in cookies())
+    assert all("secure" in c.lower() for c in cookies(host="0.0.0.0"))
+    assert all("secure" in c.lower() for c in cookies(secure_cookies=True))
+
+
+def test_serve_passes_its_hardening_options(sqlite_db, monkeypatch):
+    import uvicorn
+
+    started = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: started.update(app=app, **kw))
+    args = ["serve", "--db", sqlite_db, "--host", "0.0.0.0", "--allowed-host", "clinic.example", "--secure-cookies"]
+    r = CliRunner().invoke(cli, args)
+    assert r.exit_code == 0, r.output
+    with TestClient(started["app"], base_url="https://clinic.example") as client:
+        r = client.get("/login")
+        assert r.status_code == 200 and "secure" in r.headers["set-cookie"].lower()
+        assert client.get("/login", headers={"host": "evil.example"}).status_code == 400
+
+
+def test_the_login_token_must_be_one_the_server_issued(sqlite_db):
+    from triage.review.app import LOGIN_CSRF
+
+    with client_for(sqlite_db) as client:
+        client.cookies.set(LOGIN_CSRF, "chosen-by-attacker")
+        r = client.post("/login", data={"name": "ana", "password": PASSWORD, "csrf": "chosen-by-attacker"}, follow_redirects=False)
+        assert r.status_code == 403
+        with client_for(sqlite_db) as other:  # another server's token (another secret)
+            token = csrf_of(other.get("/login").text)
+        client.cookies.set(LOGIN_CSRF, token)
+        r = client.post("/login", data={"name": "ana", "password": PASSWORD, "csrf": token}, follow_redirects=False)
+        assert r.status_code == 403
+        assert login(client).headers["location"] == "/"
+
+
+def test_the_upload_page_shows_no_text_from_the_address(sqlite_db):
+    with client_for(sqlite_db) as client:
+        login(client)
+        page = client.get("/upload", params={"done": "Your account is locked: call 555-0100 <b>now</b>"})
+        assert page.status_code == 200 and "555-0100" not in page.text and "locked" not in page.text
+        csrf = csrf_of(page.text)
+        r = client.post("/upload", files={"archive": ("r.zip", run_zip([row(7)]))}, data={"csrf": csrf})
+        assert r.status_code == 200 and "1 photos added" in r.text

@@ -10,6 +10,9 @@ REVIEW_NORMAL_SAMPLE = 0.10
 MIN_PASSWORD_LENGTH = 10
 #: A login lasts a working shift.
 SESSION_HOURS = 12
+#: A login form is filled in within minutes; its token is refused (the form reloaded) after an
+#: hour, so a token an attacker fetched for themselves cannot be planted for long.
+LOGIN_FORM_MINUTES = 60
 #: Login throttling (OWASP: slow guessing down without locking staff out for long): past these
 #: failed logins within the window, further attempts are refused until the window has passed.
 #: Checked and recorded in one step, so a burst of attempts cannot all slip past.
