@@ -372,10 +372,13 @@ def export_labels_cmd(
     out: Path = typer.Option(..., "--out", help="Dataset folder to write (labels.csv + images/)."),
     db: Optional[str] = typer.Option(None, "--db", help=DB_HELP),
 ) -> None:
-    """Reviewed photos as a labelled dataset for `triage retrain`."""
-    from .review.store import export_labels
+    """Reviewed photos as a labelled dataset for `triage retrain` (exit 3: outputs cannot be written)."""
+    from .review.store import CannotWrite, export_labels
 
     with _store(db, write=False) as engine:
-        written, skipped = export_labels(engine, out)
+        try:
+            written, skipped = export_labels(engine, out)
+        except CannotWrite as e:
+            _fail(str(e), 3)
     typer.echo(f"{written} reviewed photos written to {out}"
                + (f"; {skipped} skipped (original moved or changed)" if skipped else ""), err=True)  # fmt: skip

@@ -109,6 +109,10 @@ class StoreError(Exception):
     """A refused store action; str() is one line."""
 
 
+class CannotWrite(StoreError):
+    """Outputs could not be written (a full disk, no permission); none is left half-written."""
+
+
 class NoSuchPhoto(StoreError):
     """No photo has this id."""
 
@@ -490,15 +494,19 @@ def decide(engine: sa.Engine, photo_id: int, user_id: int, level: str, note: str
 def export_labels(engine: sa.Engine, out: str | Path) -> tuple[int, int]:
     """Reviewed photos as a labelled dataset (contract layout: out/images/..., out/labels.csv
     with file,label,days_since_treatment,patient_id,group,predicted,reviewer,reviewed_at), the
-    current decision as the label. Originals that moved or changed are skipped. Returns
-    (written, skipped)."""
-    import csv
-    import io
-    import shutil
-
-    from ..util.files import atomic_write_text, file_sha256
-
+    current decision as the label. Originals that moved or changed are skipped. Every file is
+    written to a temporary file and renamed, labels.csv last, so an export that is killed or
+    fails leaves the previous dataset whole; CannotWrite when the outputs cannot be written (a
+    full disk, no permission). Returns (written, skipped)."""
     out = Path(out)
+    try:
+        return _write_dataset(out, _reviewed(engine))
+    except OSError as e:
+        raise CannotWrite(f"cannot write {out}: {e.strerror or e} (the dataset there is as it was)") from None
+
+
+def _reviewed(engine: sa.Engine) -> list:
+    """Each reviewed photo once, with its current decision and who made it."""
     with engine.connect() as conn:
         latest = sa.select(decisions.c.photo_id, sa.func.max(decisions.c.id).label("last")).group_by(decisions.c.photo_id).subquery()
         reviewed = conn.execute(
@@ -509,21 +517,39 @@ def export_labels(engine: sa.Engine, out: str | Path) -> tuple[int, int]:
             .join(users, users.c.id == decisions.c.user_id)
             .order_by(decisions.c.id)
         ).all()
+    return list({r.sha256: r for r in reviewed}.values())  # one row per photo (older databases: its newest decision wins)
+
+
+def _original(r) -> bytes | None:
+    """The original photo's bytes when it is still there, unchanged (its sha256), else None."""
+    try:
+        data = Path(r.source).read_bytes() if r.source else None
+    except OSError:
+        return None
+    return data if data is not None and hashlib.sha256(data).hexdigest() == r.sha256 else None
+
+
+def _write_dataset(out: Path, reviewed: list) -> tuple[int, int]:
+    import csv
+    import io
+
+    from ..util.files import atomic_write_bytes, atomic_write_text
+
     (out / "images").mkdir(parents=True, exist_ok=True)
+    for leftover in [*out.glob(".*.tmp"), *(out / "images").glob(".*.tmp")]:  # of an export that was killed
+        leftover.unlink(missing_ok=True)
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["file", "label", "days_since_treatment", "patient_id", "group", "predicted", "reviewer", "reviewed_at"])
-    written = skipped = 0
-    newest = {r.sha256: r for r in reviewed}  # one row per photo (older databases: its newest decision wins)
-    for r in newest.values():
-        if not r.source or file_sha256(r.source) != r.sha256:
-            skipped += 1
+    written = 0
+    for r in reviewed:
+        data = _original(r)
+        if data is None:
             continue
         name = f"images/{r.sha256[:16]}{Path(r.path).suffix.lower()}"
-        shutil.copyfile(r.source, out / name)
-        row = json.loads(r.row)
-        days = row.get("days_since_treatment")
+        atomic_write_bytes(out / name, data)
+        days = json.loads(r.row).get("days_since_treatment")
         w.writerow([name, r.level, "" if days is None else days, "", "reviewed", r.label, r.name, _aware(r.created_at).isoformat(timespec="seconds")])
         written += 1
     atomic_write_text(out / "labels.csv", buf.getvalue())
-    return written, skipped
+    return written, len(reviewed) - written
