@@ -8,7 +8,6 @@ import hashlib
 import io
 import json
 import tracemalloc
-import zipfile
 
 import pytest
 import sqlalchemy as sa
@@ -114,10 +113,10 @@ def test_triage_import_of_a_malformed_run_exits_2_with_one_line(tmp_path):
 
 
 # --- zips read within caps ---------------------------------------------------------------------
-def _peak_mb(fn) -> float:
+def _peak_mb(fn, *args) -> float:
     tracemalloc.start()
     try:
-        fn()
+        fn(*args)
     finally:
         peak = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
@@ -129,12 +128,12 @@ def test_a_zip_bomb_is_refused_without_inflating_it(tmp_path):
     honest = zeros_zip("run/results.jsonl", big)
     lying = patch_central(honest, "run/results.jsonl", file_size=1000)  # headers can lie
     with opened(f"sqlite:///{tmp_path / 'b.sqlite'}") as e:
-        for data in (honest, lying):
-            def attempt():
-                with pytest.raises(store.StoreError):
-                    store.import_zip(e, io.BytesIO(data))
+        def attempt(data):
+            with pytest.raises(store.StoreError):
+                store.import_zip(e, io.BytesIO(data))
 
-            assert _peak_mb(attempt) < 32
+        for data in (honest, lying):
+            assert _peak_mb(attempt, data) < 32
 
 
 def test_the_total_unpacked_size_is_capped(tmp_path, monkeypatch):
