@@ -4,12 +4,15 @@ sessions and review decisions. SQLAlchemy Core; SQLite by default, PostgreSQL by
 - SQLite: a file in the data folder ($TRIAGE_DATA_DIR, else ~/.local/share/triage), WAL mode,
   foreign keys on, a busy timeout so concurrent writers wait instead of failing.
 - Migrations: MIGRATIONS is an ordered list of DDL steps; `schema_version` records how many have
-  run; `open_store` applies the missing ones in one transaction each.
+  run; `open_store` applies the missing ones in one transaction each, then tries a write (rolled
+  back) so that a read-only database is one StoreError at start.
+- A photo is one photo by its sha256 (unique since v3): a later run updates its result.
 - Preview images are stored in the database (bytes): the app serves images only by photo id,
   never by a path, so no request can reach another file.
 - Decisions are append-only: a changed decision is a new row, the earlier one stays (audit
   trail); the current decision of a photo is its newest row.
-- Passwords: argon2id hashes (argon2-cffi defaults, RFC 9106).
+- Passwords: argon2id hashes (argon2-cffi defaults, RFC 9106). Failed logins are claimed and
+  counted in one transaction (claim_login), so a burst of attempts cannot pass the check at once.
 """
 
 from __future__ import annotations
