@@ -317,7 +317,7 @@ def serve(
     import uvicorn
 
     from .review.app import create_app
-    from .review.guard import is_loopback
+    from .review.guard import WILDCARDS, is_loopback
 
     with _store(db):  # fail early with a clear message
         pass
@@ -325,6 +325,8 @@ def serve(
     typer.echo(f"review app on http://{host}:{port} (Ctrl-C stops it)", err=True)
     if secure_cookies or not is_loopback(host):
         typer.echo("cookies are Secure: open the app through HTTPS (a proxy in front of it)", err=True)
+    if host in WILDCARDS and not allowed_host:
+        typer.echo("only loopback names are answered: add --allowed-host NAME for the name staff type", err=True)
     uvicorn.run(web, host=host, port=port, log_level="warning")
 
 
@@ -341,9 +343,9 @@ def import_cmd(
             imported = import_run(engine, run_dir)
         except StoreError as e:
             _fail(str(e))
-    (run_id, added), updated = imported, imported.updated
-    again = f", {updated} imported before updated (their decisions kept)" if updated else ""
-    typer.echo(f"run {run_id}: {added} photos added{again}" + ("" if added or updated else " (already imported)"), err=True)
+    run_id, added = imported
+    again = f", {imported.updated} imported before updated (their decisions kept)" if imported.updated else ""
+    typer.echo(f"run {run_id}: {added} photos added{again}" + ("" if added or imported.updated else " (already imported)"), err=True)
 
 
 users_app = typer.Typer(help="Staff accounts of the review app.", no_args_is_help=True, add_completion=False)
