@@ -4,6 +4,7 @@ that `triage --help` starts fast. Data goes to files, progress and summaries to 
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from pathlib import Path
 from typing import List, Optional
 
@@ -303,13 +304,22 @@ def models_rollback() -> None:
 DB_HELP = "Database URL (default: SQLite file in $TRIAGE_DATA_DIR or ~/.local/share/triage); postgresql://... works too."
 
 
-def _store(db: Optional[str]):
+@contextmanager
+def _store(db: Optional[str], write: bool = True):
+    """The review database, migrated (and, with write, checked to take writes); any problem
+    opening it is one line and exit code 2."""
     from .review import store
 
     try:
-        return store.open_store(db)
+        engine = store.open_store(db, write=write)
+    except store.StoreError as e:
+        _fail(str(e))
     except Exception as e:  # noqa: BLE001 - any connection problem is one line for the user
         _fail(f"cannot open the database: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}")
+    try:
+        yield engine
+    finally:
+        engine.dispose()
 
 
 @app.command()
@@ -317,15 +327,28 @@ def serve(
     host: str = typer.Option("127.0.0.1", "--host", help="Address to bind (default: this machine only)."),
     port: int = typer.Option(8000, "--port", min=1, max=65535),
     db: Optional[str] = typer.Option(None, "--db", help=DB_HELP),
+    allowed_host: List[str] = typer.Option(
+        [], "--allowed-host", help="A name staff reach the app by, besides loopback names and --host (repeatable)."
+    ),
+    secure_cookies: bool = typer.Option(
+        False, "--secure-cookies", help="Secure cookies on loopback too (behind an HTTPS proxy); always on other addresses."
+    ),
 ) -> None:
     """The staff review app for flagged photos."""
     import uvicorn
 
     from .review.app import create_app
+    from .review.guard import WILDCARDS, is_loopback
 
-    _store(db)  # fail early with a clear message
+    with _store(db):  # fail early with a clear message
+        pass
+    web = create_app(db, host=host, allowed_hosts=allowed_host, secure_cookies=True if secure_cookies else None)
     typer.echo(f"review app on http://{host}:{port} (Ctrl-C stops it)", err=True)
-    uvicorn.run(create_app(db), host=host, port=port, log_level="warning")
+    if secure_cookies or not is_loopback(host):
+        typer.echo("cookies are Secure: open the app through HTTPS (a proxy in front of it)", err=True)
+    if host in WILDCARDS and not allowed_host:
+        typer.echo("only loopback names are answered: add --allowed-host NAME for the name staff type", err=True)
+    uvicorn.run(web, host=host, port=port, log_level="warning")
 
 
 @app.command("import")
@@ -336,11 +359,14 @@ def import_cmd(
     """Load a run's results and previews into the review database (again: nothing added)."""
     from .review.store import StoreError, import_run
 
-    try:
-        run_id, added = import_run(_store(db), run_dir)
-    except StoreError as e:
-        _fail(str(e))
-    typer.echo(f"run {run_id}: {added} photos added" + ("" if added else " (already imported)"), err=True)
+    with _store(db) as engine:
+        try:
+            imported = import_run(engine, run_dir)
+        except StoreError as e:
+            _fail(str(e))
+    run_id, added = imported
+    again = f", {imported.updated} imported before updated (their decisions kept)" if imported.updated else ""
+    typer.echo(f"run {run_id}: {added} photos added{again}" + ("" if added or imported.updated else " (already imported)"), err=True)
 
 
 users_app = typer.Typer(help="Staff accounts of the review app.", no_args_is_help=True, add_completion=False)
@@ -356,10 +382,11 @@ def users_add(
     from .review.store import StoreError, add_user
 
     password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
-    try:
-        add_user(_store(db), name, password)
-    except StoreError as e:
-        _fail(str(e))
+    with _store(db) as engine:
+        try:
+            add_user(engine, name, password)
+        except StoreError as e:
+            _fail(str(e))
     typer.echo(f"user {name} added", err=True)
 
 
@@ -368,9 +395,13 @@ def export_labels_cmd(
     out: Path = typer.Option(..., "--out", help="Dataset folder to write (labels.csv + images/)."),
     db: Optional[str] = typer.Option(None, "--db", help=DB_HELP),
 ) -> None:
-    """Reviewed photos as a labelled dataset for `triage retrain`."""
-    from .review.store import export_labels
+    """Reviewed photos as a labelled dataset for `triage retrain` (exit 3: outputs cannot be written)."""
+    from .review.store import CannotWrite, export_labels
 
-    written, skipped = export_labels(_store(db), out)
+    with _store(db, write=False) as engine:
+        try:
+            written, skipped = export_labels(engine, out)
+        except CannotWrite as e:
+            _fail(str(e), 3)
     typer.echo(f"{written} reviewed photos written to {out}"
                + (f"; {skipped} skipped (original moved or changed)" if skipped else ""), err=True)  # fmt: skip

@@ -68,7 +68,7 @@ def client_for(db_url):
 
     app = create_app(db_url)
     try:
-        with TestClient(app) as client:
+        with TestClient(app, base_url="http://localhost") as client:  # a loopback name: the app checks Host
             yield client
     finally:
         app.state.engine.dispose()

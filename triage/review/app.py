@@ -1,11 +1,15 @@
 """`triage serve`: the staff review app (FastAPI over triage.store).
 
-Every page but /login needs a session (failed logins are throttled per name and per client) (an HttpOnly, SameSite=Strict cookie whose sha256 is the
-session's key in the database). Every form carries a CSRF token: the session's own, or, on the
-login form, a double-submit cookie. Images are served only by photo id from the database.
-Security headers on every response: a content security policy allowing only this origin (no
-inline script: the keyboard shortcuts are /static/review.js), no framing, no sniffing, no
-referrer, no caching. Binds to 127.0.0.1 unless told otherwise.
+Every page but /login needs a session (an HttpOnly, SameSite=Strict cookie whose sha256 is the
+session's key in the database; Secure off loopback); failed logins are throttled per name and
+client, per name and per client. Every form carries a CSRF token: the session's own, or, on the
+login form, a double-submit cookie holding a token this process signed. Requests naming another
+Host than the app's are refused (DNS rebinding). Images are served only by photo id from the
+database. Pages show no text from the address, only messages chosen by a code. Security headers
+on every response: a content security policy allowing only this origin (no inline script: the
+keyboard shortcuts are /static/review.js), no framing, no sniffing, no referrer, no caching.
+Binds to 127.0.0.1 unless told otherwise. Blocking work (database, password hashing, zips) never
+runs on the event loop.
 
 Review: the queue lists seek-care first, then monitor, then a sample of normal photos; a photo's
 page shows the thumbnail, the overlay, the level, the summary and quality issues and the
@@ -18,15 +22,17 @@ from __future__ import annotations
 import html
 import secrets
 
-import sqlalchemy as sa
+import anyio.to_thread
 from fastapi import FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
-from . import config, store
+from . import config, guard, store
 
 COOKIE = "triage_session"
 LOGIN_CSRF = "triage_login_csrf"
 TITLES = {"seek-care": "Seek care", "monitor": "Monitor", "normal": "Normal"}
+LOGIN_MESSAGES = {"1": "Wrong name or password.", "expired": "The login form had expired: log in again."}
 HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self'; style-src 'self'; script-src 'self'; "
     "frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
@@ -86,12 +92,37 @@ def _page(title: str, body: str, user: str | None = None, csrf: str | None = Non
     )
 
 
-def create_app(db_url: str | None = None) -> FastAPI:
+def _upload_message(done: str, added: int, updated: int) -> str:
+    """The upload page's message for the code the import redirected with (never text from the address)."""
+    if done == "again":
+        return "this run was imported already: nothing added"
+    if done != "imported":
+        return ""
+    return f"{added} photos added" + (f", {updated} imported before updated (their decisions kept)" if updated else "")
+
+
+def create_app(
+    db_url: str | None = None, *, host: str = "127.0.0.1", allowed_hosts=(), secure_cookies: bool | None = None
+) -> FastAPI:
+    """The app on the database at db_url. host: the address it is bound to; allowed_hosts: more
+    names staff reach it by; secure_cookies: Secure cookies (default: when host is not loopback)."""
     engine = store.open_store(db_url)
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
     app.state.engine = engine
+    hosts = guard.allowed_hosts(host, allowed_hosts)
+    secure = not guard.is_loopback(host) if secure_cookies is None else secure_cookies
+    login_tokens = guard.LoginTokens()
+    # blocking work runs in threads (plain `def` handlers, or these limiters from async ones)
+    hashing = anyio.CapacityLimiter(config.PASSWORD_HASHES_AT_ONCE)
+    importing = anyio.CapacityLimiter(config.IMPORTS_AT_ONCE)
 
     @app.middleware("http")
+    async def known_host(request: Request, call_next):
+        if guard.host_name(request.headers.get("host", "")) not in hosts:
+            return Response("unknown Host: name it with `triage serve --allowed-host NAME`", status_code=400)
+        return await call_next(request)
+
+    @app.middleware("http")  # added last: the outermost, so every response has the headers
     async def security_headers(request: Request, call_next):
         response = await call_next(request)
         for k, v in HEADERS.items():
@@ -103,6 +134,12 @@ def create_app(db_url: str | None = None) -> FastAPI:
 
     def to_login() -> RedirectResponse:
         return RedirectResponse("/login", status_code=303)
+
+    def set_cookie(resp: Response, name: str, value: str, max_age: int | None = None) -> None:
+        resp.set_cookie(name, value, max_age=max_age, httponly=True, samesite="strict", secure=secure)
+
+    def delete_cookie(resp: Response, name: str) -> None:
+        resp.delete_cookie(name, httponly=True, samesite="strict", secure=secure)
 
     def csrf_ok(sess: dict, token: str) -> bool:
         return secrets.compare_digest(sess["csrf"].encode(), (token or "").encode())
@@ -117,32 +154,41 @@ def create_app(db_url: str | None = None) -> FastAPI:
 
     @app.get("/login")
     def login_form(error: str = ""):
-        token = secrets.token_urlsafe(32)
-        msg = '<p class="error">Wrong name or password.</p>' if error else ""
+        token = login_tokens.issue()
+        msg = f'<p class="error">{LOGIN_MESSAGES[error]}</p>' if error in LOGIN_MESSAGES else ""
         page = _page("Log in", f"""<h1>Log in</h1>{msg}<form method="post" action="/login">
 <input type="hidden" name="csrf" value="{token}">
 <p><label>Name <input name="name" autocomplete="username" required autofocus></label></p>
 <p><label>Password <input name="password" type="password" autocomplete="current-password" required></label></p>
 <button>Log in</button></form>""")
-        page.set_cookie(LOGIN_CSRF, token, httponly=True, samesite="strict")
+        set_cookie(page, LOGIN_CSRF, token)
         return page
 
+    def signed_in(attempt: int, user_id: int) -> str:
+        store.login_succeeded(engine, attempt)
+        return store.new_session(engine, user_id)[0]
+
     @app.post("/login")
-    def login(request: Request, name: str = Form(...), password: str = Form(...), csrf: str = Form("")):
+    async def login(request: Request, name: str = Form(...), password: str = Form(...), csrf: str = Form("")):
         cookie = request.cookies.get(LOGIN_CSRF, "")
-        if not cookie or not secrets.compare_digest(cookie.encode(), csrf.encode()):
+        token = login_tokens.check(csrf)
+        if not cookie or not secrets.compare_digest(cookie.encode(), csrf.encode()) or token == "forged":
             return Response("CSRF check failed", status_code=403)
+        if token == "expired":
+            return RedirectResponse("/login?error=expired", status_code=303)
+        if "\x00" in name:
+            return Response("a name cannot hold NUL characters", status_code=400)
         client = request.client.host if request.client else "unknown"
-        if store.login_blocked(engine, name, client):
+        attempt = await run_in_threadpool(store.claim_login, engine, name, client)
+        if attempt is None:
             return Response(f"Too many failed logins: try again in {config.LOGIN_WINDOW_MINUTES} minutes.", status_code=429)
-        user_id = store.check_password(engine, name, password)
+        user_id = await anyio.to_thread.run_sync(store.check_password, engine, name, password, limiter=hashing)
         if user_id is None:
-            store.record_login_failure(engine, name, client)
             return RedirectResponse("/login?error=1", status_code=303)
-        token, _csrf = store.new_session(engine, user_id)
+        token = await run_in_threadpool(signed_in, attempt, user_id)
         resp = RedirectResponse("/", status_code=303)
-        resp.set_cookie(COOKIE, token, httponly=True, samesite="strict", max_age=config.SESSION_HOURS * 3600)
-        resp.delete_cookie(LOGIN_CSRF)
+        set_cookie(resp, COOKIE, token, max_age=config.SESSION_HOURS * 3600)
+        delete_cookie(resp, LOGIN_CSRF)
         return resp
 
     @app.post("/logout")
@@ -154,7 +200,7 @@ def create_app(db_url: str | None = None) -> FastAPI:
             return Response("CSRF check failed", status_code=403)
         store.end_session(engine, request.cookies[COOKIE])
         resp = to_login()
-        resp.delete_cookie(COOKIE)
+        delete_cookie(resp, COOKIE)
         return resp
 
     @app.get("/")
@@ -218,27 +264,26 @@ def create_app(db_url: str | None = None) -> FastAPI:
         return _page(p["path"], body, sess["name"], sess["csrf"])
 
     @app.post("/photo/{photo_id}")
-    async def decide(request: Request, photo_id: int):
+    def decide(request: Request, photo_id: int, level: str = Form(""), note: str = Form(""), csrf: str = Form("")):
         sess = session(request)
         if sess is None:
             return Response("log in first", status_code=401)
-        form = await request.form()
-        if not csrf_ok(sess, str(form.get("csrf", ""))):
+        if not csrf_ok(sess, csrf):
             return Response("CSRF check failed", status_code=403)
-        level = str(form.get("level", ""))
         try:
-            store.decide(engine, photo_id, sess["user_id"], level, str(form.get("note", "")))
+            store.decide(engine, photo_id, sess["user_id"], level, note)
         except store.StoreError as e:
-            return Response(str(e), status_code=404 if "no photo" in str(e) else 400)
+            return Response(str(e), status_code=404 if isinstance(e, store.NoSuchPhoto) else 400)
         nxt = next((it for it in store.queue(engine) if not it["reviewed"]), None)
         return RedirectResponse(f"/photo/{nxt['id']}" if nxt else "/", status_code=303)
 
     @app.get("/upload")
-    def upload_form(request: Request, done: str = ""):
+    def upload_form(request: Request, done: str = "", added: int = 0, updated: int = 0):
         sess = session(request)
         if sess is None:
             return to_login()
-        msg = f"<p id=\"result\">{_e(done)}</p>" if done else ""
+        text = _upload_message(done, added, updated)
+        msg = f'<p id="result">{_e(text)}</p>' if text else ""
         body = f"""<h1>Import a run</h1>{msg}<p>A zip of a <code>triage run</code> output folder (results.jsonl,
 run.json, overlays/). Importing the same run again adds nothing. <code>triage import DIR</code> does the same.</p>
 <form method="post" action="/upload" enctype="multipart/form-data">
@@ -248,9 +293,7 @@ run.json, overlays/). Importing the same run again adds nothing. <code>triage im
 
     @app.post("/upload")
     async def upload(request: Request):
-        from urllib.parse import quote
-
-        sess = session(request)
+        sess = await run_in_threadpool(session, request)
         if sess is None:
             return Response("log in first", status_code=401)
         size = request.headers.get("content-length")
@@ -263,22 +306,20 @@ run.json, overlays/). Importing the same run again adds nothing. <code>triage im
             if archive is None or isinstance(archive, str):
                 return Response("no file", status_code=400)
             try:
-                _run_id, added = store.import_zip(engine, archive.file)
+                imported = await anyio.to_thread.run_sync(store.import_zip, engine, archive.file, limiter=importing)
             except store.StoreError as e:
                 return Response(str(e), status_code=400)
-        text = f"{added} photos added" if added else "this run was imported already: nothing added"
-        return RedirectResponse(f"/upload?done={quote(text)}", status_code=303)
+        added, updated = imported[1], imported.updated
+        done = f"imported&added={added}&updated={updated}" if added or updated else "again"
+        return RedirectResponse(f"/upload?done={done}", status_code=303)
 
     @app.get("/image/{photo_id}/{kind}")
     def image(request: Request, photo_id: int, kind: str):
         if session(request) is None:
             return Response("log in first", status_code=401)
-        if kind not in ("thumb", "overlay"):
+        data = store.preview(engine, photo_id, kind)
+        if data is None:
             return Response("not found", status_code=404)
-        with engine.connect() as conn:
-            r = conn.execute(sa.select(store.photos.c[kind]).where(store.photos.c.id == photo_id)).first()
-        if r is None or r[0] is None:
-            return Response("not found", status_code=404)
-        return Response(r[0], media_type="image/jpeg")
+        return Response(data, media_type="image/jpeg")
 
     return app

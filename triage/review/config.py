@@ -10,10 +10,41 @@ REVIEW_NORMAL_SAMPLE = 0.10
 MIN_PASSWORD_LENGTH = 10
 #: A login lasts a working shift.
 SESSION_HOURS = 12
-#: Login throttling: after this many failed logins for one name or from one client within the
-#: window, further attempts are refused until the window has passed (OWASP: slow guessing
-#: down without locking staff out for long).
-LOGIN_MAX_FAILURES = 5
+#: A login form is filled in within minutes; its token is refused (the form reloaded) after an
+#: hour, so a token an attacker fetched for themselves cannot be planted for long.
+LOGIN_FORM_MINUTES = 60
+#: Login throttling (OWASP: slow guessing down without locking staff out for long): past these
+#: failed logins within the window, further attempts are refused until the window has passed.
+#: Checked and recorded in one step, so a burst of attempts cannot all slip past.
 LOGIN_WINDOW_MINUTES = 15
+#: One name from one client: a person who mistypes their password gets five tries.
+LOGIN_MAX_FAILURES = 5
+#: One name from any client: guessing one account from many addresses. Above the per-client
+#: limit so that one person's mistakes do not lock their name on every other machine.
+LOGIN_MAX_FAILURES_PER_NAME = 20
+#: One client, any names: password spraying. High because a whole clinic can share one address
+#: (a NAT, a proxy, everyone on this machine's loopback): their mistakes must not lock each other out.
+LOGIN_MAX_FAILURES_PER_CLIENT = 100
+#: Password checks at once: each argon2id verification takes 64 MiB (argon2-cffi's RFC 9106
+#: low-memory profile) and a core; two bound a burst of logins to 128 MiB on a 2-core server.
+PASSWORD_HASHES_AT_ONCE = 2
 #: Largest upload accepted by the import page: a zipped run of ~20,000 photos' previews.
 MAX_UPLOAD_MB = 1024
+#: An uploaded zip is read member by member within these caps, checked against each member's
+#: declared size before anything is read and again while reading (headers can lie), so that a
+#: small zip cannot inflate into the server's memory (a zip bomb). results.jsonl: ~50,000 rows of
+#: ~2 KB, twice the rows of the largest run an upload of MAX_UPLOAD_MB holds.
+MAX_RESULTS_MB = 100
+#: run.json: settings and counts, a few KB; room for a run given thousands of input paths.
+MAX_RUN_JSON_MB = 16
+#: One preview: the report's 320-px JPEGs are 10-30 KB.
+MAX_PREVIEW_MB = 2
+#: All the members an import reads, together: the upload itself (previews are JPEGs, which do not
+#: compress) plus the largest results.jsonl and run.json.
+MAX_UNZIPPED_MB = MAX_UPLOAD_MB + MAX_RESULTS_MB + MAX_RUN_JSON_MB
+#: Uploads imported at once: each holds up to MAX_RESULTS_MB of rows in memory while they are
+#: checked and written; one at a time bounds the server's memory (the others wait their turn).
+IMPORTS_AT_ONCE = 1
+#: The zip's directory, measured before it is parsed (parsing takes ~10 times its size in memory):
+#: ~100,000 members of ~160 bytes, a run of ~50,000 photos with both previews.
+MAX_ZIP_DIRECTORY_MB = 16

@@ -4,12 +4,15 @@ sessions and review decisions. SQLAlchemy Core; SQLite by default, PostgreSQL by
 - SQLite: a file in the data folder ($TRIAGE_DATA_DIR, else ~/.local/share/triage), WAL mode,
   foreign keys on, a busy timeout so concurrent writers wait instead of failing.
 - Migrations: MIGRATIONS is an ordered list of DDL steps; `schema_version` records how many have
-  run; `open_store` applies the missing ones in one transaction each.
+  run; `open_store` applies the missing ones in one transaction each, then tries a write (rolled
+  back) so that a read-only database is one StoreError at start.
+- A photo is one photo by its sha256 (unique since v3): a later run updates its result.
 - Preview images are stored in the database (bytes): the app serves images only by photo id,
   never by a path, so no request can reach another file.
 - Decisions are append-only: a changed decision is a new row, the earlier one stays (audit
   trail); the current decision of a photo is its newest row.
-- Passwords: argon2id hashes (argon2-cffi defaults, RFC 9106).
+- Passwords: argon2id hashes (argon2-cffi defaults, RFC 9106). Failed logins are claimed and
+  counted in one transaction (claim_login), so a burst of attempts cannot pass the check at once.
 """
 
 from __future__ import annotations
@@ -18,13 +21,14 @@ import hashlib
 import json
 import os
 import secrets
+import sqlite3
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import sqlalchemy as sa
 
 from ..decide.config import LEVELS
-from . import config
+from . import config, rows
 
 META = sa.MetaData()
 users = sa.Table(
@@ -81,16 +85,49 @@ login_failures = sa.Table(
     sa.Column("at", sa.DateTime(timezone=True), nullable=False),
 )  # fmt: skip
 schema_version = sa.Table("schema_version", META, sa.Column("version", sa.Integer, nullable=False))
+MAX_ID = 2**31 - 1  #: the largest id an Integer column holds (PostgreSQL's integer)
+
+
+
+def _one_photo_per_sha256(conn) -> None:
+    """v3: a photo is one photo by its sha256. Photos that earlier versions imported again from
+    a later run merge into their newest row (the latest result); their decisions move to it."""
+    dup = sa.select(photos.c.sha256, sa.func.max(photos.c.id)).group_by(photos.c.sha256).having(sa.func.count() > 1)
+    for sha, keep in conn.execute(dup).all():
+        others = sa.select(photos.c.id).where(photos.c.sha256 == sha, photos.c.id != keep).scalar_subquery()
+        conn.execute(decisions.update().where(decisions.c.photo_id.in_(others)).values(photo_id=keep))
+        conn.execute(photos.delete().where(photos.c.sha256 == sha, photos.c.id != keep))
+    conn.execute(sa.text("CREATE UNIQUE INDEX ux_photos_sha256 ON photos (sha256)"))
+
 
 #: ordered schema steps; never edit a released step, append a new one
 MIGRATIONS = [
     lambda conn: META.create_all(conn, tables=[users, sessions, runs, photos, decisions]),
     lambda conn: META.create_all(conn, tables=[login_failures]),  # v2: login throttling
+    _one_photo_per_sha256,  # v3
 ]
 
 
 class StoreError(Exception):
     """A refused store action; str() is one line."""
+
+
+class CannotWrite(StoreError):
+    """Outputs could not be written (a full disk, no permission); none is left half-written."""
+
+
+class NoSuchPhoto(StoreError):
+    """No photo has this id."""
+
+
+class Imported(tuple):
+    """(run id, photos added) of an import; `.updated`: photos already known by their sha256
+    whose result this run replaced (their decisions kept)."""
+
+    def __new__(cls, run_id: int, added: int, updated: int = 0):
+        self = super().__new__(cls, (run_id, added))
+        self.updated = updated
+        return self
 
 
 def default_url() -> str:
@@ -108,23 +145,43 @@ def _aware(t: datetime) -> datetime:
     return t if t.tzinfo else t.replace(tzinfo=timezone.utc)  # SQLite gives naive datetimes back
 
 
-def open_store(url: str | None = None) -> sa.Engine:
-    """An engine on the database at `url` (default: the SQLite file), migrated to the latest schema."""
-    url = url or default_url()
+def open_store(url: str | None = None, write: bool = True) -> sa.Engine:
+    """An engine on the database at `url` (default: the SQLite file), migrated to the latest
+    schema. write: check that the database takes writes (a write rolled back), so that a
+    read-only one is a StoreError here, not a failure at the first login or import."""
+    engine = _engine(url or default_url())
+    try:
+        _migrate(engine)
+        if write:
+            _try_a_write(engine)
+    except sa.exc.DBAPIError as e:
+        engine.dispose()
+        reason = _read_only(e)
+        if reason is None:
+            raise
+        raise StoreError(f"the database is read-only: {reason}") from None
+    return engine
+
+
+def _engine(url: str) -> sa.Engine:
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://"):]
-    if url.startswith("sqlite"):
-        engine = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+    if not url.startswith("sqlite"):
+        return sa.create_engine(url, pool_pre_ping=True)
+    engine = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
 
-        @sa.event.listens_for(engine, "connect")
-        def _pragmas(dbapi_conn, _record):
-            cur = dbapi_conn.cursor()
-            cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA foreign_keys=ON")
-            cur.execute("PRAGMA busy_timeout=30000")
-            cur.close()
-    else:
-        engine = sa.create_engine(url, pool_pre_ping=True)
+    @sa.event.listens_for(engine, "connect")
+    def _pragmas(dbapi_conn, _record):
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.close()
+
+    return engine
+
+
+def _migrate(engine: sa.Engine) -> None:
     with engine.begin() as conn:
         schema_version.create(conn, checkfirst=True)
         row = conn.execute(sa.select(schema_version.c.version)).first()
@@ -135,7 +192,28 @@ def open_store(url: str | None = None) -> sa.Engine:
         with engine.begin() as conn:
             MIGRATIONS[n](conn)
             conn.execute(schema_version.update().values(version=n + 1))
-    return engine
+
+
+def _try_a_write(engine: sa.Engine) -> None:
+    """Write and roll back; a database busy with another writer is not read-only."""
+    with engine.connect() as conn:
+        try:
+            conn.execute(schema_version.update().values(version=schema_version.c.version))
+        except sa.exc.OperationalError as e:
+            if getattr(e.orig, "sqlite_errorcode", 0) & 0xFF not in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+                raise
+        finally:
+            conn.rollback()
+
+
+def _read_only(e: sa.exc.DBAPIError) -> str | None:
+    """The driver's one-line reason when a failed statement means the database refuses our
+    writes (a read-only file, folder, mount, transaction or role), else None."""
+    sqlite_code = getattr(e.orig, "sqlite_errorcode", None)
+    refused = (sqlite_code is not None and sqlite_code & 0xFF == sqlite3.SQLITE_READONLY) or getattr(
+        e.orig, "sqlstate", None
+    ) in ("25006", "42501")  # PostgreSQL: a read-only transaction, no privilege
+    return str(e.orig).strip().splitlines()[0] if refused else None
 
 
 # --- accounts and sessions --------------------------------------------------------------------
@@ -143,8 +221,8 @@ def add_user(engine: sa.Engine, name: str, password: str) -> None:
     from argon2 import PasswordHasher
 
     name = name.strip()
-    if not name or len(name) > 80:
-        raise StoreError("a user name is 1-80 characters")
+    if not name or len(name) > 80 or "\x00" in name:
+        raise StoreError("a user name is 1-80 characters, none of them NUL")
     if len(password) < config.MIN_PASSWORD_LENGTH:
         raise StoreError(f"passwords have at least {config.MIN_PASSWORD_LENGTH} characters")
     with engine.begin() as conn:
@@ -174,21 +252,44 @@ def check_password(engine: sa.Engine, name: str, password: str) -> int | None:
 _DUMMY_HASH: str | None = None  # verified against for unknown names: the same work either way
 
 
-def login_blocked(engine: sa.Engine, name: str, client: str) -> bool:
-    """True when this name or this client failed LOGIN_MAX_FAILURES times within
-    LOGIN_WINDOW_MINUTES (password guessing is slowed to a handful of tries per window)."""
-    since = _now() - timedelta(minutes=config.LOGIN_WINDOW_MINUTES)
+def claim_login(engine: sa.Engine, name: str, client: str) -> int | None:
+    """Check and record a login attempt in one step: None when the name from this client, the
+    name from anywhere, or this client has failed too often within LOGIN_WINDOW_MINUTES (the
+    refused attempt is not recorded, so waiting out the window works); else the attempt's id, a
+    failure until login_succeeded() clears it. One claim at a time, so that a burst of attempts
+    cannot all pass the check before any is recorded."""
+    name, client = name.strip()[:80], client[:64]
+    now = _now()
     with engine.connect() as conn:
-        for column, value in ((login_failures.c.name, name.strip()), (login_failures.c.client, client)):
-            n = conn.execute(sa.select(sa.func.count()).where(column == value, login_failures.c.at >= since)).scalar_one()
-            if n >= config.LOGIN_MAX_FAILURES:
-                return True
+        tx = conn.begin()
+        if conn.dialect.name == "postgresql":  # SQLite: the insert below takes the database's write lock
+            conn.execute(sa.text("LOCK TABLE login_failures IN SHARE ROW EXCLUSIVE MODE"))
+        attempt = conn.execute(login_failures.insert().values(name=name, client=client, at=now)).inserted_primary_key[0]
+        if _too_many_failures(conn, name, client, now - timedelta(minutes=config.LOGIN_WINDOW_MINUTES)):
+            tx.rollback()
+            return None
+        tx.commit()
+    return attempt
+
+
+def _too_many_failures(conn, name: str, client: str, since: datetime) -> bool:
+    """True when a limit is passed, counting the attempt being claimed."""
+    f = login_failures.c
+    limits = (
+        ((f.name == name) & (f.client == client), config.LOGIN_MAX_FAILURES),
+        (f.name == name, config.LOGIN_MAX_FAILURES_PER_NAME),
+        (f.client == client, config.LOGIN_MAX_FAILURES_PER_CLIENT),
+    )
+    for where, limit in limits:
+        if conn.execute(sa.select(sa.func.count()).where(where, f.at >= since)).scalar_one() > limit:
+            return True
     return False
 
 
-def record_login_failure(engine: sa.Engine, name: str, client: str) -> None:
+def login_succeeded(engine: sa.Engine, attempt: int) -> None:
+    """The attempt claimed by claim_login() was the right password: not a failure."""
     with engine.begin() as conn:
-        conn.execute(login_failures.insert().values(name=name.strip()[:80], client=client[:64], at=_now()))
+        conn.execute(login_failures.delete().where(login_failures.c.id == attempt))
 
 
 def _token_hash(token: str) -> str:
@@ -235,15 +336,19 @@ def in_queue(row: dict) -> bool:
     return int(row["sha256"][:8], 16) / 0xFFFFFFFF < config.REVIEW_NORMAL_SAMPLE
 
 
-def import_run(engine: sa.Engine, folder: str | Path) -> tuple[int, int]:
+def import_run(engine: sa.Engine, folder: str | Path) -> Imported:
     """Load DIR/results.jsonl with its previews (DIR/overlays) and the location of each original
-    photo; the same run imported again adds nothing. Returns (run id, photos added)."""
+    photo; the same run imported again adds nothing."""
     from ..run.results import preview_paths
 
     folder = Path(folder)
     results = folder / "results.jsonl"
     if not results.is_file():
         raise StoreError(f"no results.jsonl in {folder}")
+    try:
+        results_bytes = results.read_bytes()
+    except OSError as e:
+        raise StoreError(f"cannot read {results}: {e.strerror}") from None
     try:
         run_json = (folder / "run.json").read_bytes()
     except OSError:
@@ -253,78 +358,75 @@ def import_run(engine: sa.Engine, folder: str | Path) -> tuple[int, int]:
         p = preview_paths(folder, sha)[0 if kind == "thumb" else 1]
         return p.read_bytes() if p.is_file() else None
 
-    return import_results(engine, results.read_bytes(), run_json, preview, str(folder.resolve()))
+    return import_results(engine, results_bytes, run_json, preview, str(folder.resolve()), locate=True)
 
 
-def import_zip(engine: sa.Engine, archive) -> tuple[int, int]:
+def import_zip(engine: sa.Engine, archive) -> Imported:
     """Import a zipped run folder (results.jsonl, run.json, overlays/<sha256>.thumb|overlay.jpg,
-    at its top or in one folder). Only those names are read, into memory; nothing is written to
-    disk, so member names cannot point anywhere."""
-    import re
-    import zipfile
+    at its top or in one folder), read within the caps of `archive`: a zip bomb, an encrypted or
+    damaged member is a StoreError before anything is written. An uploaded run has no source
+    files on this machine: its run.json's inputs are never looked at."""
+    from .archive import open_run_zip
 
     try:
-        z = zipfile.ZipFile(archive)
-    except (zipfile.BadZipFile, OSError, ValueError):
-        raise StoreError("not a zip file of a `triage run` folder") from None
-    with z:
-        by_tail = {}
-        for n in z.namelist():
-            parts = n.split("/")
-            tail = "/".join(parts[-2:]) if len(parts) >= 2 and parts[-2] == "overlays" else parts[-1]
-            by_tail.setdefault(tail, n)
-        if "results.jsonl" not in by_tail:
-            raise StoreError("the zip has no results.jsonl")
-        results = z.read(by_tail["results.jsonl"])
-        run_json = z.read(by_tail["run.json"]) if "run.json" in by_tail else b""
-        previews = {}
-        for tail, n in by_tail.items():
-            m = re.fullmatch(r"overlays/([0-9a-f]{64})\.(thumb|overlay)\.jpg", tail)
-            if m:
-                previews[(m.group(1), m.group(2))] = n
-
-        def preview(sha: str, kind: str) -> bytes | None:
-            n = previews.get((sha, kind))
-            return z.read(n) if n else None
-
-        return import_results(engine, results, run_json, preview, "upload")
+        with open_run_zip(archive) as run:
+            results = run.read("results.jsonl")
+            if results is None:
+                raise StoreError("the zip has no results.jsonl")
+            return import_results(engine, results, run.read("run.json") or b"", run.preview, "upload")
+    except rows.RunError as e:
+        raise StoreError(str(e)) from None
 
 
-def import_results(engine: sa.Engine, results: bytes, run_json: bytes, preview, where: str) -> tuple[int, int]:
+def import_results(
+    engine: sa.Engine, results: bytes, run_json: bytes, preview, where: str, locate: bool = False
+) -> Imported:
     """Import the bytes of a results.jsonl (and run.json); preview(sha256, "thumb"|"overlay")
-    gives each preview's bytes or None. Idempotent by the sha256 of results.jsonl."""
+    gives each preview's bytes or None. Every row is checked against the contract before
+    anything is written (StoreError naming the line). Idempotent by the sha256 of results.jsonl;
+    a photo already imported from another run (same sha256) gets this run's result.
+    locate: find the original photos through run.json's inputs, only for a run made on this
+    machine (`triage import DIR`): an uploaded run.json could name any path."""
     from ..run.discover import sources_of_run
-    from ..run.results import parse_rows
 
     digest = hashlib.sha256(results).hexdigest()
     with engine.connect() as conn:
         old = conn.execute(sa.select(runs.c.id).where(runs.c.digest == digest)).first()
     if old:
-        return old.id, 0
+        return Imported(old.id, 0)
     try:
-        run_info = json.loads(run_json) if run_json else {}
-    except ValueError:
-        run_info = {}
-    rows = [
-        r for r in parse_rows(results.decode("utf-8", errors="replace"))
-        if isinstance(r, dict) and r.get("status") == "ok" and r.get("label") in LEVELS and r.get("sha256")
-    ]  # fmt: skip
-    if not rows:
+        found, run_info = rows.triaged(results), rows.run_info(run_json)
+    except rows.RunError as e:
+        raise StoreError(str(e)) from None
+    if not found:
         raise StoreError("results.jsonl holds no triaged photos")
-    sources = sources_of_run(run_info)  # originals on this machine, for export-labels
-    with engine.begin() as conn:
-        run_id = conn.execute(runs.insert().values(
-            digest=digest, folder=where, model=json.dumps(run_info.get("model")), imported_at=_now())
-        ).inserted_primary_key[0]  # fmt: skip
-        for r in rows:
-            src = sources.get(r["path"])
-            conn.execute(photos.insert().values(
-                run_id=run_id, path=r["path"], sha256=r["sha256"],
-                source=str(Path(src).resolve()) if src else None, label=r["label"],
-                p_level=float(r["probabilities"][r["label"]]), row=json.dumps(r),
-                thumb=preview(r["sha256"], "thumb"), overlay=preview(r["sha256"], "overlay"),
-                in_queue=in_queue(r)))  # fmt: skip
-    return run_id, len(rows)
+    sources = sources_of_run(run_info) if locate else {}  # originals on this machine, for export-labels
+    try:
+        with engine.begin() as conn:
+            run_id = conn.execute(runs.insert().values(
+                digest=digest, folder=where, model=json.dumps(run_info.get("model")), imported_at=_now())
+            ).inserted_primary_key[0]  # fmt: skip
+            added = sum(_save_photo(conn, run_id, p, preview, sources.get(p.path)) for p in found)
+    except sa.exc.IntegrityError:
+        raise StoreError("another import of these photos ran at the same time: import again") from None
+    return Imported(run_id, added, len(found) - added)
+
+
+def _save_photo(conn, run_id: int, p: rows.Triaged, preview, source: str | None) -> bool:
+    """Insert the photo, or give the photo with its sha256 this run's result (row, level,
+    overlay; the thumbnail and original when this run has them). True when it is new."""
+    values = {
+        "run_id": run_id, "path": p.path, "label": p.label, "p_level": p.p_level, "row": p.row,
+        "overlay": preview(p.sha256, "overlay"), "in_queue": in_queue({"label": p.label, "sha256": p.sha256}),
+    }  # fmt: skip
+    thumb, source = preview(p.sha256, "thumb"), (str(Path(source).resolve()) if source else None)
+    known = conn.execute(sa.select(photos.c.id).where(photos.c.sha256 == p.sha256)).first()
+    if known is None:
+        conn.execute(photos.insert().values(sha256=p.sha256, thumb=thumb, source=source, **values))
+        return True
+    kept = {k: v for k, v in (("thumb", thumb), ("source", source)) if v is not None}  # else the earlier ones hold
+    conn.execute(photos.update().where(photos.c.id == known.id).values(**values, **kept))
+    return False
 
 
 def queue(engine: sa.Engine) -> list[dict]:
@@ -346,7 +448,14 @@ def queue(engine: sa.Engine) -> list[dict]:
         return [dict(r._mapping) for r in conn.execute(q)]
 
 
+def _is_id(photo_id: int) -> bool:
+    """True when the id fits the id columns (a larger one is no photo's, and no database takes it)."""
+    return 1 <= photo_id <= MAX_ID
+
+
 def photo(engine: sa.Engine, photo_id: int) -> dict | None:
+    if not _is_id(photo_id):
+        return None
     with engine.connect() as conn:
         r = conn.execute(sa.select(photos).where(photos.c.id == photo_id)).first()
         if r is None:
@@ -363,31 +472,47 @@ def photo(engine: sa.Engine, photo_id: int) -> dict | None:
     return out
 
 
+def preview(engine: sa.Engine, photo_id: int, kind: str) -> bytes | None:
+    """A photo's thumbnail or overlay (JPEG bytes), None when it has none."""
+    if kind not in ("thumb", "overlay") or not _is_id(photo_id):
+        return None
+    with engine.connect() as conn:
+        return conn.execute(sa.select(photos.c[kind]).where(photos.c.id == photo_id)).scalar()
+
+
 def decide(engine: sa.Engine, photo_id: int, user_id: int, level: str, note: str = "") -> None:
     """Record a review decision (a new row; earlier ones stay)."""
     if level not in LEVELS:
         raise StoreError(f"level must be one of {', '.join(LEVELS)}")
+    if "\x00" in note:
+        raise StoreError("a note cannot hold NUL characters")
+    if not _is_id(photo_id):
+        raise NoSuchPhoto(f"no photo {photo_id}")
     with engine.begin() as conn:
         if conn.execute(sa.select(photos.c.id).where(photos.c.id == photo_id)).first() is None:
-            raise StoreError(f"no photo {photo_id}")
+            raise NoSuchPhoto(f"no photo {photo_id}")
         conn.execute(decisions.insert().values(photo_id=photo_id, user_id=user_id, level=level, note=note[:2000], created_at=_now()))
 
 
 def export_labels(engine: sa.Engine, out: str | Path) -> tuple[int, int]:
     """Reviewed photos as a labelled dataset (contract layout: out/images/..., out/labels.csv
     with file,label,days_since_treatment,patient_id,group,predicted,reviewer,reviewed_at), the
-    current decision as the label. Originals that moved or changed are skipped. Returns
-    (written, skipped)."""
-    import csv
-    import io
-    import shutil
-
-    from ..util.files import atomic_write_text, file_sha256
-
+    current decision as the label. Originals that moved or changed are skipped. Every file is
+    written to a temporary file and renamed, labels.csv last, so an export that is killed or
+    fails leaves the previous dataset whole; CannotWrite when the outputs cannot be written (a
+    full disk, no permission). Returns (written, skipped)."""
     out = Path(out)
+    try:
+        return _write_dataset(out, _reviewed(engine))
+    except OSError as e:
+        raise CannotWrite(f"cannot write {out}: {e.strerror or e} (the dataset there is as it was)") from None
+
+
+def _reviewed(engine: sa.Engine) -> list:
+    """Each reviewed photo once, with its current decision and who made it."""
     with engine.connect() as conn:
         latest = sa.select(decisions.c.photo_id, sa.func.max(decisions.c.id).label("last")).group_by(decisions.c.photo_id).subquery()
-        rows = conn.execute(
+        reviewed = conn.execute(
             sa.select(photos.c.id, photos.c.path, photos.c.sha256, photos.c.source, photos.c.label, photos.c.row,
                       decisions.c.level, decisions.c.created_at, users.c.name)  # fmt: skip
             .join(latest, latest.c.photo_id == photos.c.id)
@@ -395,21 +520,39 @@ def export_labels(engine: sa.Engine, out: str | Path) -> tuple[int, int]:
             .join(users, users.c.id == decisions.c.user_id)
             .order_by(decisions.c.id)
         ).all()
+    return list({r.sha256: r for r in reviewed}.values())  # one row per photo (older databases: its newest decision wins)
+
+
+def _original(r) -> bytes | None:
+    """The original photo's bytes when it is still there, unchanged (its sha256), else None."""
+    try:
+        data = Path(r.source).read_bytes() if r.source else None
+    except OSError:
+        return None
+    return data if data is not None and hashlib.sha256(data).hexdigest() == r.sha256 else None
+
+
+def _write_dataset(out: Path, reviewed: list) -> tuple[int, int]:
+    import csv
+    import io
+
+    from ..util.files import atomic_write_bytes, atomic_write_text
+
     (out / "images").mkdir(parents=True, exist_ok=True)
+    for leftover in [*out.glob(".*.tmp"), *(out / "images").glob(".*.tmp")]:  # of an export that was killed
+        leftover.unlink(missing_ok=True)
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["file", "label", "days_since_treatment", "patient_id", "group", "predicted", "reviewer", "reviewed_at"])
-    written = skipped = 0
-    newest = {r.sha256: r for r in rows}  # a photo imported in two runs: its newest decision wins
-    for r in newest.values():
-        if not r.source or file_sha256(r.source) != r.sha256:
-            skipped += 1
+    written = 0
+    for r in reviewed:
+        data = _original(r)
+        if data is None:
             continue
         name = f"images/{r.sha256[:16]}{Path(r.path).suffix.lower()}"
-        shutil.copyfile(r.source, out / name)
-        row = json.loads(r.row)
-        days = row.get("days_since_treatment")
+        atomic_write_bytes(out / name, data)
+        days = json.loads(r.row).get("days_since_treatment")
         w.writerow([name, r.level, "" if days is None else days, "", "reviewed", r.label, r.name, _aware(r.created_at).isoformat(timespec="seconds")])
         written += 1
     atomic_write_text(out / "labels.csv", buf.getvalue())
-    return written, skipped
+    return written, len(reviewed) - written
