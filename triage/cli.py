@@ -31,6 +31,23 @@ def _say(message: str, err: bool = True) -> None:
     typer.echo(printable(message), err=err)
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"triage {version('triage')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: bool = typer.Option(
+        False, "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """Skin-reaction photo triage after microneedling: normal / monitor / seek-care."""
+
+
 def _fail(message: str, code: int = 2) -> None:
     _say(f"triage: error: {message}")
     raise typer.Exit(code)
