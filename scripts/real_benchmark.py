@@ -155,7 +155,8 @@ def main() -> int:
 
     from triage.learn.evaluate import rules_level
     from triage.util.files import atomic_write_bytes, atomic_write_text
-    from triage.util.pool import Progress, default_workers, imap_unordered
+    from triage.util.pool import default_workers, imap_unordered
+    from triage.util.progress import Progress
 
     with open(args.data / "labels.csv", newline="") as f:
         items = [r for r in csv.DictReader(f) if "borderline" not in (r.get("extra") or "")]

@@ -88,16 +88,21 @@ def run(
     resume: bool = typer.Option(False, "--resume", help="Skip files already in DIR/results.jsonl with the same sha256."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress lines (the summary line stays)."),
     report: bool = typer.Option(True, "--report/--no-report", help="Write DIR/report.html with previews in DIR/overlays."),
+    scheduler: Optional[str] = typer.Option(
+        None, "--scheduler", help="Dask scheduler address (tcp://HOST:PORT) to run on instead of local processes "
+        "(default: $DASK_SCHEDULER_ADDRESS when set); needs triage[dask]."),
 ) -> None:
     """Batch-triage photo files and folders into DIR."""
     from .run.batch import run as run_batch
+    from .run.cluster import scheduler_address
     from .run.discover import UsageError
     from .run.results import OutputError
 
     try:
         summary = run_batch(
-            inputs, out, model_path=model, workers=workers, manifest=manifest, resume=resume, progress=not quiet, report=report
-        )
+            inputs, out, model_path=model, workers=workers, manifest=manifest, resume=resume, progress=not quiet,
+            report=report, scheduler=scheduler_address(scheduler),
+        )  # fmt: skip
     except UsageError as e:
         _fail(str(e))
     except OutputError as e:
@@ -184,12 +189,15 @@ def synth(
     seed: int = typer.Option(..., "--seed", help="Same seed, byte-identical files."),
     size: str = typer.Option("1024x768", "--size", help="WxH, e.g. 4032x3024 for phone-size photos."),
     workers: Optional[int] = typer.Option(None, "--workers", min=1),
+    quiet: bool = typer.Option(False, "--quiet", help="No progress bar or lines (the summary stays)."),
 ) -> None:
     """Generate labelled post-treatment skin photos with known ground truth."""
     from .synth import generate
-    from .util.pool import Progress, default_workers
+    from .util.pool import default_workers
+    from .util.progress import Progress
 
-    labels = generate(out, n, seed, _parse_size(size), workers or default_workers(), Progress("synth"))
+    with Progress("synth", not quiet) as show:
+        labels = generate(out, n, seed, _parse_size(size), workers or default_workers(), show)
     typer.echo(f"{n} photos and {labels}", err=True)
 
 
@@ -199,15 +207,18 @@ def train(
     out: Path = typer.Option(..., "--out", help="Model file to write (e.g. models/mine.skops)."),
     seed: int = typer.Option(0, "--seed"),
     workers: Optional[int] = typer.Option(None, "--workers", min=1),
+    quiet: bool = typer.Option(False, "--quiet", help="No progress bar or lines (the summary stays)."),
 ) -> None:
     """Fit a model from a labelled dataset; writes the model and its model card."""
     from .learn.dataset import DatasetError
     from .learn.train import card_path
     from .learn.train import train as run_train
-    from .util.pool import Progress, default_workers
+    from .util.pool import default_workers
+    from .util.progress import Progress
 
     try:
-        card = run_train(dataset, out, seed=seed, workers=workers or default_workers(), progress=Progress("measuring"))
+        with Progress("measuring", not quiet) as show:
+            card = run_train(dataset, out, seed=seed, workers=workers or default_workers(), progress=show)
     except (DatasetError, ValueError) as e:
         _fail(str(e))
     v = card["validation_metrics"]
@@ -221,15 +232,18 @@ def evaluate(
     model: Optional[Path] = typer.Option(None, "--model", help="Model file (default: the shipped model)."),
     out: Path = typer.Option(..., "--out", help="Folder for metrics.json, predictions.csv and plots."),
     workers: Optional[int] = typer.Option(None, "--workers", min=1),
+    quiet: bool = typer.Option(False, "--quiet", help="No progress bar or lines (the summary stays)."),
 ) -> None:
     """Metrics of a model on a labelled dataset (also per ITA band and days band) and plots."""
     from .learn.dataset import DatasetError
     from .learn.evaluate import evaluate as run_eval
-    from .util.pool import Progress, default_workers
+    from .util.pool import default_workers
+    from .util.progress import Progress
 
     m = _model(model)
     try:
-        result = run_eval(dataset, m, out, workers=workers or default_workers(), progress=Progress("measuring"))
+        with Progress("measuring", not quiet) as show:
+            result = run_eval(dataset, m, out, workers=workers or default_workers(), progress=show)
     except DatasetError as e:
         _fail(str(e))
     o, r = result["overall"], result["rules_baseline"]
@@ -248,15 +262,18 @@ def retrain(
     generated_seed: int = typer.Option(7000, "--generated-seed"),
     seed: int = typer.Option(0, "--seed", help="Split and solver seed."),
     workers: Optional[int] = typer.Option(None, "--workers", min=1),
+    quiet: bool = typer.Option(False, "--quiet", help="No progress bar or lines (the summary stays)."),
 ) -> None:
     """Fit a new model from reviewed (+ generated) photos and compare it with the current default."""
     from .learn.dataset import DatasetError
     from .learn.retrain import retrain as run_retrain
-    from .util.pool import Progress, default_workers
+    from .util.pool import default_workers
+    from .util.progress import Progress
 
     try:
-        card = run_retrain(labels, out, generated=generated, generated_seed=generated_seed, seed=seed,
-                           workers=workers or default_workers(), progress=Progress("measuring"))  # fmt: skip
+        with Progress("measuring", not quiet) as show:
+            card = run_retrain(labels, out, generated=generated, generated_seed=generated_seed, seed=seed,
+                               workers=workers or default_workers(), progress=show)  # fmt: skip
     except (DatasetError, ValueError) as e:
         _fail(str(e))
     comp = card["comparison"]

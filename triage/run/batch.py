@@ -99,18 +99,37 @@ def _load_worker_model(model_path: str | None) -> None:
     _MODEL = load_model(model_path)
 
 
-def _job(args: tuple[str, str, int | None, frozenset, str | None]) -> dict:
-    """One file -> its row; or, when its sha256 is among `reusable` (a previous run's rows for
-    this path), only {"reuse": sha256}: each file is read once, resumed or not. With a report
-    folder, the report's preview images are drawn from the same measurements. Any exception is
-    the file's error row: one photo never stops the batch."""
+#: One file's work, picklable for the local pool and for Dask: (path, row path, days since
+#: treatment, sha256s of this path that --resume may reuse, whether to draw the report's
+#: previews, the file's bytes when the client read them (Dask) else None).
+FileJob = tuple[str, str, "int | None", frozenset, bool, "bytes | None"]
+#: What a job gives back: its row (or {"reuse": sha256, "path": ...}) and, when asked for and
+#: drawn, the previews' JPEG bytes (thumbnail, overlay), which the client writes.
+Outcome = tuple[dict, "tuple[bytes, bytes] | None"]
+
+
+def _job(job: FileJob) -> Outcome:
+    """One file -> its row; or, when its sha256 is among the reusable ones (a previous run's rows
+    for this path), only {"reuse": sha256}: each file is read once, resumed or not. The report's
+    previews are drawn from the same measurements. Any exception is the file's error row: one
+    photo never stops the batch."""
     from ..pipeline import error_row
 
-    _path, rel, days, _reusable, _report_dir = args
     try:
-        return _analyse(*args)
+        return _analyse(*job)
     except Exception as e:  # noqa: BLE001 - one photo must never stop the batch
-        return error_row(rel, None, _internal(e), days, _MODEL)
+        return error_row(job[1], None, _internal(e), job[2], _MODEL), None
+
+
+def _cluster_job(job: FileJob, model) -> Outcome:
+    """_job on a Dask worker, with the client's model (sent once to every worker)."""
+    global _MODEL
+    if _MODEL is None or _MODEL.sha256 != model.sha256:
+        import cv2
+
+        cv2.setNumThreads(1)  # parallelism comes from the workers, as in the local pool
+        _MODEL = model
+    return _job(job)
 
 
 def _internal(e: BaseException) -> str:
@@ -118,32 +137,54 @@ def _internal(e: BaseException) -> str:
     return printable(f"internal error: {type(e).__name__}: {msg}".rstrip(": "))[:200]
 
 
-def _analyse(path: str, rel: str, days: int | None, reusable: frozenset, report_dir: str | None) -> dict:
-    """Read, hash, then reuse or analyse one file (see _job)."""
+def _analyse(path: str, rel: str, days: int | None, reusable: frozenset, previews: bool, data: bytes | None) -> Outcome:
+    """Read (unless given the bytes), hash, then reuse or analyse one file (see _job)."""
     from ..measure.io import ImageError, read_bytes
     from ..pipeline import analyze_bytes, error_row
 
-    try:
-        data = read_bytes(path)
-    except ImageError as e:
-        return error_row(rel, None, str(e), days, _MODEL)
+    if data is None:
+        try:
+            data = read_bytes(path)
+        except ImageError as e:
+            return error_row(rel, None, str(e), days, _MODEL), None
     sha = hashlib.sha256(data).hexdigest()
     if sha in reusable:
-        return {"reuse": sha, "path": rel}
+        return {"reuse": sha, "path": rel}, None
+    drawn: list[tuple[bytes, bytes]] = []
     then = None
-    if report_dir is not None:
-        from .previews import write_images
+    if previews:
+        from .previews import preview_images
 
         def then(decoded, measured):
             try:
-                write_images(Path(report_dir), sha, decoded.rgb, measured)
-            except OSError:  # a preview is not worth the row: `triage report` remakes it
+                drawn.append(preview_images(decoded.rgb, measured))
+            except Exception:  # noqa: BLE001 - a preview is not worth the row: `triage report` remakes it
                 pass
 
     try:
-        return analyze_bytes(data, rel, days, _MODEL, sha, then)
+        row = analyze_bytes(data, rel, days, _MODEL, sha, then)
     except Exception as e:  # noqa: BLE001 - the file was read: its row keeps its sha256
-        return error_row(rel, sha, _internal(e), days, _MODEL)
+        return error_row(rel, sha, _internal(e), days, _MODEL), None
+    return row, (drawn[0] if drawn else None)
+
+
+def _read_in_client(jobs: list[FileJob], model):
+    """For the cluster: each job with its file's bytes, read here (workers need no access to the
+    folders), or its row when it is ready without the cluster (unreadable, or reusable)."""
+    from ..measure.io import ImageError, read_bytes
+    from ..pipeline import error_row
+
+    for path, rel, days, reusable, previews, _ in jobs:
+        try:
+            data = read_bytes(path)
+        except ImageError as e:
+            yield "ready", (error_row(rel, None, str(e), days, model), None)
+            continue
+        sha = hashlib.sha256(data).hexdigest()
+        if sha in reusable:
+            yield "ready", ({"reuse": sha, "path": rel}, None)
+        else:
+            yield "task", (path, rel, days, frozenset(), previews, data)
 
 
 # --- outputs ----------------------------------------------------------------------------------
@@ -186,10 +227,13 @@ def run(
     resume: bool = False,
     progress: bool = True,
     report: bool = True,
+    scheduler: str | None = None,
 ) -> RunSummary:
     """Triage every image under `inputs` into `out` (see module docstring); with `report`, also
-    DIR/report.html and its previews (triage.report). Bad options: UsageError; outputs that
-    cannot be written (disk full, no permission): OutputError, earlier outputs left as they were."""
+    DIR/report.html and its previews (triage.report); with `scheduler` (a Dask scheduler's
+    address), on that cluster instead of `workers` local processes (triage.run.cluster). Bad
+    options or an unusable cluster: UsageError; outputs that cannot be written (disk full, no
+    permission): OutputError, earlier outputs left as they were."""
     from ..decide.modelfile import ModelError, load_model
     from ..util.pool import default_workers
 
@@ -210,10 +254,10 @@ def run(
     if (out / FINISHING).exists():
         summary.notes.append(f"the earlier run into {out} was stopped while replacing its result files; this run replaced them all")
     done = _previous_rows(out) if resume else {}
-    kept, new = _analyse_all(sources, days, done, model, model_path, workers, out, resume, progress, report)
+    kept, new = _analyse_all(sources, days, done, model, model_path, workers, out, resume, progress, report, scheduler)
     rows = sorted(kept + new, key=lambda r: r["path"])
     summary.add(rows, len(kept))
-    settings = {"inputs": inputs, "workers": workers, "manifest": manifest, "resume": resume}
+    settings = {"inputs": inputs, "workers": workers, "manifest": manifest, "resume": resume, "scheduler": scheduler}
     _write_results(out, rows, _run_info(model, settings, summary, started))
     if report:
         _write_report(out, workers, progress)
@@ -241,35 +285,54 @@ def _previous_rows(out: Path) -> dict[tuple[str, str], dict]:
     return done
 
 
-def _analyse_all(sources, days, done, model, model_path, workers, out, resume, progress, report) -> tuple[list[dict], list[dict]]:
-    """(rows reused from `done`, new rows): every source through the pool, each new row appended
-    to the partial log as soon as it is known."""
+def _analyse_all(sources, days, done, model, model_path, workers, out, resume, progress, report, scheduler) -> tuple[list[dict], list[dict]]:
+    """(rows reused from `done`, new rows): every source through the local pool or, with a
+    scheduler address, the Dask cluster (triage.run.cluster); each new row appended to the
+    partial log as soon as it is known, its previews written beside it."""
     from ..pipeline import error_row
-    from ..util.pool import Progress, imap_unordered
+    from ..util.pool import imap_unordered
+    from ..util.progress import Progress
 
     reusable: dict[str, set[str]] = {}
     for rel, sha in done:
         reusable.setdefault(rel, set()).add(sha)
-    report_dir = str(out) if report else None
-    jobs = [(s.path, s.rel, days.get(s.rel), frozenset(reusable.get(s.rel, ())), report_dir) for s in sources if s.error is None]
-    unlisted = [error_row(s.rel, None, s.error, None, model) for s in sources if s.error is not None]
-    show = Progress("triage run", progress)
+    jobs = [(s.path, s.rel, days.get(s.rel), frozenset(reusable.get(s.rel, ())), report, None) for s in sources if s.error is None]
+    unlisted = [(error_row(s.rel, None, s.error, None, model), None) for s in sources if s.error is not None]
+    if scheduler:
+        from .cluster import map_on_cluster
+
+        def lost(job, reason):
+            return error_row(job[1], None, f"the cluster could not analyse it: {printable(reason)[:150]}", job[2], model), None
+
+        results = map_on_cluster(_cluster_job, _read_in_client(jobs, model), scheduler, model, lost)
+    else:
+        results = imap_unordered(_job, jobs, workers, _load_worker_model, (model_path and str(model_path),))
     kept: list[dict] = []
     new: list[dict] = []
     partial = out / PARTIAL_LOG
     with writing(partial):  # resuming appends: the log stays a valid record if killed again
         log = open(partial, "ab" if resume else "wb", buffering=0)  # unbuffered: a row is on disk once written
-    with log:
-        results = imap_unordered(_job, jobs, workers, _load_worker_model, (model_path and str(model_path),))
-        for k, row in enumerate(itertools.chain(unlisted, results), 1):
+    with log, Progress("triage run", progress) as show:
+        for k, (row, images) in enumerate(itertools.chain(unlisted, results), 1):
             if "reuse" in row:
                 kept.append(done[(row["path"], row["reuse"])])
             else:
+                if images is not None:
+                    _save_previews(out, row["sha256"], images)
                 with writing(partial):
                     _append(log, (json.dumps(row) + "\n").encode("utf-8"))
                 new.append(row)
             show(k, len(sources), row["path"])
     return kept, new
+
+
+def _save_previews(out: Path, sha256: str, images: tuple[bytes, bytes]) -> None:
+    from .previews import save_images
+
+    try:
+        save_images(out, sha256, *images)
+    except OSError:  # a preview is not worth the row: `triage report` remakes it
+        pass
 
 
 def _append(log, data: bytes) -> None:
@@ -289,6 +352,7 @@ def _run_info(model, settings: dict, summary: RunSummary, started: datetime) -> 
         "settings": {
             "inputs": [str(Path(i).resolve()) for i in settings["inputs"]],  # absolute: found again from anywhere
             "workers": settings["workers"],
+            "scheduler": settings["scheduler"],
             "manifest": str(settings["manifest"]) if settings["manifest"] else None,
             "resume": settings["resume"],
             "working_long_side": measure_config.WORK_LONG_SIDE,

@@ -18,3 +18,11 @@ THUMB_JPEG_QUALITY = 80
 #: policy's expected course ends at day 7 and the model treats every day after 14 alike, so a
 #: larger number is a typo or a date in the wrong column, and quoting it in a summary misleads.
 MAX_DAYS_SINCE_TREATMENT = 3650
+
+# --- Dask (triage.run.cluster) -------------------------------------------------------------------
+#: Seconds to wait for the scheduler to answer and for a first worker: a scheduler on the clinic's
+#: network answers in milliseconds; a wrong address should fail while the user still watches.
+CLUSTER_CONNECT_TIMEOUT_S = 10
+#: Tasks in flight per worker thread: two keep every thread busy while the next file's bytes
+#: travel, and bound what the client holds (two 12 MP photos, ~6 MB, per thread).
+CLUSTER_TASKS_PER_THREAD = 2

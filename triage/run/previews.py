@@ -11,8 +11,9 @@ same pair:
                         dimmed.
 
 Both are encoded from pixel arrays (cv2.imencode), so they carry no EXIF, GPS or camera data.
-`write_images` runs in the batch workers, which already hold the measurements; `remake_images`
-makes them again from a source photo for `triage report`.
+`preview_images` runs in the batch workers, which already hold the measurements, and the run
+writes the bytes they return (`save_images`); `remake_images` makes them again from a source
+photo for `triage report`.
 """
 
 from __future__ import annotations
@@ -81,13 +82,24 @@ def thumb_size(width: int, height: int) -> tuple[int, int]:
     return max(1, round(width * f)), max(1, round(height * f))
 
 
-def write_images(out: Path, sha256: str, rgb: np.ndarray, measured) -> None:
-    """Write the thumbnail and overlay of one analysed photo (working-size RGB + measurements)."""
+def preview_images(rgb: np.ndarray, measured) -> tuple[bytes, bytes]:
+    """JPEG bytes of the thumbnail and overlay of one analysed photo (working-size RGB and its
+    measurements)."""
     size = thumb_size(rgb.shape[1], rgb.shape[0])
-    thumb, over = preview_paths(out, sha256)
-    thumb.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_bytes(thumb, _jpeg(cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)))
-    atomic_write_bytes(over, _jpeg(render_overlay(rgb, measured, size)))
+    return _jpeg(cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)), _jpeg(render_overlay(rgb, measured, size))
+
+
+def save_images(out: Path, sha256: str, thumb: bytes, overlay: bytes) -> None:
+    """Write a photo's previews into a run folder (each file whole or not at all)."""
+    thumb_path, overlay_path = preview_paths(out, sha256)
+    thumb_path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(thumb_path, thumb)
+    atomic_write_bytes(overlay_path, overlay)
+
+
+def write_images(out: Path, sha256: str, rgb: np.ndarray, measured) -> None:
+    """Draw and write the previews of one analysed photo."""
+    save_images(out, sha256, *preview_images(rgb, measured))
 
 
 def remake_images(args: tuple[str, str, str]) -> bool:

@@ -211,17 +211,18 @@ def build(out: str | Path, *, workers: int | None = None, progress: bool = False
 
 def _remake_previews(out: Path, missing: list[str], wanted: dict[str, str], run_info, workers, progress) -> int:
     """Previews made again from the source photos still found unchanged; how many."""
-    from ..util.pool import Progress, default_workers, imap_unordered
+    from ..util.pool import default_workers, imap_unordered
+    from ..util.progress import Progress
 
     if not missing:
         return 0
     sources = sources_of_run(run_info, out)
     jobs = [(sources[wanted[sha]], sha, str(out)) for sha in missing if wanted[sha] in sources]
-    show = Progress("triage report: previews", progress)
     remade = 0
-    for k, ok in enumerate(imap_unordered(remake_images, jobs, workers or default_workers()), 1):
-        remade += ok
-        show(k, len(jobs), "")
+    with Progress("triage report: previews", progress) as show:
+        for k, ok in enumerate(imap_unordered(remake_images, jobs, workers or default_workers()), 1):
+            remade += ok
+            show(k, len(jobs), "")
     return remade
 
 

@@ -13,10 +13,7 @@ import multiprocessing as mp
 import os
 import signal
 import sys
-import time
 from typing import Callable, Iterable, Iterator
-
-from .text import printable
 
 _PR_SET_PDEATHSIG = 1  # prctl option (linux/prctl.h)
 
@@ -72,24 +69,3 @@ def imap_unordered(
     _quiet_resource_tracker()
     with ctx.Pool(workers, initializer=_init, initargs=(os.getpid(), initializer, initargs)) as pool:
         yield from pool.imap_unordered(func, items, chunksize=1)
-
-
-class Progress:
-    """Progress of a long job on stderr, as a callback progress(k, n, detail=""): on a terminal
-    one line rewritten for every item, otherwise at most one line a second (and the last). The
-    detail (a file name) has its control characters escaped: it cannot start a line of its own."""
-
-    def __init__(self, label: str, enabled: bool = True):
-        self.label, self.enabled, self.last = label, enabled, 0.0
-        self.tty = sys.stderr.isatty()
-
-    def __call__(self, k: int, n: int, detail: str = "") -> None:
-        if not self.enabled:
-            return
-        detail = printable(detail)
-        if self.tty:
-            sys.stderr.write(f"\r{self.label} [{k}/{n}] {detail[:60]:<60}" + ("\n" if k == n else ""))
-        elif time.monotonic() - self.last >= 1.0 or k == n:
-            sys.stderr.write(f"{self.label} [{k}/{n}] {detail}\n")
-            self.last = time.monotonic()
-        sys.stderr.flush()
