@@ -46,7 +46,7 @@ def installed(wheel, tmp_path_factory) -> Path:
     deps = {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
     (Path(purelib) / "test-deps.pth").write_text("\n".join(sorted(deps)) + "\n")
     subprocess.run(
-        [sys.executable, "-m", "pip", "--python", str(python), "install", "-q", "--no-deps", str(wheel)],
+        [sys.executable, "-m", "pip", "--python", str(python), "install", "-q", "--no-deps", "--ignore-installed", str(wheel)],
         check=True, capture_output=True,
     )
     return env_dir
