@@ -403,7 +403,9 @@ def import_cmd(
     typer.echo(f"run {run_id}: {added} photos added{again}" + ("" if added or imported.updated else " (already imported)"), err=True)
 
 
-users_app = typer.Typer(help="Staff accounts of the review app.", no_args_is_help=True, add_completion=False)
+users_app = typer.Typer(
+    help="Staff accounts of the review app: add, list, passwd, disable, enable, remove.", no_args_is_help=True, add_completion=False
+)
 app.add_typer(users_app, name="users")
 
 
@@ -422,6 +424,74 @@ def users_add(
         except StoreError as e:
             _fail(str(e))
     typer.echo(f"user {name} added", err=True)
+
+
+@users_app.command("list")
+def users_list(db: Optional[str] = typer.Option(None, "--db", help=DB_HELP)) -> None:
+    """One line per account: name, enabled / disabled / removed, created, last login (UTC)."""
+    from .review.store import list_users
+    from .util.text import printable
+
+    with _store(db, write=False) as engine:
+        accounts = list_users(engine)
+    if not accounts:
+        _say("no users: add one with `triage users add NAME`")
+    when = lambda t: t.strftime("%Y-%m-%d %H:%M") if t else "never"  # noqa: E731
+    width = max((len(printable(a["name"])) for a in accounts), default=0)
+    for a in accounts:
+        state = "removed" if a["removed_at"] else "disabled" if a["disabled_at"] else "enabled"
+        typer.echo(f"{printable(a['name']):<{width}}  {state:<8}  created {when(a['created_at'])}  last login {when(a['last_login_at'])}")
+
+
+def _on_account(db: Optional[str], name: str, change, done: str) -> None:
+    """Apply change(engine, name) -> sessions ended to an existing account and say `done`; an
+    unknown or removed name, like a database that cannot be written, is one line and exit 2."""
+    from .review.store import StoreError
+
+    with _store(db) as engine:
+        try:
+            ended = change(engine, name)
+        except StoreError as e:
+            _fail(str(e))
+    _say(f"user {name} {done}" + (f"; {ended} sessions ended" if ended else ""))
+
+
+@users_app.command("passwd")
+def users_passwd(name: str = typer.Argument(...), db: Optional[str] = typer.Option(None, "--db", help=DB_HELP)) -> None:
+    """Set a new password (asked twice, never on the command line); the account's sessions end."""
+    from .review.store import StoreError, check_account, set_password
+
+    with _store(db) as engine:  # a read-only database, then an unknown name, say so before asking
+        try:
+            check_account(engine, name)
+            ended = set_password(engine, name, typer.prompt("New password", hide_input=True, confirmation_prompt=True))
+        except StoreError as e:
+            _fail(str(e))
+    _say(f"user {name} has a new password" + (f"; {ended} sessions ended" if ended else ""))
+
+
+@users_app.command("disable")
+def users_disable(name: str = typer.Argument(...), db: Optional[str] = typer.Option(None, "--db", help=DB_HELP)) -> None:
+    """The account can no longer log in; its sessions end at once (`users enable` undoes it)."""
+    from .review.store import set_disabled
+
+    _on_account(db, name, lambda engine, n: set_disabled(engine, n, True), "disabled")
+
+
+@users_app.command("enable")
+def users_enable(name: str = typer.Argument(...), db: Optional[str] = typer.Option(None, "--db", help=DB_HELP)) -> None:
+    """A disabled account may log in again."""
+    from .review.store import set_disabled
+
+    _on_account(db, name, lambda engine, n: set_disabled(engine, n, False), "enabled")
+
+
+@users_app.command("remove")
+def users_remove(name: str = typer.Argument(...), db: Optional[str] = typer.Option(None, "--db", help=DB_HELP)) -> None:
+    """Remove the account for good; its decisions keep its name, which no new account can take."""
+    from .review.store import remove_user
+
+    _on_account(db, name, remove_user, "removed (their decisions keep the name)")
 
 
 @app.command("export-labels")

@@ -9,7 +9,8 @@ database. Pages show no text from the address, only messages chosen by a code. S
 on every response: a content security policy allowing only this origin (no inline script: the
 keyboard shortcuts are /static/review.js), no framing, no sniffing, no referrer, no caching.
 Binds to 127.0.0.1 unless told otherwise. Blocking work (database, password hashing, zips) never
-runs on the event loop.
+runs on the event loop. Pages are templates/*.html (Jinja2, autoescaped: names, notes, paths and
+summaries are text, never markup).
 
 Review: the queue lists seek-care first, then monitor, then a sample of normal photos; a photo's
 page shows the thumbnail, the overlay, the level, the summary and quality issues and the
@@ -19,7 +20,6 @@ with an optional note, and goes on to the next photo not yet reviewed.
 
 from __future__ import annotations
 
-import html
 import secrets
 
 import anyio.to_thread
@@ -27,6 +27,7 @@ from fastapi import FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from ..util.templates import environment
 from . import config, guard, store
 
 COOKIE = "triage_session"
@@ -72,24 +73,15 @@ document.addEventListener('keydown', function (e) {
 });
 """
 
-
-def _e(v) -> str:
-    return html.escape(str(v), quote=True)
+_TEMPLATES = environment(__package__)  # templates/*.html: each extends base.html
 
 
-def _page(title: str, body: str, user: str | None = None, csrf: str | None = None) -> HTMLResponse:
-    logout = (
-        f'<form method="post" action="/logout"><input type="hidden" name="csrf" value="{_e(csrf)}">'
-        f"<button>Log out {_e(user)}</button></form>"
-        if user
-        else ""
+def _page(template: str, title: str, sess: dict | None = None, **values) -> HTMLResponse:
+    """A page from templates/<template> (autoescaped), with the logout form when `sess` is a session."""
+    page = _TEMPLATES.get_template(template).render(
+        title=title, titles=TITLES, user=sess["name"] if sess else None, csrf=sess["csrf"] if sess else None, **values
     )
-    return HTMLResponse(
-        f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{_e(title)}</title>'
-        '<link rel="stylesheet" href="/static/app.css"><script src="/static/review.js" defer></script></head><body>'
-        f'<header><b><a href="/">triage review</a></b><span class="disclaimer">Decision support for clinic staff, '
-        f"not a diagnosis.</span>{logout}</header><main>{body}</main></body></html>"
-    )
+    return HTMLResponse(page)
 
 
 def _upload_message(done: str, added: int, updated: int) -> str:
@@ -155,12 +147,7 @@ def create_app(
     @app.get("/login")
     def login_form(error: str = ""):
         token = login_tokens.issue()
-        msg = f'<p class="error">{LOGIN_MESSAGES[error]}</p>' if error in LOGIN_MESSAGES else ""
-        page = _page("Log in", f"""<h1>Log in</h1>{msg}<form method="post" action="/login">
-<input type="hidden" name="csrf" value="{token}">
-<p><label>Name <input name="name" autocomplete="username" required autofocus></label></p>
-<p><label>Password <input name="password" type="password" autocomplete="current-password" required></label></p>
-<button>Log in</button></form>""")
+        page = _page("login.html", "Log in", token=token, message=LOGIN_MESSAGES.get(error))
         set_cookie(page, LOGIN_CSRF, token)
         return page
 
@@ -211,19 +198,7 @@ def create_app(
         items = store.queue(engine)
         done = sum(1 for it in items if it["reviewed"])
         nxt = next((it for it in items if not it["reviewed"]), None)
-        rows = "".join(
-            f'<tr><td><span class="badge {it["label"]}">{TITLES[it["label"]]}</span></td><td>{it["p_level"]:.0%}</td>'
-            f'<td><a href="/photo/{it["id"]}">{_e(it["path"])}</a></td>'
-            f'<td>{TITLES[it["reviewed"]] if it["reviewed"] else "not reviewed"}</td></tr>'
-            for it in items
-        )
-        start = f'<p><a id="next" href="/photo/{nxt["id"]}">Review next ({TITLES[nxt["label"]]})</a></p>' if nxt else "<p>All reviewed.</p>"
-        body = (
-            f'<h1>Review queue</h1><p id="progress">{done} of {len(items)} reviewed</p>{start}'
-            f"<table><tr><th>Level</th><th>p</th><th>Photo</th><th>Review</th></tr>{rows}</table>"
-            '<p><a href="/upload">Import a run</a></p>'
-        )
-        return _page("Review queue", body, sess["name"], sess["csrf"])
+        return _page("queue.html", "Review queue", sess, items=items, done=done, next_item=nxt)
 
     @app.get("/photo/{photo_id}")
     def photo_page(request: Request, photo_id: int):
@@ -235,33 +210,14 @@ def create_app(
             return Response("not found", status_code=404)
         row = p["row"]
         items = store.queue(engine)
-        done = sum(1 for it in items if it["reviewed"])
-        issues = ", ".join(i.replace("_", " ") for i in (row.get("quality") or {}).get("issues") or [])
-        history = "".join(
-            f"<li>{_e(d['name'])} ({_e(store._aware(d['created_at']).isoformat(timespec='minutes'))}): "
-            f"{TITLES[d['level']]}{': ' + _e(d['note']) if d['note'] else ''}</li>"
-            for d in p["decisions"]
-        )
-        imgs = "".join(
-            f'<img src="/image/{photo_id}/{kind}" alt="{kind}">' for kind in ("thumb", "overlay") if p[kind] is not None
-        )
-        buttons = "".join(
-            f'<button name="level" value="{lvl}" class="{lvl}">{TITLES[lvl]} (<kbd>{key}</kbd>)</button>'
-            for lvl, key in (("normal", "n"), ("monitor", "m"), ("seek-care", "s"))
-        )
-        body = f"""<p id="progress">{done} of {len(items)} reviewed</p>
-<h1><span class="badge {p['label']}">{TITLES[p['label']]}</span> {_e(p['path'])}</h1>
-<div class="imgs">{imgs or '<p>No preview for this photo.</p>'}</div>
-<p>{_e((row.get('explanation') or {}).get('summary', ''))}</p>
-<p>Day since treatment: {_e(row.get('days_since_treatment')) if row.get('days_since_treatment') is not None else 'not given'}
-{' · Quality: ' + _e(issues) if issues else ''}</p>
-<form class="decide" method="post" action="/photo/{photo_id}" data-model="{p['label']}">
-<input type="hidden" name="csrf" value="{_e(sess['csrf'])}">
-<p><label>Note (optional) <textarea name="note" rows="2" cols="60"></textarea></label></p>
-<p>{buttons}</p></form>
-<p class="keys">Keys: <kbd>c</kbd> confirm {TITLES[p['label']]}, <kbd>n</kbd> normal, <kbd>m</kbd> monitor, <kbd>s</kbd> seek care.</p>
-<h2>Decisions</h2><ul id="decisions">{history or '<li>none yet</li>'}</ul>"""
-        return _page(p["path"], body, sess["name"], sess["csrf"])
+        decisions = [{**d, "at": store._aware(d["created_at"]).isoformat(timespec="minutes")} for d in p["decisions"]]
+        return _page(
+            "photo.html", p["path"], sess, p=p, done=sum(1 for it in items if it["reviewed"]), total=len(items),
+            kinds=[kind for kind in ("thumb", "overlay") if p[kind] is not None],
+            summary=(row.get("explanation") or {}).get("summary", ""), days=row.get("days_since_treatment"),
+            issues=", ".join(i.replace("_", " ") for i in (row.get("quality") or {}).get("issues") or []),
+            decisions=decisions,
+        )  # fmt: skip
 
     @app.post("/photo/{photo_id}")
     def decide(request: Request, photo_id: int, level: str = Form(""), note: str = Form(""), csrf: str = Form("")):
@@ -282,14 +238,7 @@ def create_app(
         sess = session(request)
         if sess is None:
             return to_login()
-        text = _upload_message(done, added, updated)
-        msg = f'<p id="result">{_e(text)}</p>' if text else ""
-        body = f"""<h1>Import a run</h1>{msg}<p>A zip of a <code>triage run</code> output folder (results.jsonl,
-run.json, overlays/). Importing the same run again adds nothing. <code>triage import DIR</code> does the same.</p>
-<form method="post" action="/upload" enctype="multipart/form-data">
-<input type="hidden" name="csrf" value="{_e(sess['csrf'])}"><input type="file" name="archive" accept=".zip" required>
-<button>Import</button></form>"""
-        return _page("Import a run", body, sess["name"], sess["csrf"])
+        return _page("upload.html", "Import a run", sess, message=_upload_message(done, added, updated))
 
     @app.post("/upload")
     async def upload(request: Request):

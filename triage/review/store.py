@@ -13,6 +13,11 @@ sessions and review decisions. SQLAlchemy Core; SQLite by default, PostgreSQL by
   trail); the current decision of a photo is its newest row.
 - Passwords: argon2id hashes (argon2-cffi defaults, RFC 9106). Failed logins are claimed and
   counted in one transaction (claim_login), so a burst of attempts cannot pass the check at once.
+- Accounts (v4): a disabled account cannot log in and has no live session (its sessions are
+  deleted, and session_of ignores any a login in flight adds). A removed account stays as a
+  tombstone: its row keeps the name its decisions are shown and exported under, with no password
+  and no sessions; the name is never given to a new account (nor the same name in other case),
+  so no one can later act, or appear to have acted, as that person.
 """
 
 from __future__ import annotations
@@ -37,6 +42,9 @@ users = sa.Table(
     sa.Column("name", sa.String(80), nullable=False, unique=True),
     sa.Column("password_hash", sa.String(200), nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("disabled_at", sa.DateTime(timezone=True)),  # v4: set while the account is disabled
+    sa.Column("removed_at", sa.DateTime(timezone=True)),  # v4: set once removed (a tombstone)
+    sa.Column("last_login_at", sa.DateTime(timezone=True)),  # v4
 )  # fmt: skip
 sessions = sa.Table(
     "sessions", META,
@@ -100,11 +108,21 @@ def _one_photo_per_sha256(conn) -> None:
     conn.execute(sa.text("CREATE UNIQUE INDEX ux_photos_sha256 ON photos (sha256)"))
 
 
+def _account_states(conn) -> None:
+    """v4: users.disabled_at, removed_at and last_login_at. Step 1 creates its tables from their
+    current definitions, so a database made since already has them; an older one gets them here."""
+    have = {c["name"] for c in sa.inspect(conn).get_columns("users")}
+    for name in ("disabled_at", "removed_at", "last_login_at"):
+        if name not in have:
+            conn.execute(sa.text(f"ALTER TABLE users ADD COLUMN {name} {users.c[name].type.compile(dialect=conn.dialect)}"))
+
+
 #: ordered schema steps; never edit a released step, append a new one
 MIGRATIONS = [
     lambda conn: META.create_all(conn, tables=[users, sessions, runs, photos, decisions]),
     lambda conn: META.create_all(conn, tables=[login_failures]),  # v2: login throttling
     _one_photo_per_sha256,  # v3
+    _account_states,  # v4
 ]
 
 
@@ -118,6 +136,10 @@ class CannotWrite(StoreError):
 
 class NoSuchPhoto(StoreError):
     """No photo has this id."""
+
+
+class NoSuchUser(StoreError):
+    """No account has this name."""
 
 
 class Imported(tuple):
@@ -226,19 +248,30 @@ def add_user(engine: sa.Engine, name: str, password: str) -> None:
     if len(password) < config.MIN_PASSWORD_LENGTH:
         raise StoreError(f"passwords have at least {config.MIN_PASSWORD_LENGTH} characters")
     with engine.begin() as conn:
-        if conn.execute(sa.select(users.c.id).where(users.c.name == name)).first():
-            raise StoreError(f"user {name!r} exists")
+        # every name, removed ones too, compared without case: "Ana" must not pass for a removed "ana"
+        for other, removed in conn.execute(sa.select(users.c.name, users.c.removed_at)).all():
+            if other.casefold() == name.casefold():
+                taken = "was removed: the name stays with their decisions" if removed else "exists"
+                raise StoreError(f"user {other!r} {taken}" + ("" if other == name else f" ({name!r} would pass for it)"))
         conn.execute(users.insert().values(name=name, password_hash=PasswordHasher().hash(password), created_at=_now()))
 
 
+def _can_log_in():
+    """The condition an account must meet to log in and keep its sessions."""
+    return users.c.disabled_at.is_(None) & users.c.removed_at.is_(None)
+
+
 def check_password(engine: sa.Engine, name: str, password: str) -> int | None:
-    """The user's id when the password is right, else None (same work for unknown names)."""
+    """The user's id when the password is right and the account may log in, else None (the
+    same work for unknown, disabled and removed names)."""
     from argon2 import PasswordHasher
     from argon2.exceptions import InvalidHashError, VerificationError
 
     ph = PasswordHasher()
     with engine.connect() as conn:
-        row = conn.execute(sa.select(users.c.id, users.c.password_hash).where(users.c.name == name.strip())).first()
+        row = conn.execute(
+            sa.select(users.c.id, users.c.password_hash).where(users.c.name == name.strip(), _can_log_in())
+        ).first()
     global _DUMMY_HASH
     if _DUMMY_HASH is None:
         _DUMMY_HASH = ph.hash(secrets.token_urlsafe(16))
@@ -298,24 +331,26 @@ def _token_hash(token: str) -> str:
 
 
 def new_session(engine: sa.Engine, user_id: int) -> tuple[str, str]:
-    """(cookie token, CSRF token) of a new session."""
+    """(cookie token, CSRF token) of a new session: a login, so the user's last login is now."""
     token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+    now = _now()
     with engine.begin() as conn:
         conn.execute(sessions.insert().values(
             token_hash=_token_hash(token), user_id=user_id, csrf=csrf,
-            expires_at=_now() + timedelta(hours=config.SESSION_HOURS)))  # fmt: skip
+            expires_at=now + timedelta(hours=config.SESSION_HOURS)))  # fmt: skip
+        conn.execute(users.update().where(users.c.id == user_id).values(last_login_at=now))
     return token, csrf
 
 
 def session_of(engine: sa.Engine, token: str | None) -> dict | None:
-    """{user_id, name, csrf} of a live session, else None."""
+    """{user_id, name, csrf} of a live session of an account that may log in, else None."""
     if not token:
         return None
     with engine.connect() as conn:
         row = conn.execute(
             sa.select(sessions.c.user_id, sessions.c.csrf, sessions.c.expires_at, users.c.name)
             .join(users, users.c.id == sessions.c.user_id)
-            .where(sessions.c.token_hash == _token_hash(token))
+            .where(sessions.c.token_hash == _token_hash(token), _can_log_in())
         ).first()
     if row is None or _aware(row.expires_at) < _now():
         return None
@@ -325,6 +360,75 @@ def session_of(engine: sa.Engine, token: str | None) -> dict | None:
 def end_session(engine: sa.Engine, token: str) -> None:
     with engine.begin() as conn:
         conn.execute(sessions.delete().where(sessions.c.token_hash == _token_hash(token)))
+
+
+def list_users(engine: sa.Engine) -> list[dict]:
+    """Every account by name, removed ones too: name, created_at, last_login_at (None: never),
+    disabled_at, removed_at (None: not)."""
+    cols = [users.c.name, users.c.created_at, users.c.last_login_at, users.c.disabled_at, users.c.removed_at]
+    with engine.connect() as conn:
+        found = conn.execute(sa.select(*cols).order_by(users.c.name)).all()
+    return [{k: (_aware(v) if isinstance(v, datetime) else v) for k, v in r._mapping.items()} for r in found]
+
+
+def _account(conn, name: str):
+    """The row of the account named `name`; NoSuchUser when there is none, StoreError when it
+    was removed (a tombstone is not an account to act on)."""
+    row = conn.execute(sa.select(users).where(users.c.name == name.strip())).first()
+    if row is None:
+        raise NoSuchUser(f"no user {name.strip()!r}")
+    if row.removed_at is not None:
+        raise StoreError(f"user {row.name!r} was removed")
+    return row
+
+
+def check_account(engine: sa.Engine, name: str) -> None:
+    """NoSuchUser or StoreError unless `name` is an account (disabled or not) to act on."""
+    with engine.connect() as conn:
+        _account(conn, name)
+
+
+def _end_sessions(conn, user_id: int) -> int:
+    return conn.execute(sessions.delete().where(sessions.c.user_id == user_id)).rowcount
+
+
+def set_password(engine: sa.Engine, name: str, password: str) -> int:
+    """Give the account a new password and end its sessions (how many). A disabled account stays
+    disabled."""
+    from argon2 import PasswordHasher
+
+    if len(password) < config.MIN_PASSWORD_LENGTH:
+        raise StoreError(f"passwords have at least {config.MIN_PASSWORD_LENGTH} characters")
+    hashed = PasswordHasher().hash(password)
+    with engine.begin() as conn:
+        row = _account(conn, name)
+        conn.execute(users.update().where(users.c.id == row.id).values(password_hash=hashed))
+        return _end_sessions(conn, row.id)
+
+
+def set_disabled(engine: sa.Engine, name: str, disabled: bool) -> int:
+    """Disable the account (no login; its sessions end at once: how many) or enable it again."""
+    with engine.begin() as conn:
+        row = _account(conn, name)
+        if not disabled:
+            conn.execute(users.update().where(users.c.id == row.id).values(disabled_at=None))
+            return 0
+        if row.disabled_at is None:
+            conn.execute(users.update().where(users.c.id == row.id).values(disabled_at=_now()))
+        return _end_sessions(conn, row.id)
+
+
+REMOVED_HASH = "!removed"  #: a removed account's password hash: not an argon2 hash, so nothing verifies
+
+
+def remove_user(engine: sa.Engine, name: str) -> int:
+    """Remove the account: it can no longer log in, its sessions end (how many), its password
+    hash is dropped; the row stays as a tombstone, so its decisions keep the name and the name
+    is never given again (add_user)."""
+    with engine.begin() as conn:
+        row = _account(conn, name)
+        conn.execute(users.update().where(users.c.id == row.id).values(removed_at=_now(), password_hash=REMOVED_HASH))
+        return _end_sessions(conn, row.id)
 
 
 # --- runs and photos ---------------------------------------------------------------------------
@@ -461,7 +565,8 @@ def photo(engine: sa.Engine, photo_id: int) -> dict | None:
         if r is None:
             return None
         history = conn.execute(
-            sa.select(decisions.c.level, decisions.c.note, decisions.c.created_at, users.c.name)
+            sa.select(decisions.c.level, decisions.c.note, decisions.c.created_at, users.c.name,
+                      users.c.removed_at.is_not(None).label("removed"))  # fmt: skip
             .join(users, users.c.id == decisions.c.user_id)
             .where(decisions.c.photo_id == photo_id)
             .order_by(decisions.c.id)

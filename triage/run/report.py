@@ -1,5 +1,6 @@
 """The report clinic staff read: DIR/report.html, one self-contained file (inline CSS and a small
-inline script, no network), with small preview images in DIR/overlays/.
+inline script, no network), with small preview images in DIR/overlays/. The page is
+templates/report.html (Jinja2, autoescaped: every value from a row or run.json is text).
 
 Order: seek-care, then monitor, then normal; within a level the most likely first (probability
 of that level, descending; path breaks ties). Rows that could not be triaged are listed with
@@ -13,11 +14,11 @@ photo when it can still be found with the same sha256, and deleting previews no 
 
 from __future__ import annotations
 
-import html
 import json
 from pathlib import Path
 
 from ..util.files import atomic_write_text
+from ..util.templates import environment
 from ..util.text import display_path
 from .discover import UsageError, sources_of_run
 from .previews import LEGEND, remake_images, thumb_size
@@ -25,6 +26,7 @@ from .results import OVERLAYS, PREVIEW_NAME, is_sha256, preview_paths, read_rows
 
 LEVEL_ORDER = ("seek-care", "monitor", "normal")
 TITLES = {"seek-care": "Seek care", "monitor": "Monitor", "normal": "Normal"}
+_TEMPLATES = environment(__package__)  # templates/report.html: markup, inline style and script
 
 
 def ordered(rows: list[dict]) -> list[dict]:
@@ -33,92 +35,20 @@ def ordered(rows: list[dict]) -> list[dict]:
     return sorted(ok, key=lambda r: (LEVEL_ORDER.index(r["label"]), -r["probabilities"][r["label"]], r["path"]))
 
 
-def _e(v) -> str:
-    return html.escape(str(v), quote=True)
-
-
-def _card(row: dict, out: Path) -> str:
-    level, sha = row["label"], row["sha256"]
+def _card(row: dict, out: Path) -> dict:
+    """What the template shows of one triaged row (its values are escaped there)."""
+    sha = row["sha256"]
     img = row.get("image") or {}
     tw, th = thumb_size(img.get("width") or 1, img.get("height") or 1)
-    if is_sha256(sha) and all(p.is_file() for p in preview_paths(out, sha)):
-        rel = _e(f"{OVERLAYS}/{sha}")
-        figure = (
-            f'<img src="{rel}.thumb.jpg" width="{tw}" height="{th}" loading="lazy" alt="photo">'
-            f'<img src="{rel}.overlay.jpg" width="{tw}" height="{th}" loading="lazy" alt="findings overlay">'
-        )
-    else:
-        figure = '<p class="nopreview">No preview: the source photo was not found unchanged.</p>'
-    expl = row.get("explanation") or {}
+    has_previews = is_sha256(sha) and all(p.is_file() for p in preview_paths(out, sha))
     q = row.get("quality") or {}
-    issues = ", ".join(i.replace("_", " ") for i in q.get("issues") or [])
-    days = row.get("days_since_treatment")
-    probs = row["probabilities"]
-    return (
-        f'<article class="card {level}" data-level="{level}" data-path="{_e(row["path"].lower())}">'
-        f'<div class="imgs">{figure}</div><div class="text">'
-        f'<p class="head"><span class="badge {level}">{TITLES[level]}</span> '
-        f'<span class="prob">p(seek care) {probs["seek-care"]:.0%} · p(monitor) {probs["monitor"]:.0%} · p(normal) {probs["normal"]:.0%}</span></p>'
-        f'<p class="path">{_e(row["path"])}</p>'
-        f'<p class="meta">Day since treatment: {_e(days) if days is not None else "not given"}'
-        + (f' · <span class="quality">Quality: {_e(issues)}</span>' if issues else "")
-        + f'</p><p class="summary">{_e(expl.get("summary", ""))}</p>'
-        + "</div></article>"
-    )
-
-
-CSS = """
-[hidden]{display:none!important}
-body{font:15px/1.4 system-ui,sans-serif;margin:0;color:#1d1d1f;background:#f4f4f6}
-header,nav,main{max-width:1200px;margin:0 auto;padding:12px 16px}
-h1{font-size:22px;margin:8px 0}
-.disclaimer{background:#fff6d6;border:1px solid #e3c25a;padding:8px 12px;border-radius:6px}
-.counts{display:flex;gap:12px;flex-wrap:wrap;list-style:none;padding:0}
-.counts li{background:#fff;border-radius:6px;padding:6px 12px;border:1px solid #ddd}
-.counts b{font-size:20px}
-dl.run{display:grid;grid-template-columns:max-content auto;gap:2px 12px;font-size:13px;color:#444}
-dl.run dt{font-weight:600}
-nav{position:sticky;top:0;background:#f4f4f6;border-bottom:1px solid #ddd;display:flex;gap:14px;flex-wrap:wrap;align-items:center;z-index:1}
-nav input[type=search]{flex:1;min-width:220px;padding:6px}
-.legend{font-size:12px;color:#444;display:flex;gap:10px;flex-wrap:wrap}
-.legend i{display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:4px}
-.card{display:flex;gap:12px;background:#fff;border-radius:8px;border-left:6px solid #888;margin:10px 0;padding:10px}
-.card.seek-care{border-left-color:#c62828}.card.monitor{border-left-color:#ef8f00}.card.normal{border-left-color:#2e7d32}
-.imgs{display:flex;gap:6px;flex:none}.imgs img{max-width:240px;height:auto;background:#ddd;border-radius:4px}
-.text p{margin:2px 0}.path{font-family:ui-monospace,monospace;font-size:13px;word-break:break-all;color:#333}
-.badge{color:#fff;border-radius:4px;padding:1px 8px;font-weight:600}
-.badge.seek-care{background:#c62828}.badge.monitor{background:#b86e00}.badge.normal{background:#2e7d32}
-.prob,.meta{font-size:13px;color:#555}.quality{color:#8a4b00}
-.nopreview{width:240px;color:#777;font-size:13px}
-table{border-collapse:collapse;background:#fff}td,th{border:1px solid #ddd;padding:4px 8px;text-align:left}
-@media (max-width:700px){.card{flex-direction:column}}
-"""
-
-SCRIPT = """
-(function(){
-  var boxes=document.querySelectorAll('nav input[type=checkbox]');
-  var search=document.getElementById('search');
-  var cards=document.querySelectorAll('article.card');
-  var errors=document.querySelectorAll('tr.error');
-  function apply(){
-    var on={};boxes.forEach(function(b){on[b.value]=b.checked;});
-    var q=search.value.trim().toLowerCase();var shown={};var n=0;
-    cards.forEach(function(c){
-      var vis=on[c.dataset.level]&&(!q||c.dataset.path.indexOf(q)>=0);
-      c.hidden=!vis;if(vis){n++;shown[c.dataset.level]=(shown[c.dataset.level]||0)+1;}
-    });
-    errors.forEach(function(r){var vis=on.error&&(!q||r.dataset.path.indexOf(q)>=0);r.hidden=!vis;if(vis)n++;});
-    document.querySelectorAll('section.level').forEach(function(s){
-      s.hidden=!shown[s.dataset.level];
-    });
-    var es=document.getElementById('errors');if(es)es.hidden=!on.error;
-    document.getElementById('shown').textContent=n;
-  }
-  boxes.forEach(function(b){b.addEventListener('change',apply);});
-  search.addEventListener('input',apply);
-  apply();
-})();
-"""
+    return {
+        "level": row["label"], "path": row["path"], "probabilities": row["probabilities"],
+        "previews": f"{OVERLAYS}/{sha}" if has_previews else None, "width": tw, "height": th,
+        "days": row.get("days_since_treatment"),
+        "issues": ", ".join(i.replace("_", " ") for i in q.get("issues") or []),
+        "summary": (row.get("explanation") or {}).get("summary", ""),
+    }  # fmt: skip
 
 
 def render(rows: list[dict], run_info: dict | None, out: Path) -> str:
@@ -137,50 +67,12 @@ def render(rows: list[dict], run_info: dict | None, out: Path) -> str:
         ("Inputs", ", ".join(display_path(str(i)) for i in settings.get("inputs") or []) or "?"),
         ("Run", f"{run_info.get('started', '?')} to {run_info.get('finished', '?')}"),
     ]
-    parts = [
-        "<!doctype html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        # nothing may load from the network: only this file, its inline style and script, and
-        # the preview images beside it
-        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; img-src 'self' file:; "
-        "style-src 'unsafe-inline'; script-src 'unsafe-inline'\">",
-        f"<title>Triage report: {counts['seek-care']} seek care, {counts['monitor']} monitor, {counts['normal']} normal</title>",
-        f"<style>{CSS}</style></head><body>",
-        "<header><h1>Skin-reaction triage report</h1>",
-        '<p class="disclaimer"><b>Decision support for clinic staff, not a diagnosis.</b> '
-        "Every level is a suggestion from measurements of the photo; a clinician decides.</p>",
-        '<ul class="counts">'
-        + "".join(f'<li class="{lvl}"><b>{counts[lvl]}</b> {TITLES[lvl].lower()}</li>' for lvl in LEVEL_ORDER)
-        + f'<li class="error"><b>{len(errors)}</b> <a href="#errors">could not be triaged</a></li></ul>',
-        '<dl class="run">' + "".join(f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>" for k, v in facts) + "</dl></header>",
-        "<nav>"
-        + "".join(
-            f'<label><input type="checkbox" value="{lvl}" checked> {TITLES[lvl]} ({counts[lvl]})</label>' for lvl in LEVEL_ORDER
-        )
-        + f'<label><input type="checkbox" value="error" checked> Errors ({len(errors)})</label>'
-        + '<input type="search" id="search" placeholder="Search by path" aria-label="Search by path">'
-        + '<span>showing <b id="shown">' + str(len(rows)) + "</b> of " + str(len(rows)) + "</span>"
-        + '<div class="legend">'
-        + "".join(f'<span><i style="background:rgb{c}"></i>{_e(t)}</span>' for _k, c, t in LEGEND)
-        + "</div></nav><main>",
-    ]
-    for lvl in LEVEL_ORDER:
-        cards = [r for r in triaged if r["label"] == lvl]
-        if not cards:
-            continue
-        parts.append(f'<section class="level" id="{lvl}" data-level="{lvl}"><h2>{TITLES[lvl]} ({len(cards)})</h2>')
-        parts.extend(_card(r, out) for r in cards)
-        parts.append("</section>")
-    if errors:
-        parts.append(f'<section id="errors"><h2>Could not be triaged ({len(errors)})</h2><table><tr><th>Path</th><th>Reason</th></tr>')
-        parts.extend(
-            f'<tr class="error" data-path="{_e(r["path"].lower())}"><td class="path">{_e(r["path"])}</td><td>{_e(r.get("error") or "")}</td></tr>'
-            for r in errors
-        )
-        parts.append("</table></section>")
-    parts.append(f"</main><script>{SCRIPT}</script></body></html>\n")
-    return "\n".join(parts)
+    levels = [(lvl, TITLES[lvl], [_card(r, out) for r in triaged if r["label"] == lvl]) for lvl in LEVEL_ORDER]
+    return _TEMPLATES.get_template("report.html").render(
+        titles=TITLES, counts=counts, total=len(rows), facts=facts, legend=LEGEND,
+        levels=[lv for lv in levels if lv[2]],
+        errors=[{"path": r["path"], "error": r.get("error") or ""} for r in errors],
+    )  # fmt: skip
 
 
 def build(out: str | Path, *, workers: int | None = None, progress: bool = False) -> dict:
