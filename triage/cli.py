@@ -189,6 +189,12 @@ def synth(
     seed: int = typer.Option(..., "--seed", help="Same seed, byte-identical files."),
     size: str = typer.Option("1024x768", "--size", help="WxH, e.g. 4032x3024 for phone-size photos."),
     workers: Optional[int] = typer.Option(None, "--workers", min=1),
+    canvas: Optional[Path] = typer.Option(
+        None, "--canvas", help="Paint on real photos of healthy skin from this folder (labels.csv with file[,mask,person], or images)."
+    ),
+    sequences: bool = typer.Option(
+        False, "--sequences", help="With --canvas: N patients, each photographed over the days after treatment (and manifest.csv)."
+    ),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar or lines (the summary stays)."),
 ) -> None:
     """Generate labelled post-treatment skin photos with known ground truth."""
@@ -196,9 +202,15 @@ def synth(
     from .util.pool import default_workers
     from .util.progress import Progress
 
-    with Progress("synth", not quiet) as show:
-        labels = generate(out, n, seed, _parse_size(size), workers or default_workers(), show)
-    typer.echo(f"{n} photos and {labels}", err=True)
+    if canvas is not None and not canvas.is_dir():
+        _fail(f"--canvas {canvas} is not a folder")
+    try:
+        with Progress("synth", not quiet) as show:
+            labels = generate(out, n, seed, _parse_size(size), workers or default_workers(), show, canvas=canvas,
+                              sequences=sequences)  # fmt: skip
+    except ValueError as e:
+        _fail(str(e))
+    typer.echo(f"{n} {'patients' if sequences else 'photos'} and {labels}", err=True)
 
 
 @app.command()

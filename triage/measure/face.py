@@ -263,6 +263,11 @@ def features_mask(face: Face, shape: tuple[int, int]) -> np.ndarray:
     return _polygon_mask(face, shape, RIGHT_EYE, LEFT_EYE, RIGHT_BROW, LEFT_BROW, LIPS)
 
 
+def eyes_mask(face: Face, shape: tuple[int, int]) -> np.ndarray:
+    """bool (H, W): the eyes' openings."""
+    return _polygon_mask(face, shape, RIGHT_EYE, LEFT_EYE)
+
+
 def unsearched(face: Face, shape: tuple[int, int]) -> np.ndarray:
     """bool (H, W): where lesions are not looked for: the eyes, brows, lips and nostrils grown by
     FACE_LESION_MARGIN inter-ocular distances. Lashes, the eyes' corners, the mouth's corners

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import features
-from .face import FaceMap, face_map
-from .normalise import Normalised, normalise
+from .face import FaceMap
+from .normalise import Normalised
 from .quality import Quality, assess
-from .skin import skin_mask_lab
+from .segment import segment
 
 
 @dataclass
@@ -32,9 +32,8 @@ class Measured:
 def measure(rgb: np.ndarray, original_size: tuple[int, int] | None = None) -> Measured:
     """Normalise colour, parse the face, segment skin, gate quality and compute every feature of
     an RGB photo."""
-    norm = normalise(rgb)
-    face = face_map(rgb)
-    mask = skin_mask_lab(norm.lab, norm.hue, norm.chroma, norm.person, norm.chart, face)
+    seg = segment(rgb)
+    norm, face, mask = seg.normalised, seg.face, seg.skin
     q = assess(norm, mask, original_size or (rgb.shape[1], rgb.shape[0]))
     maps = features.Measurements(norm.linear, norm.lab, mask, norm.hue, norm.chroma, face)
     return Measured(norm, mask, q, features.values(maps), maps, face)
@@ -45,5 +44,4 @@ def skin_mask(rgb: np.ndarray) -> np.ndarray:
     rgb = np.asarray(rgb)
     if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
         raise ValueError("skin_mask expects an RGB uint8 array of shape (H, W, 3)")
-    norm = normalise(rgb)
-    return skin_mask_lab(norm.lab, norm.hue, norm.chroma, norm.person, norm.chart, face_map(rgb))
+    return segment(rgb).skin

@@ -1,7 +1,9 @@
 """The reactions of TRIAGE_POLICY.md painted as chromophore changes and lesion colours: the
 person's melanin and hemoglobin maps (with freckles on light skin), the treated region and its
-erythema (graded relative to the person's skin), pustules with a red halo, honey crusts,
-papules, track marks, pinpoint bleeding, dark macules (PIH) and bruises (deoxygenated blood)."""
+erythema (graded relative to the person's skin), and the lesions (`paint_lesions`, shared with
+photos painted on real skin, triage.synth.canvas): pustules with a red halo, honey crusts,
+papules, track marks, pinpoint bleeding, dark macules (PIH), bruises (deoxygenated blood) and
+grouped vesicles."""
 
 from __future__ import annotations
 
@@ -53,18 +55,43 @@ def paint(spec: PhotoSpec, skin_mask: np.ndarray, size: tuple[int, int], rng: np
     hb = hb + dh * treated_soft * (1 + 0.15 * smooth_noise(rng, h, w, 20, 1))
 
     lesion_zone = treated if treated.any() else skin_mask
+    les = paint_lesions(spec, lesion_zone, skin_mask, hb, deoxy, L, spec.melanin, rng)
+    if les.melanin is not None:
+        m = m + les.melanin
+    return Reactions(m, hb, deoxy, les.overlay, les.overlay_a, treated, les.pigment, les.bruise)
+
+
+@dataclass
+class Lesions:
+    overlay: np.ndarray  #: linear RGB (H, W, 3) of lesions that are not chromophore changes
+    overlay_a: np.ndarray  #: (H, W) their opacity
+    pigment: np.ndarray  #: (H, W) 0-1: the dark macules
+    bruise: np.ndarray  #: (H, W) 0-1: the bruise
+    melanin: np.ndarray | None  #: melanin added by the macules, or None without any
+
+
+def paint_lesions(
+    spec: PhotoSpec, zone: np.ndarray, skin_mask: np.ndarray, hb: np.ndarray, deoxy: np.ndarray, L: float,
+    melanin: float, rng: np.random.Generator,
+) -> Lesions:  # fmt: skip
+    """The spec's lesions, placed in `zone` (the treated region; a bruise anywhere on the skin):
+    hemoglobin they add is stamped into `hb` and deoxygenated blood into `deoxy` (in place); the
+    colours that replace the skin's (pustule tops, crusts, blood, blisters) are returned as an
+    overlay. Sizes are fractions of L, the long side of a close-up about 12 cm across; amounts
+    grow with the skin's melanin so that a lesion stands out as much on dark skin as on light."""
+    h, w = zone.shape
     overlay = np.zeros((h, w, 3), np.float32)  # colour of lesions that are not chromophore changes
     overlay_a = np.zeros((h, w), np.float32)
 
     def place():
-        return random_point(rng, lesion_zone)
+        return random_point(rng, zone)
 
     for _ in range(spec.pustules):
         p = place()
         if p is None:
             break
         r = L * rng.uniform(0.005, 0.009)
-        stamp(hb, p[0], p[1], 2.2 * r, 0.45 + 0.2 * spec.melanin)
+        stamp(hb, p[0], p[1], 2.2 * r, 0.45 + 0.2 * melanin)
         disc(overlay, p[0], p[1], r, (0.93, 0.86, 0.55), soft=r * 0.3)
         disc(overlay_a, p[0], p[1], r, 1.0, soft=r * 0.3)
     for _ in range(spec.crusts):
@@ -83,7 +110,7 @@ def paint(spec: PhotoSpec, skin_mask: np.ndarray, size: tuple[int, int], rng: np
         if p is None:
             break
         r = L * rng.uniform(0.007, 0.013)
-        stamp(hb, p[0], p[1], r, 0.35 + 0.15 * spec.melanin)
+        stamp(hb, p[0], p[1], r, 0.35 + 0.15 * melanin)
     for _ in range(spec.track_marks):
         p = place()
         if p is None:
@@ -94,7 +121,7 @@ def paint(spec: PhotoSpec, skin_mask: np.ndarray, size: tuple[int, int], rng: np
         for k in range(n_dots):
             x = p[0] + (k - n_dots / 2) * spacing * np.cos(ang)
             y = p[1] + (k - n_dots / 2) * spacing * np.sin(ang)
-            stamp(hb, x, y, L * 0.0025, 0.45 + 0.15 * spec.melanin)
+            stamp(hb, x, y, L * 0.0025, 0.45 + 0.15 * melanin)
     for _ in range(spec.bleeding_spots):
         p = place()
         if p is None:
@@ -109,12 +136,29 @@ def paint(spec: PhotoSpec, skin_mask: np.ndarray, size: tuple[int, int], rng: np
             break
         r = L * (rng.uniform(0.035, 0.06) if spec.pigment_marked else rng.uniform(0.012, 0.022))
         pigment = np.maximum(pigment, blob_mask(rng, h, w, p[0], p[1], r, r * rng.uniform(0.6, 1.0), wobble=0.3))
-    if spec.pigment_macules:
-        m = m + pigment * (0.35 + 0.25 * spec.melanin) * rng.uniform(0.9, 1.4)
+    dm = pigment * (0.35 + 0.25 * melanin) * rng.uniform(0.9, 1.4) if spec.pigment_macules else None
     bruise_mask = np.zeros((h, w), np.float32)
     if spec.bruise:
         p = random_point(rng, skin_mask) or (w / 2, h / 2)
         r = L * (rng.uniform(0.16, 0.24) if spec.bruise_extensive else rng.uniform(0.03, 0.07))
         bruise_mask = blob_mask(rng, h, w, p[0], p[1], r, r * rng.uniform(0.5, 0.9), wobble=0.3)
         deoxy += bruise_mask * rng.uniform(0.5, 0.9)
-    return Reactions(m, hb, deoxy, overlay, overlay_a, treated, pigment, bruise_mask)
+    for _ in range(spec.vesicle_groups):
+        p = place()
+        if p is None:
+            break
+        _vesicle_group(overlay, overlay_a, hb, p, L, melanin, rng)
+    return Lesions(overlay, overlay_a, pigment, bruise_mask, dm)
+
+
+def _vesicle_group(overlay, overlay_a, hb, p, L: float, melanin: float, rng: np.random.Generator) -> None:
+    """A cluster of 4-10 small clear blisters (radius 0.3-0.6% of L, within 3% of L of the
+    group's centre) on a red base: grey-white, half translucent, each with a specular glint."""
+    base = L * 0.03
+    stamp(hb, p[0], p[1], base, 0.25 + 0.1 * melanin)  # the erythematous base of the group
+    for _ in range(int(rng.integers(4, 11))):
+        x, y = p[0] + rng.normal(0, base * 0.5), p[1] + rng.normal(0, base * 0.5)
+        r = L * rng.uniform(0.003, 0.006)
+        disc(overlay, x, y, r, (0.82, 0.80, 0.78), soft=r * 0.3)
+        disc(overlay_a, x, y, r, float(rng.uniform(0.55, 0.8)), soft=r * 0.3)
+        disc(overlay, x - 0.3 * r, y - 0.3 * r, 0.35 * r, (1.0, 1.0, 1.0), soft=0.5)

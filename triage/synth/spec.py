@@ -47,6 +47,7 @@ class PhotoSpec:
     erythema_pattern: str
     pustules: int = 0
     crusts: int = 0
+    vesicle_groups: int = 0  #: groups of clear blisters (herpes-like); drawn only on real-skin canvases
     papules: int = 0
     track_marks: int = 0
     bleeding_spots: int = 0
@@ -79,6 +80,18 @@ class PhotoSpec:
 
 def _choice(rng, items, weights=None):
     return items[int(rng.choice(len(items), p=weights))]
+
+
+def sample_camera(rng: np.random.Generator, spec: PhotoSpec) -> None:
+    """The camera of one capture, into `spec`: exposure, white balance (a colour temperature
+    swing and a green-magenta tint), sensor noise, blur and JPEG quality."""
+    spec.exposure = float(rng.uniform(0.78, 1.15))
+    temp = rng.uniform(-1, 1)
+    tint = rng.uniform(-0.04, 0.04)
+    spec.wb_gains = (float(1 + 0.12 * temp), float(1 + tint), float(1 - 0.14 * temp))
+    spec.noise = float(rng.uniform(0.002, 0.010))
+    spec.blur = float(rng.uniform(0.0, 0.9))
+    spec.jpeg_quality = int(rng.integers(75, 96))
 
 
 def sample_spec(rng: np.random.Generator, index: int) -> PhotoSpec:
@@ -134,14 +147,7 @@ def sample_spec(rng: np.random.Generator, index: int) -> PhotoSpec:
     elif scenario == "bruising":
         spec.bruise = True
         spec.bruise_extensive = bool(rng.random() < 0.5)
-    # capture conditions
-    spec.exposure = float(rng.uniform(0.78, 1.15))
-    temp = rng.uniform(-1, 1)
-    tint = rng.uniform(-0.04, 0.04)
-    spec.wb_gains = (float(1 + 0.12 * temp), float(1 + tint), float(1 - 0.14 * temp))
-    spec.noise = float(rng.uniform(0.002, 0.010))
-    spec.blur = float(rng.uniform(0.0, 0.9))
-    spec.jpeg_quality = int(rng.integers(75, 96))
+    sample_camera(rng, spec)
     spec.skin_extent = float(rng.uniform(0.55, 1.0))
     spec.hair = bool(rng.random() < 0.4)
     spec.clothing = bool(rng.random() < 0.3)
@@ -187,6 +193,7 @@ def findings(spec: PhotoSpec) -> policy.Findings:
         days_since_treatment=spec.days_since_treatment if spec.day_known else None,
         pustules=spec.pustules,
         crusts=spec.crusts,
+        vesicles=spec.vesicle_groups,
         papules=spec.papules,
         track_marks=spec.track_marks,
         bleeding_spots=spec.bleeding_spots,

@@ -1,0 +1,27 @@
+"""The first steps every measurement of a photo shares: colour normalisation, the face (when the
+photo shows one) and the skin mask. The pipeline measures on from here (triage.measure.photo);
+the generator uses it to find the skin of a real photo it paints on (triage.synth.canvas)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .face import FaceMap, face_map
+from .normalise import Normalised, normalise
+from .skin import skin_mask_lab
+
+
+@dataclass(frozen=True)
+class Segmented:
+    normalised: Normalised
+    face: FaceMap | None  #: the parsed face, when the photo shows one
+    skin: np.ndarray  #: bool (H, W)
+
+
+def segment(rgb: np.ndarray) -> Segmented:
+    """Normalise colour, parse the face and segment the skin of an upright uint8 RGB photo."""
+    norm = normalise(rgb)
+    face = face_map(rgb)
+    return Segmented(norm, face, skin_mask_lab(norm.lab, norm.hue, norm.chroma, norm.person, norm.chart, face))
