@@ -222,3 +222,80 @@ def test_a_refused_model_is_a_usage_error_of_run(tmp_path, model, photo):
     res = CliRunner().invoke(app, ["run", str(src), "--out", str(tmp_path / "out"), "--model", str(bad), "--workers", "1"])
     assert res.exit_code == 2
     assert "unknown attributes" in res.output and "Traceback" not in res.output
+
+
+def test_no_finding_ever_argues_for_a_lower_level():
+    """A model fitted by fit_monotone on data whose papule count bends back (many papules
+    labelled normal, as generated photos at counts they rarely reach did for the issue-4 model)
+    still never lets a finding lower the level: raising any input that can only raise it, all
+    else equal, never lowers P(seek-care) nor raises P(normal), anywhere in its range."""
+    from triage.decide.model import TriageModel, input_vector, raises_level
+    from triage.learn.train import MODEL_FEATURES
+
+    rng = np.random.default_rng(3)
+    rows, y = [], []
+    for _ in range(1500):
+        f = {name: float(rng.exponential(0.05)) for name in MODEL_FEATURES}
+        f |= {"redness_delta_a": float(rng.uniform(0, 12)), "papule_count": float(rng.integers(0, 25))}
+        bend = f["papule_count"] if f["papule_count"] < 12 else 24 - f["papule_count"]  # bends back past 12
+        score = f["redness_delta_a"] / 4 + bend / 4 + rng.logistic() * 0.4
+        rows.append(input_vector(MODEL_FEATURES, f, int(rng.integers(0, 15))))
+        y.append("normal" if score < 1.5 else "monitor" if score < 3 else "seek-care")
+    model = TriageModel(MODEL_FEATURES).fit(np.array(rows), np.array(y, dtype=object), C=1.0)
+    base = np.array(rows[0])
+    ordered = [j for j, n in enumerate(model.input_names_) if raises_level(n)]
+    assert "papule_count" in [model.input_names_[j] for j in ordered] and len(ordered) >= 10
+    seek, normal = model.levels_.index("seek-care"), model.levels_.index("normal")
+    for j in ordered:
+        grid = np.linspace(model.lower_[j], model.upper_[j], 25)
+        X = np.repeat(base[None], len(grid), axis=0)
+        X[:, j] = grid
+        p = model.predict_proba(X)
+        assert np.all(np.diff(p[:, seek]) >= -1e-12), model.input_names_[j]
+        assert np.all(np.diff(p[:, normal]) <= 1e-12), model.input_names_[j]
+
+
+def test_monotone_fit_is_scikit_learns_when_no_constraint_binds():
+    """fit_monotone minimises scikit-learn's multinomial objective: without ordered columns it
+    finds LogisticRegression's solution; with them, the coefficients come out ordered."""
+    from sklearn.linear_model import LogisticRegression
+
+    from triage.decide.model import fit_monotone
+
+    rng = np.random.default_rng(0)
+    U = rng.normal(size=(600, 4))
+    score = U @ np.array([1.5, -1.0, 0.5, 0.0])
+    y = np.digitize(score + rng.logistic(size=600) * 0.7, [-0.5, 1.0])  # ordered levels 0 < 1 < 2
+    W, b = fit_monotone(U, y, np.zeros(4, bool), C=0.5)
+    lr = LogisticRegression(C=0.5, tol=1e-10, max_iter=10000).fit(U, y)
+    assert np.allclose(W, lr.coef_ - lr.coef_.mean(axis=0), atol=2e-4)
+    assert np.allclose(b, lr.intercept_ - lr.intercept_.mean(), atol=2e-4)
+    W2, _ = fit_monotone(U, y, np.ones(4, bool), C=0.5)
+    assert np.all(np.diff(W2, axis=0) >= -1e-9)  # normal <= monitor <= seek-care, every column
+    assert W2[2, 1] - W2[0, 1] == pytest.approx(0.0, abs=1e-6)  # the negative column is held at 0
+    assert W2[2, 0] - W2[0, 0] > 1.0  # the positive one is free
+
+
+def test_an_optional_input_missing_contributes_nothing():
+    """Inputs comparing a patient's photos (triage.course) are optional: fitted on the photos that
+    have them, and exactly zero contribution where they are missing, so a photo without a
+    baseline or history is judged on its own measurements only."""
+    from triage.decide.model import TriageModel, input_vector
+
+    rng = np.random.default_rng(1)
+    names = ["redness_delta_a", "redness_kept"]
+    rows, y = [], []
+    for i in range(900):
+        red = float(rng.uniform(0, 12))
+        kept = float(rng.uniform(0, 2)) if i % 2 else None
+        score = red / 4 + (2.5 * (kept - 1) if kept is not None else 0) + rng.logistic() * 0.5
+        rows.append(input_vector(names, {"redness_delta_a": red, "redness_kept": kept}, 5))
+        y.append("normal" if score < 1 else "monitor" if score < 2.5 else "seek-care")
+    m = TriageModel(names, optional=["redness_kept"]).fit(np.array(rows), np.array(y, dtype=object), C=1.0)
+    j = m.input_names_.index("redness_kept")
+    alone = m.decide(input_vector(names, {"redness_delta_a": 5.0, "redness_kept": None}, 5))
+    assert np.all(alone.contributions[:, j] == 0.0)
+    low = m.decide(input_vector(names, {"redness_delta_a": 5.0, "redness_kept": 0.2}, 5))
+    high = m.decide(input_vector(names, {"redness_delta_a": 5.0, "redness_kept": 1.8}, 5))
+    assert low.probabilities["seek-care"] < alone.probabilities["seek-care"] < high.probabilities["seek-care"]
+    assert m.optional_inputs_[j] and not m.optional_inputs_[m.input_names_.index("redness_delta_a")]

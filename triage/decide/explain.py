@@ -100,9 +100,12 @@ def reason_text(name: str, value: float | None, expected: float | None, days: in
 
 
 def explain(
-    model: TriageModel, decision: Decision, features: dict, days: int | None, quality_issues: list[str]
+    model: TriageModel, decision: Decision, features: dict, days: int | None, quality_issues: list[str],
+    phrases: dict[str, str] | None = None,
 ) -> dict:
-    """The row's explanation: {summary, reasons, policy}."""
+    """The row's explanation: {summary, reasons, policy}. `phrases` gives the words of features
+    that compare photos (triage.course: "redness has not faded since day 2: 31% -> 34% of the
+    skin"), which quote numbers of other photos than this one."""
     label = decision.label
     contrib = feature_contributions(model, decision, label)
     band = day_band(days)
@@ -113,11 +116,15 @@ def explain(
     for c, name in ranked:
         value = days if name == "days_since_treatment" else features.get(name)
         expected = model.expected_ranges_.get(name, {}).get(band)
-        reasons.append(
-            {"feature": name, "value": value, "contribution": round(c, 6), "text": reason_text(name, value, expected, days)}
-        )
+        text = (phrases or {}).get(name)
+        text = text[:1].upper() + text[1:] if text else reason_text(name, value, expected, days)
+        reasons.append({"feature": name, "value": value, "contribution": round(c, 6), "text": text})
     title = {"normal": "Normal", "monitor": "Monitor", "seek-care": "Seek care"}[label]
     parts = [f"{title}: " + ("; ".join(r["text"] for r in reasons) if reasons else "no finding stands out") + "."]
+    quoted = {r["feature"] for r in reasons}
+    course = [t for name, t in (phrases or {}).items() if name not in quoted]
+    if course:  # the patient's course in words, whether or not the model weighed it
+        parts.append("Course: " + "; ".join(course) + ".")
     if quality_issues:
         fixes = "; ".join(f"{q.replace('_', ' ')}: {RETAKE_ADVICE.get(q, 'retake the photo')}" for q in quality_issues)
         parts.append(f"Photo not fully assessable ({fixes}).")

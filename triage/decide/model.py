@@ -14,7 +14,9 @@ the model is trained on such photos too, so its probabilities for them are calib
 Each standardised input z_j enters through a linear spline: z_j and max(0, z_j - t) for its
 knots t at the 50/80/95/99th percentiles of the training data (duplicates dropped), which lets a
 finding matter only past a level, as the policy's thresholds do. Basis columns are standardised
-(u) and fed to the regression:
+(u) and fed to the regression, whose coefficients on the findings that can only raise the level
+are ordered normal <= monitor <= seek-care (fit_monotone), so no finding ever argues for a lower
+level:
 
     s_k = (b_k + sum_c w_kc u_c) / T,  p = softmax(s)
 
@@ -38,6 +40,7 @@ arg-max.
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -124,8 +127,11 @@ class TriageModel:
     """A fitted model: plain attributes, saved whole with skops (triage.learn.train.save) and read
     back by the strict reader (triage.decide.modelfile)."""
 
-    def __init__(self, feature_names=()):
+    def __init__(self, feature_names=(), optional=()):
         self.input_names_: list[str] = input_names(feature_names)
+        #: per input: computed from an optional feature (one comparing photos, triage.course): when
+        #: it is missing its spline columns are 0, so it contributes nothing, not an imputed value
+        self.optional_inputs_: list[bool] = [input_feature(n) in set(optional) for n in self.input_names_]
         self.levels_: list[str] = LEVELS
         self.impute_: np.ndarray | None = None  # per input: training median
         self.mean_: np.ndarray | None = None  # per input
@@ -155,34 +161,46 @@ class TriageModel:
         return input_vector(self.feature_names, features, days, quality_ok)
 
     # --- fitting ---------------------------------------------------------------------------
-    def fit(self, X: np.ndarray, y: np.ndarray, *, seed: int = 0, C: float = 1.0) -> "TriageModel":
-        from sklearn.linear_model import LogisticRegression
-
-        med = np.nanmedian(np.where(np.isfinite(X), X, np.nan), axis=0)
+    def fit(self, X: np.ndarray, y: np.ndarray, *, C: float = 1.0) -> "TriageModel":
+        """Fit on input rows X (input_names order) and levels y: impute, clamp range,
+        standardise, spline basis, then the multinomial logistic regression with the findings'
+        coefficients ordered (fit_monotone)."""
+        with warnings.catch_warnings():  # an all-missing column has no median: 0 below
+            warnings.simplefilter("ignore", RuntimeWarning)
+            med = np.nanmedian(np.where(np.isfinite(X), X, np.nan), axis=0)
         self.impute_ = np.where(np.isnan(med), 0.0, med)
         Xi = self._impute(X)
+        # an optional input's statistics are those of the photos that have it (its missing rows
+        # are imputed with its median above, which leaves its quantiles and range as they are)
+        present = np.isfinite(X)
+        optional = np.asarray(self.optional_inputs_, bool)
+        weights = np.where(optional[None, :], present, True).astype(float)
         self.lower_, self.upper_ = Xi.min(axis=0), Xi.max(axis=0)
-        self.mean_ = Xi.mean(axis=0)
-        sd = Xi.std(axis=0)
+        self.mean_ = _weighted_mean(Xi, weights)
+        sd = np.sqrt(_weighted_mean((Xi - self.mean_) ** 2, weights))
         self.scale_ = np.where(sd > 1e-9, sd, 1.0)
         Z = (Xi - self.mean_) / self.scale_
-        self.knots_ = [np.unique(np.quantile(Z[:, j], KNOT_QUANTILES)) for j in range(Z.shape[1])]
+        self.knots_ = [np.unique(np.quantile(Z[weights[:, j] > 0, j] if weights[:, j].any() else Z[:, j], KNOT_QUANTILES))
+                       for j in range(Z.shape[1])]  # fmt: skip
         B = self._basis(Z)
         self.basis_input_ = np.repeat(np.arange(Z.shape[1]), [1 + len(k) for k in self.knots_])
-        self.basis_mean_ = B.mean(axis=0)
-        bsd = B.std(axis=0)
+        column_weights = weights[:, self.basis_input_]
+        self.basis_mean_ = _weighted_mean(B, column_weights)
+        bsd = np.sqrt(_weighted_mean((B - self.basis_mean_) ** 2, column_weights))
         self.basis_scale_ = np.where(bsd > 1e-9, bsd, 1.0)
-        U = (B - self.basis_mean_) / self.basis_scale_
+        U = self._gate((B - self.basis_mean_) / self.basis_scale_, X)
         yi = np.array([self.levels_.index(v) for v in y])
-        lr = LogisticRegression(C=C, max_iter=10000, random_state=seed)
-        lr.fit(U, yi)
-        coef = np.zeros((len(self.levels_), U.shape[1]))
-        icpt = np.zeros(len(self.levels_))
-        coef[lr.classes_] = lr.coef_
-        icpt[lr.classes_] = lr.intercept_
-        self.coef_ = coef - coef.mean(axis=0)
-        self.intercept_ = icpt - icpt.mean()
+        ordered = np.array([raises_level(self.input_names_[j]) for j in self.basis_input_])
+        self.coef_, self.intercept_ = fit_monotone(U, yi, ordered, C)
         return self
+
+    def _gate(self, U: np.ndarray, X: np.ndarray) -> np.ndarray:
+        """U with the columns of optional inputs set to 0 in rows where that input is missing."""
+        optional = np.asarray(getattr(self, "optional_inputs_", None) or [False] * len(self.input_names_), bool)
+        if optional.any():
+            missing = optional[None, :] & ~np.isfinite(np.atleast_2d(X))
+            U = np.where(missing[:, self.basis_input_], 0.0, U)
+        return U
 
     def _basis(self, Z: np.ndarray) -> np.ndarray:
         """Linear-spline basis: per input z and max(0, z - t) for each of its knots."""
@@ -248,7 +266,7 @@ class TriageModel:
         """Standardised spline basis U of input rows X (clamped to the training range)."""
         Xi = np.clip(self._impute(np.atleast_2d(X)), self.lower_, self.upper_)
         Z = (Xi - self.mean_) / self.scale_
-        return (self._basis(Z) - self.basis_mean_) / self.basis_scale_
+        return self._gate((self._basis(Z) - self.basis_mean_) / self.basis_scale_, X)
 
     def _raw_scores(self, X: np.ndarray) -> np.ndarray:
         return self.design(X) @ self.coef_.T + self.intercept_
@@ -259,8 +277,10 @@ class TriageModel:
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         return _softmax(self.scores(X))
 
-    def decide(self, x: np.ndarray, quality_ok: bool = True) -> Decision:
-        """The policy's level for one input row, with probabilities and contributions."""
+    def decide(self, x: np.ndarray, quality_ok: bool = True, never_normal: str | None = None) -> Decision:
+        """The policy's level for one input row, with probabilities and contributions;
+        `never_normal`, when given, is a reason outside the model (the patient's course) why the
+        photo is not to be called normal."""
         with np.errstate(invalid="ignore", over="ignore", divide="ignore"):  # checked below
             u = self.design(x)[0]
             per_column = self.coef_ * u / self.temperature_
@@ -284,6 +304,8 @@ class TriageModel:
         elif not quality_ok and label == "normal":
             label = "monitor"
             override = "the photo could not be assessed reliably, so it is never called normal"
+        if never_normal and label == "normal":
+            label, override = "monitor", f"{never_normal}, so it is not called normal"
         beyond = self.beyond_training(x)
         if beyond and label == "normal":
             label = "monitor"
@@ -293,6 +315,72 @@ class TriageModel:
             )
         probs = {lvl: float(v) for lvl, v in zip(self.levels_, p)}
         return Decision(label, argmax, probs, override, beyond, s, contrib, icpt)
+
+
+#: inputs that describe the photo or the day rather than a finding, or whose finding is expected
+#: on some days (bleeding on day 0: its after-day-0 input carries the finding; dryness and
+#: flaking on days 2-5; redness spread over the whole skin is the expected course): they may
+#: push either way
+FREE_INPUTS = frozenset({"texture_roughness", "redness_spread", "bleeding_spot_count", "quality_failed"})
+
+
+def raises_level(name: str) -> bool:
+    """Whether a model input is a finding that the policy says can only raise the level (its
+    coefficients are ordered, fit_monotone): every feature's input and day interaction but the
+    context (CONTEXT_FEATURES), the day and FREE_INPUTS."""
+    feature = input_feature(name)
+    if name in FREE_INPUTS or feature in CONTEXT_FEATURES or feature in ("days_since_treatment", "quality_failed"):
+        return False
+    return name == "bleeding_spot_count_after_day0" or feature != "bleeding_spot_count"
+
+
+def fit_monotone(U: np.ndarray, y: np.ndarray, ordered: np.ndarray, C: float) -> tuple[np.ndarray, np.ndarray]:
+    """Multinomial logistic regression over three ordered levels with L2 penalty, minimising
+
+        C * sum_i -log p(y_i | u_i) + 1/2 ||W - mean_k W_k||^2,   p = softmax(W u + b)
+
+    (scikit-learn's objective), where for the `ordered` columns w_normal <= w_monitor <=
+    w_seek-care: the level's score can only rise with such a column. Parametrised by w_normal = 0,
+    w_monitor = d1, w_seek = d1 + d2 with d1, d2 >= 0 on ordered columns (w_monitor = d1, w_seek = d2
+    free elsewhere) and solved by L-BFGS-B (bounds), deterministic. Each basis column is monotone
+    increasing in its input (linear and hinge terms of a standardised, monotone transform), so a
+    finding can never lower the urgency: no spline that bends back at large counts. Returns the
+    coefficients (3, p) and intercepts (3,), centred over the levels."""
+    from scipy.optimize import minimize
+
+    n, p = U.shape
+    Y = np.eye(3)[y]
+
+    def unpack(theta):
+        d1, d2, b = theta[:p], theta[p: 2 * p], np.concatenate([[0.0], theta[2 * p:]])
+        W = np.stack([np.zeros(p), d1, np.where(ordered, d1 + d2, d2)])
+        return W, b
+
+    def objective(theta):
+        W, b = unpack(theta)
+        s = U @ W.T + b
+        s -= s.max(axis=1, keepdims=True)
+        logp = s - np.log(np.exp(s).sum(axis=1, keepdims=True))
+        P = np.exp(logp)
+        Wc = W - W.mean(axis=0)
+        value = -C * float((Y * logp).sum()) + 0.5 * float((Wc**2).sum())
+        G = C * ((P - Y).T @ U) + Wc  # d/dW, (3, p)
+        g1 = G[1] + np.where(ordered, G[2], 0.0)
+        g2 = G[2]
+        gb = C * (P - Y).sum(axis=0)[1:]
+        return value, np.concatenate([g1, g2, gb])
+
+    bounds = [(0.0, None) if o else (None, None) for o in ordered] * 2 + [(None, None)] * 2
+    res = minimize(objective, np.zeros(2 * p + 2), jac=True, method="L-BFGS-B", bounds=bounds,
+                   options={"maxiter": 20000, "maxfun": 40000, "ftol": 1e-12, "gtol": 1e-7})  # fmt: skip
+    W, b = unpack(res.x)
+    return W - W.mean(axis=0), b - b.mean()
+
+
+def _weighted_mean(A: np.ndarray, W: np.ndarray) -> np.ndarray:
+    """Column means of A weighted by W (0/1); 0 where a column has no weight."""
+    total = W.sum(axis=0)
+    return np.where(total > 0, (A * W).sum(axis=0) / np.maximum(total, 1e-12), 0.0)
 
 
 def _softmax(s: np.ndarray) -> np.ndarray:

@@ -142,6 +142,8 @@ def validate(model: TriageModel) -> None:
     the shape its inputs and knots imply, finite, scales positive; temperature > 0; the
     seek-care threshold in [0, 1]. A model that passes gives finite probabilities for any row."""
     expected = set(TriageModel().__dict__)
+    if "optional_inputs_" not in model.__dict__ and "input_names_" in model.__dict__:
+        model.optional_inputs_ = [False] * len(model.input_names_)  # a model from before optional inputs has none
     attrs = set(model.__dict__)
     if attrs - expected:
         raise ModelError(f"model file refused: unknown attributes ({', '.join(sorted(attrs - expected)[:3])})")
@@ -157,6 +159,9 @@ def validate(model: TriageModel) -> None:
     if names != input_names(model.feature_names) or list(model.levels_) != list(config.LEVELS):
         raise bad("its inputs or levels are not those of this triage")
     n = len(names)
+    opt = model.optional_inputs_
+    if not (isinstance(opt, list) and len(opt) == n and all(isinstance(v, bool) for v in opt)):
+        raise bad("its optional inputs do not match its inputs")
     knots = model.knots_
     if not (isinstance(knots, list) and len(knots) == n and all(isinstance(k, np.ndarray) and k.ndim == 1 and len(k) <= len(KNOT_QUANTILES) for k in knots)):
         raise bad("its spline knots do not match its inputs")

@@ -77,30 +77,35 @@ class MeasuredItem:
     quality_ok: bool
     quality_issues: list[str]
     sha256: str = ""  #: of the file's bytes
+    summary: dict | None = None  #: what later photos of the patient compare with (triage.course.summary)
 
 
 def _measure_one(args) -> tuple[Item, str | None, dict | None, str | None, bool]:
-    """(item, sha256, {features, quality_ok, quality_issues} or None, error or None, from cache):
-    the file is read once; it is decoded only when the cache does not know its sha256."""
+    """(item, sha256, {features, quality_ok, quality_issues, summary} or None, error or None,
+    from cache): the file is read once; it is decoded only when the cache does not know its
+    sha256 (or, for a patient's photo, knows it from before summaries were kept)."""
+    from ..course.summary import summarise
     from ..measure.io import decode, read_bytes
     from ..measure.photo import measure
     from ..run.cache import FeatureCache
 
-    folder, item, cache_path = args
+    folder, item, cache_path, need_summary = args
     try:
         data = read_bytes(Path(folder) / item.file)
     except ImageError as e:
         return item, None, None, str(e), False
     sha = hashlib.sha256(data).hexdigest()
     hit = FeatureCache.at(cache_path).get(sha) if cache_path else None
-    if hit is not None:
+    if hit is not None and (hit.get("summary") or not need_summary):
         return item, sha, hit, None, True
     try:
         img = decode(data)
     except ImageError as e:
         return item, sha, None, str(e), False
     m = measure(img.rgb, (img.width, img.height))
-    return item, sha, {"features": m.features, "quality_ok": m.quality.ok, "quality_issues": m.quality.issues}, None, False
+    summary = summarise(m, None, False).to_dict()
+    value = {"features": m.features, "quality_ok": m.quality.ok, "quality_issues": m.quality.issues, "summary": summary}
+    return item, sha, value, None, False
 
 
 def measure_dataset(
@@ -116,16 +121,56 @@ def measure_dataset(
     done: dict[str, MeasuredItem] = {}
     failed = []
     new = {}
-    jobs = [(str(folder), it, cache_path) for it in items]
+    need_summary = any(is_patient_photo(it) for it in items)
+    jobs = [(str(folder), it, cache_path, need_summary) for it in items]
     for k, (item, sha, value, err, cached) in enumerate(imap_unordered(_measure_one, jobs, workers), 1):
         if value is None:
             failed.append((item, err))
         else:
-            done[item.file] = MeasuredItem(item, value["features"], value["quality_ok"], value["quality_issues"], sha)
+            done[item.file] = MeasuredItem(item, value["features"], value["quality_ok"], value["quality_issues"], sha,
+                                           value.get("summary"))  # fmt: skip
             if not cached:
                 new[sha] = value
         if progress:
             progress(k, len(items))
     if cache and new:
         cache.put_many(new)
-    return [done[it.file] for it in items if it.file in done], failed
+    measured = [done[it.file] for it in items if it.file in done]
+    return with_course(measured), failed
+
+
+def is_patient_photo(item: Item) -> bool:
+    """Whether a labelled photo belongs to a patient's series (labels.csv with a `role` column,
+    as `triage synth --sequences` and export-labels write): only then are photos sharing a
+    patient_id compared with each other (independent photos painted on one person's face share
+    an id too, and are not a course)."""
+    return "role" in item.meta and bool(item.meta.get("patient_id"))
+
+
+def with_course(measured: list[MeasuredItem]) -> list[MeasuredItem]:
+    """The items with the course features (triage.course) of each patient's photos, computed as
+    `triage run` does: per patient, the baseline first, then in day order, each compared with
+    the ones before it. Items that are not a patient's photo get them missing."""
+    from ..course.features import COURSE_FEATURES, course_features
+    from ..course.summary import History, PhotoSummary
+
+    patients: dict[str, list[MeasuredItem]] = {}
+    for m in measured:
+        m.features = {**m.features, **dict.fromkeys(COURSE_FEATURES)}
+        if is_patient_photo(m.item) and m.summary is not None:
+            patients.setdefault(m.item.meta["patient_id"], []).append(m)
+
+    def order(m: MeasuredItem):
+        baseline = m.item.meta.get("role") == "baseline"
+        return (0, 0) if baseline else (1, m.item.days) if m.item.days is not None else (2, 0)
+
+    for photos in patients.values():
+        history = History()
+        for m in sorted(photos, key=order):
+            baseline = m.item.meta.get("role") == "baseline"
+            s = PhotoSummary.from_dict({**m.summary, "day": m.item.days, "baseline": baseline, "quality_ok": m.quality_ok,
+                                        "features": {k: m.features.get(k) for k in m.summary.get("features", {})}})  # fmt: skip
+            if not baseline:
+                m.features.update(course_features(s, history.earlier, history.baseline))
+            history.add(s)
+    return measured

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..course.features import COURSE_FEATURES
 from ..decide import config as decide_config
 from ..decide.bands import DAY_BANDS, day_band
 from ..decide.model import TriageModel, input_vector
@@ -27,6 +28,10 @@ from ..pipeline import config_hash
 from ..util.files import atomic_write_bytes, atomic_write_text
 from . import config
 from .dataset import MeasuredItem, measure_dataset, read_labels
+
+#: What the model reads: every measured feature, then the optional ones comparing a patient's
+#: photos (triage.course), which contribute nothing when missing.
+MODEL_FEATURES = list(FEATURE_NAMES) + list(COURSE_FEATURES)
 
 
 def dataset_hash(folder: Path) -> str:
@@ -68,27 +73,37 @@ def expected_ranges(items: list[MeasuredItem]) -> dict[str, dict[str, float]]:
     return out
 
 
-def fit_model(measured: list[MeasuredItem], seed: int, name: str, data_sha: str) -> tuple[TriageModel, dict]:
-    """Fit on all photos; temperature and seek-care threshold from out-of-fold predictions
-    (CV_FOLDS folds grouped by patient). Returns the model and the out-of-fold metrics.
+def fit_model(
+    measured: list[MeasuredItem], seed: int, name: str, data_sha: str, calibration: list[MeasuredItem] | None = None
+) -> tuple[TriageModel, dict]:
+    """Fit on all photos; temperature and seek-care threshold chosen on `calibration` (held-out
+    photos, e.g. real ones beside generated) when given, else on out-of-fold predictions
+    (CV_FOLDS folds grouped by patient). Returns the model and its out-of-fold metrics.
 
     Its version names what it was made from: "<data sha256[:12]>-m<measuring code[:8]>-s<seed>"
     (triage.measure.code_version), so the same photos measured by other code make another version."""
     from .evaluate import metrics
 
-    X = np.array([input_vector(FEATURE_NAMES, m.features, m.item.days, m.quality_ok) for m in measured])
+    X = np.array([input_vector(MODEL_FEATURES, m.features, m.item.days, m.quality_ok) for m in measured])
     y = np.array([m.item.label for m in measured], dtype=object)
     folds = group_folds(measured, config.CV_FOLDS, seed)
     oof_scores = np.zeros((len(y), len(decide_config.LEVELS)))
     never_normal = np.array([not m.quality_ok for m in measured])
     for f in range(config.CV_FOLDS):
-        part = TriageModel(FEATURE_NAMES).fit(X[folds != f], y[folds != f], seed=seed, C=config.LOGISTIC_C)
+        part = TriageModel(MODEL_FEATURES, COURSE_FEATURES).fit(X[folds != f], y[folds != f], C=config.LOGISTIC_C)
         oof_scores[folds == f] = part.scores(X[folds == f])
         never_normal[folds == f] |= [bool(part.beyond_training(x)) for x in X[folds == f]]
-    model = TriageModel(FEATURE_NAMES).fit(X, y, seed=seed, C=config.LOGISTIC_C)
-    model.calibrate_scores(oof_scores, y)
+    model = TriageModel(MODEL_FEATURES, COURSE_FEATURES).fit(X, y, C=config.LOGISTIC_C)
+    if calibration:
+        Xc = np.array([model.inputs(m.features, m.item.days, m.quality_ok) for m in calibration])
+        yc = np.array([m.item.label for m in calibration], dtype=object)
+        raw = model.scores(Xc)  # temperature 1: the raw scores
+        model.calibrate_scores(raw, yc)
+        model.choose_seek_care_threshold(model.proba_from_raw(raw), yc, config.SEEK_CARE_RECALL_TARGET)
+    else:
+        model.calibrate_scores(oof_scores, y)
+        model.choose_seek_care_threshold(model.proba_from_raw(oof_scores), y, config.SEEK_CARE_RECALL_TARGET)
     oof_proba = model.proba_from_raw(oof_scores)
-    model.choose_seek_care_threshold(oof_proba, y, config.SEEK_CARE_RECALL_TARGET)
     model.expected_ranges_ = expected_ranges([m for m in measured if m.quality_ok])
     model.name, model.version = name, f"{data_sha[:12]}-m{code_version()[:8]}-s{seed}"
     oof_pred = model.policy_labels(oof_proba, never_normal)
@@ -148,7 +163,7 @@ def write_model(model: TriageModel, out: Path, training_data: dict, oof_metrics:
         "normal / monitor / seek-care. Not a diagnosis.",
         "training_data": training_data,
         "inputs": model.input_names_,
-        "features": list(FEATURE_NAMES),
+        "features": list(MODEL_FEATURES),
         "temperature": model.temperature_,
         "seek_care_threshold": model.seek_care_threshold_,
         "validation_metrics": oof_metrics,
