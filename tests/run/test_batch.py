@@ -24,7 +24,7 @@ from triage.run.batch import run
 from triage.run.discover import discover
 
 CONTRACT_KEYS = ["schema", "path", "sha256", "status", "error", "label", "probabilities", "quality",
-                 "days_since_treatment", "features", "explanation", "model", "image"]  # fmt: skip
+                 "days_since_treatment", "features", "explanation", "model", "image", "patient_id", "role", "course"]  # fmt: skip
 
 
 def jpeg(rgb, **kw) -> bytes:
@@ -132,11 +132,12 @@ def test_csv_and_run_json(tree_run):
     _root, expected, out, summary, _ = tree_run
     rows = list(csv.DictReader((out / "results.csv").read_text().splitlines()))
     assert [r["path"] for r in rows] == sorted(expected)
+    from triage.course.features import COURSE_FEATURES
     from triage.measure.features import FEATURE_NAMES
 
     assert list(rows[0])[:10] == ["path", "status", "error", "label", "p_normal", "p_monitor", "p_seek_care",
                                   "quality_ok", "quality_issues", "summary"]  # fmt: skip
-    assert list(rows[0])[10:] == list(FEATURE_NAMES)
+    assert list(rows[0])[10:] == [*FEATURE_NAMES, *COURSE_FEATURES, "patient_id", "role", "days_since_treatment"]
     info = json.loads((out / "run.json").read_text())
     assert info["counts"]["total"] == 10 and info["counts"]["errors"] == 4
     assert info["model"]["sha256"] and info["software"]["version"]
@@ -422,7 +423,7 @@ def test_output_folder_inside_an_input_is_never_discovered(tmp_path, photo):
         (b"path,days_since_treatment\na.jpg,nan\n", "not a number"),
         (b"path,days_since_treatment\na.jpg,1e20\n", "at most 3650"),
         (b"path,days_since_treatment\na.jpg,3651\n", "at most 3650"),
-        (b"path,days_since_treatment\na.jpg,-1\n", ">= 0"),
+        (b"path,days_since_treatment\na.jpg,-1\n", "a baseline photo needs its patient_id"),  # before the treatment: whose?
         (b"path,days_since_treatment\n\xff\xfe.jpg,3\n", "not UTF-8"),
         (b"path,days_since_treatment\n" + b"a" * 200_000 + b".jpg,3\n", "cannot be read as CSV"),
     ],

@@ -28,17 +28,27 @@ from .discover import Source, UsageError, discover, outside_output
 from .results import FINISHING, PARTIAL_LOG, OutputError, csv_text, read_rows, writing
 
 
-def read_manifest(path: str | Path | None, sources: list[Source]) -> dict[str, int | None]:
-    """Days since treatment per row path from a CSV with path,days_since_treatment[,patient_id];
-    its paths may be row paths, paths as given, or absolute paths. Anything it cannot use is a
-    UsageError naming the line."""
+@dataclass(frozen=True)
+class Entry:
+    """What the manifest says of one photo."""
+
+    days: int | None = None  #: days since treatment; None unknown
+    patient: str | None = None  #: whose photo: a patient's photos are triaged together, in day order
+    baseline: bool = False  #: taken before the treatment (role "baseline", or days below 0)
+
+
+def read_manifest(path: str | Path | None, sources: list[Source]) -> dict[str, Entry]:
+    """The manifest's entry per row path, from a CSV with path,days_since_treatment and optional
+    patient_id and role columns (a photo taken before the treatment is the patient's baseline:
+    role "baseline", or negative days); its paths may be row paths, paths as given, or absolute
+    paths. Anything it cannot use is a UsageError naming the line."""
     if path is None:
         return {}
     p = Path(path)
     if not p.is_file():
         raise UsageError(f"manifest not found: {path}")
     try:
-        by_key = _manifest_days(p)
+        by_key = _manifest_entries(p)
     except UnicodeDecodeError:
         raise UsageError(f"manifest {path} is not UTF-8 text") from None
     except csv.Error as e:
@@ -54,24 +64,33 @@ def read_manifest(path: str | Path | None, sources: list[Source]) -> dict[str, i
     return out
 
 
-def _manifest_days(p: Path) -> dict[str, int | None]:
-    """{path column: days} of a manifest file (see read_manifest)."""
-    by_key: dict[str, int | None] = {}
+def _manifest_entries(p: Path) -> dict[str, Entry]:
+    """{path column: Entry} of a manifest file (see read_manifest)."""
+    by_key: dict[str, Entry] = {}
     with open(p, newline="", encoding="utf-8") as f:
         reader = csv.DictReader(f)
         if not reader.fieldnames or not {"path", "days_since_treatment"} <= set(reader.fieldnames):
             raise UsageError(f"manifest {p} needs the columns path,days_since_treatment")
         for n, row in enumerate(reader, start=2):
+            role = (row.get("role") or "").strip().lower()
+            if role not in ("", "baseline", "follow-up"):
+                raise UsageError(f"manifest {p} line {n}: role {printable(role)!r} is not baseline or follow-up")
             try:
-                by_key[(row["path"] or "").strip()] = parse_days(row["days_since_treatment"])
+                days = parse_days(row["days_since_treatment"], before_allowed=True)
             except ValueError as e:
                 raise UsageError(f"manifest {p} line {n}: {e}") from None
+            patient = printable((row.get("patient_id") or "").strip())[: config.MAX_PATIENT_ID_LENGTH] or None
+            baseline = role == "baseline" or (days is not None and days < 0)
+            if baseline and patient is None:
+                raise UsageError(f"manifest {p} line {n}: a baseline photo needs its patient_id")
+            by_key[(row["path"] or "").strip()] = Entry(None if baseline else days, patient, baseline)
     return by_key
 
 
-def parse_days(text: str | None) -> int | None:
+def parse_days(text: str | None, before_allowed: bool = False) -> int | None:
     """Days since treatment from text: None when empty; a whole number of days (a fraction is
-    cut) from 0 to config.MAX_DAYS_SINCE_TREATMENT, else ValueError saying why."""
+    cut) from 0 (from -config.MAX_DAYS_SINCE_TREATMENT with `before_allowed`: a photo taken
+    before the treatment) to config.MAX_DAYS_SINCE_TREATMENT, else ValueError saying why."""
     d = (text or "").strip()
     if not d:
         return None
@@ -81,9 +100,9 @@ def parse_days(text: str | None) -> int | None:
         value = math.nan
     if not math.isfinite(value):
         raise ValueError(f"days_since_treatment {d!r} is not a number")
-    if value < 0:
+    if value < 0 and not before_allowed:
         raise ValueError("days_since_treatment must be >= 0")
-    if value > config.MAX_DAYS_SINCE_TREATMENT:
+    if abs(value) > config.MAX_DAYS_SINCE_TREATMENT:
         raise ValueError(f"days_since_treatment {d} is beyond the limit (at most {config.MAX_DAYS_SINCE_TREATMENT})")
     return int(value)
 
@@ -99,29 +118,78 @@ def _load_worker_model(model_path: str | None) -> None:
     _MODEL = load_model(model_path)
 
 
-#: One file's work, picklable for the local pool and for Dask: (path, row path, days since
-#: treatment, sha256s of this path that --resume may reuse, whether to draw the report's
-#: previews, the file's bytes when the client read them (Dask) else None).
-FileJob = tuple[str, str, "int | None", frozenset, bool, "bytes | None"]
-#: What a job gives back: its row (or {"reuse": sha256, "path": ...}) and, when asked for and
+#: One file's work, picklable for the local pool and for Dask: (path, row path, the manifest's
+#: entry, sha256s of this path that --resume may reuse, whether to draw the report's previews,
+#: the file's bytes when the client read them (Dask) else None).
+FileJob = tuple[str, str, Entry, frozenset, bool, "bytes | None"]
+#: A patient's photos in the order they are judged (the baseline, then by day, undated last), or
+#: one photo without a patient: (patient id or None, [FileJob, ...]). The runner maps over these.
+GroupJob = tuple["str | None", list]
+#: What a photo gives back: its row (or {"reuse": sha256, "path": ...}) and, when asked for and
 #: drawn, the previews' JPEG bytes (thumbnail, overlay), which the client writes.
 Outcome = tuple[dict, "tuple[bytes, bytes] | None"]
 
 
-def _job(job: FileJob) -> Outcome:
-    """One file -> its row; or, when its sha256 is among the reusable ones (a previous run's rows
-    for this path), only {"reuse": sha256}: each file is read once, resumed or not. The report's
-    previews are drawn from the same measurements. Any exception is the file's error row: one
-    photo never stops the batch."""
-    from ..pipeline import error_row
+def groups(jobs: list[FileJob]) -> list[GroupJob]:
+    """The runner's units: each patient's photos together, in day order; every other photo alone."""
+    patients: dict[str, list[FileJob]] = {}
+    alone: list[GroupJob] = []
+    for job in jobs:
+        if job[2].patient is None:
+            alone.append((None, [job]))
+        else:
+            patients.setdefault(job[2].patient, []).append(job)
 
-    try:
-        return _analyse(*job)
-    except Exception as e:  # noqa: BLE001 - one photo must never stop the batch
-        return error_row(job[1], None, _internal(e), job[2], _MODEL), None
+    def order(job: FileJob):
+        e = job[2]
+        return (0, 0, job[1]) if e.baseline else (1, e.days, job[1]) if e.days is not None else (2, 0, job[1])
+
+    return [(pid, sorted(js, key=order)) for pid, js in sorted(patients.items())] + alone
 
 
-def _cluster_job(job: FileJob, model) -> Outcome:
+def _job(group: GroupJob) -> list[Outcome]:
+    """A patient's photos (or one photo) -> their rows, in order; each photo compared with the
+    patient's baseline and earlier photos (triage.course). When every file's sha256 is among the
+    reusable ones (a previous run's rows for these paths), only {"reuse": sha256} each: a patient
+    with a new photo is judged again whole, since the course runs through it. Each file is read
+    once. Any exception is that photo's error row: one photo never stops the batch."""
+    from ..course.summary import History, PhotoSummary
+    from ..measure.io import ImageError, read_bytes
+    from ..pipeline import Patient, error_row
+
+    patient_id, files = group
+    read: list[tuple[FileJob, bytes | None, str | None]] = []
+    for job in files:
+        path, rel, entry, _reusable, _previews, data = job
+        try:
+            data = data if data is not None else read_bytes(path)
+            read.append((job, data, None))
+        except ImageError as e:
+            read.append((job, None, str(e)))
+        except Exception as e:  # noqa: BLE001 - one photo must never stop the batch
+            read.append((job, None, _internal(e)))
+    shas = [None if data is None else hashlib.sha256(data).hexdigest() for _job, data, _err in read]
+    if all(sha is not None and sha in job[3] for (job, _d, _e), sha in zip(read, shas)):
+        return [({"reuse": sha, "path": job[1]}, None) for (job, _d, _e), sha in zip(read, shas)]
+    history = History() if patient_id is not None else None
+    outcomes = []
+    for (job, data, err), sha in zip(read, shas):
+        path, rel, entry, _reusable, previews, _ = job
+        patient = None if patient_id is None else Patient(patient_id, entry.baseline, history)
+        if data is None:
+            outcomes.append((error_row(rel, None, err, entry.days, _MODEL, patient), None))
+            continue
+        try:
+            row, images = _analyse(data, sha, rel, entry, previews, patient)
+        except Exception as e:  # noqa: BLE001 - the file was read: its row keeps its sha256
+            row, images = error_row(rel, sha, _internal(e), entry.days, _MODEL, patient), None
+        if history is not None and row.get("course"):
+            history.add(PhotoSummary.from_dict(row["course"]["summary"]))
+        outcomes.append((row, images))
+    return outcomes
+
+
+def _cluster_job(group: GroupJob, model) -> list[Outcome]:
     """_job on a Dask worker, with the client's model (sent once to every worker)."""
     global _MODEL
     if _MODEL is None or _MODEL.sha256 != model.sha256:
@@ -129,7 +197,7 @@ def _cluster_job(job: FileJob, model) -> Outcome:
 
         cv2.setNumThreads(1)  # parallelism comes from the workers, as in the local pool
         _MODEL = model
-    return _job(job)
+    return _job(group)
 
 
 def _internal(e: BaseException) -> str:
@@ -137,19 +205,10 @@ def _internal(e: BaseException) -> str:
     return printable(f"internal error: {type(e).__name__}: {msg}".rstrip(": "))[:200]
 
 
-def _analyse(path: str, rel: str, days: int | None, reusable: frozenset, previews: bool, data: bytes | None) -> Outcome:
-    """Read (unless given the bytes), hash, then reuse or analyse one file (see _job)."""
-    from ..measure.io import ImageError, read_bytes
-    from ..pipeline import analyze_bytes, error_row
+def _analyse(data: bytes, sha: str, rel: str, entry: Entry, previews: bool, patient) -> Outcome:
+    """Analyse one read file (see _job), drawing its previews when asked."""
+    from ..pipeline import analyze_bytes
 
-    if data is None:
-        try:
-            data = read_bytes(path)
-        except ImageError as e:
-            return error_row(rel, None, str(e), days, _MODEL), None
-    sha = hashlib.sha256(data).hexdigest()
-    if sha in reusable:
-        return {"reuse": sha, "path": rel}, None
     drawn: list[tuple[bytes, bytes]] = []
     then = None
     if previews:
@@ -161,30 +220,28 @@ def _analyse(path: str, rel: str, days: int | None, reusable: frozenset, preview
             except Exception:  # noqa: BLE001 - a preview is not worth the row: `triage report` remakes it
                 pass
 
-    try:
-        row = analyze_bytes(data, rel, days, _MODEL, sha, then)
-    except Exception as e:  # noqa: BLE001 - the file was read: its row keeps its sha256
-        return error_row(rel, sha, _internal(e), days, _MODEL), None
+    row = analyze_bytes(data, rel, entry.days, _MODEL, sha, then, patient)
     return row, (drawn[0] if drawn else None)
 
 
-def _read_in_client(jobs: list[FileJob], model):
-    """For the cluster: each job with its file's bytes, read here (workers need no access to the
-    folders), or its row when it is ready without the cluster (unreadable, or reusable)."""
+def _read_in_client(groups_: list[GroupJob]):
+    """For the cluster: each group with its files' bytes, read here (workers need no access to
+    the folders); a group whose files are all reusable is ready without the cluster."""
     from ..measure.io import ImageError, read_bytes
-    from ..pipeline import error_row
 
-    for path, rel, days, reusable, previews, _ in jobs:
-        try:
-            data = read_bytes(path)
-        except ImageError as e:
-            yield "ready", (error_row(rel, None, str(e), days, model), None)
-            continue
-        sha = hashlib.sha256(data).hexdigest()
-        if sha in reusable:
-            yield "ready", ({"reuse": sha, "path": rel}, None)
+    for patient_id, files in groups_:
+        read = []
+        for path, rel, entry, reusable, previews, _ in files:
+            try:
+                data = read_bytes(path)
+            except ImageError:
+                data = None  # the worker reads it again and writes the reason in the row
+            read.append((path, rel, entry, reusable, previews, data))
+        shas = [None if job[5] is None else hashlib.sha256(job[5]).hexdigest() for job in read]
+        if all(sha is not None and sha in job[3] for job, sha in zip(read, shas)):
+            yield "ready", [({"reuse": sha, "path": job[1]}, None) for job, sha in zip(read, shas)]
         else:
-            yield "task", (path, rel, days, frozenset(), previews, data)
+            yield "task", (patient_id, read)
 
 
 # --- outputs ----------------------------------------------------------------------------------
@@ -244,7 +301,7 @@ def run(
     sources = outside_output(discover(inputs), inputs, out)
     if not sources:
         raise UsageError("no images found in " + ", ".join(str(i) for i in inputs))
-    days = read_manifest(manifest, sources)
+    entries = read_manifest(manifest, sources)
     try:
         model = load_model(model_path)
     except ModelError as e:
@@ -254,7 +311,7 @@ def run(
     if (out / FINISHING).exists():
         summary.notes.append(f"the earlier run into {out} was stopped while replacing its result files; this run replaced them all")
     done = _previous_rows(out) if resume else {}
-    kept, new = _analyse_all(sources, days, done, model, model_path, workers, out, resume, progress, report, scheduler)
+    kept, new = _analyse_all(sources, entries, done, model, model_path, workers, out, resume, progress, report, scheduler)
     rows = sorted(kept + new, key=lambda r: r["path"])
     summary.add(rows, len(kept))
     settings = {"inputs": inputs, "workers": workers, "manifest": manifest, "resume": resume, "scheduler": scheduler}
@@ -285,10 +342,10 @@ def _previous_rows(out: Path) -> dict[tuple[str, str], dict]:
     return done
 
 
-def _analyse_all(sources, days, done, model, model_path, workers, out, resume, progress, report, scheduler) -> tuple[list[dict], list[dict]]:
-    """(rows reused from `done`, new rows): every source through the local pool or, with a
-    scheduler address, the Dask cluster (triage.run.cluster); each new row appended to the
-    partial log as soon as it is known, its previews written beside it."""
+def _analyse_all(sources, entries, done, model, model_path, workers, out, resume, progress, report, scheduler) -> tuple[list[dict], list[dict]]:
+    """(rows reused from `done`, new rows): every patient (or lone photo, `groups`) through the
+    local pool or, with a scheduler address, the Dask cluster (triage.run.cluster); each new row
+    appended to the partial log as soon as it is known, its previews written beside it."""
     from ..pipeline import error_row
     from ..util.pool import imap_unordered
     from ..util.progress import Progress
@@ -296,33 +353,39 @@ def _analyse_all(sources, days, done, model, model_path, workers, out, resume, p
     reusable: dict[str, set[str]] = {}
     for rel, sha in done:
         reusable.setdefault(rel, set()).add(sha)
-    jobs = [(s.path, s.rel, days.get(s.rel), frozenset(reusable.get(s.rel, ())), report, None) for s in sources if s.error is None]
-    unlisted = [(error_row(s.rel, None, s.error, None, model), None) for s in sources if s.error is not None]
+    jobs = [(s.path, s.rel, entries.get(s.rel, Entry()), frozenset(reusable.get(s.rel, ())), report, None)
+            for s in sources if s.error is None]  # fmt: skip
+    unlisted = [[(error_row(s.rel, None, s.error, None, model), None)] for s in sources if s.error is not None]
+    units = groups(jobs)
     if scheduler:
         from .cluster import map_on_cluster
 
-        def lost(job, reason):
-            return error_row(job[1], None, f"the cluster could not analyse it: {printable(reason)[:150]}", job[2], model), None
+        def lost(group, reason):
+            why = f"the cluster could not analyse it: {printable(reason)[:150]}"
+            return [(error_row(job[1], None, why, job[2].days, model), None) for job in group[1]]
 
-        results = map_on_cluster(_cluster_job, _read_in_client(jobs, model), scheduler, model, lost)
+        results = map_on_cluster(_cluster_job, _read_in_client(units), scheduler, model, lost)
     else:
-        results = imap_unordered(_job, jobs, workers, _load_worker_model, (model_path and str(model_path),))
+        results = imap_unordered(_job, units, workers, _load_worker_model, (model_path and str(model_path),))
     kept: list[dict] = []
     new: list[dict] = []
     partial = out / PARTIAL_LOG
     with writing(partial):  # resuming appends: the log stays a valid record if killed again
         log = open(partial, "ab" if resume else "wb", buffering=0)  # unbuffered: a row is on disk once written
+    k = 0
     with log, Progress("triage run", progress) as show:
-        for k, (row, images) in enumerate(itertools.chain(unlisted, results), 1):
-            if "reuse" in row:
-                kept.append(done[(row["path"], row["reuse"])])
-            else:
-                if images is not None:
-                    _save_previews(out, row["sha256"], images)
-                with writing(partial):
-                    _append(log, (json.dumps(row) + "\n").encode("utf-8"))
-                new.append(row)
-            show(k, len(sources), row["path"])
+        for outcomes in itertools.chain(unlisted, results):
+            for row, images in outcomes:
+                if "reuse" in row:
+                    kept.append(done[(row["path"], row["reuse"])])
+                else:
+                    if images is not None:
+                        _save_previews(out, row["sha256"], images)
+                    with writing(partial):
+                        _append(log, (json.dumps(row) + "\n").encode("utf-8"))
+                    new.append(row)
+                k += 1
+                show(k, len(sources), row["path"])
     return kept, new
 
 
@@ -368,11 +431,12 @@ def _write_results(out: Path, rows: list[dict], run_info: dict) -> None:
     """results.jsonl, results.csv and run.json, replaced together (util.files.replace_together:
     all written before any is renamed; FINISHING stands while they are renamed); then the partial
     log goes."""
+    from ..course.features import COURSE_FEATURES
     from ..measure.features import FEATURE_NAMES
 
     files = {
         "results.jsonl": "".join(json.dumps(r) + "\n" for r in rows).encode("utf-8"),
-        "results.csv": csv_text(rows, FEATURE_NAMES).encode("utf-8"),
+        "results.csv": csv_text(rows, FEATURE_NAMES + COURSE_FEATURES).encode("utf-8"),
         "run.json": (json.dumps(run_info, indent=2) + "\n").encode("utf-8"),
     }
     marker = f"run {run_info['run_id']} (started {run_info['started']}) is replacing {', '.join(files)}: if this file stays, it was stopped in between and they may come from two runs; `triage run ... --resume` finishes it\n"

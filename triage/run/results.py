@@ -81,12 +81,13 @@ def csv_cell(text: str) -> str:
 
 
 def csv_text(rows: list[dict], feature_names) -> str:
-    """results.csv: the rows flattened (contract), then one column per feature name. Text cells
-    go through csv_cell; numbers are written as numbers."""
+    """results.csv: the rows flattened (contract), then one column per feature name, then the
+    patient's id, the photo's role and its day (schema 2). Text cells go through csv_cell; numbers
+    are written as numbers."""
     buf = _io.StringIO()
     w = csv.writer(buf, lineterminator="\r\n")  # RFC 4180; and a CR in a name is quoted, not a row break
     w.writerow(["path", "status", "error", "label", "p_normal", "p_monitor", "p_seek_care", "quality_ok",
-                "quality_issues", "summary", *feature_names])  # fmt: skip
+                "quality_issues", "summary", *feature_names, "patient_id", "role", "days_since_treatment"])  # fmt: skip
     for r in rows:
         p = r.get("probabilities") or {}
         q = r.get("quality") or {}
@@ -98,5 +99,7 @@ def csv_text(rows: list[dict], feature_names) -> str:
             "" if not q else str(q.get("ok")).lower(), csv_cell(";".join(q.get("issues", [])) if q else ""),
             csv_cell((r.get("explanation") or {}).get("summary", "")),
             *["" if f.get(n) is None else f[n] for n in feature_names],
+            csv_cell(r.get("patient_id") or ""), r.get("role") or "",
+            "" if r.get("days_since_treatment") is None else r["days_since_treatment"],
         ])  # fmt: skip
     return buf.getvalue()
