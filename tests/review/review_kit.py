@@ -11,7 +11,9 @@ import struct
 import zipfile
 from contextlib import contextmanager
 
+import pytest
 from fastapi.testclient import TestClient
+from pg import postgres_server
 
 from triage.review import store
 
@@ -135,3 +137,13 @@ def with_users(db_url: str, *names: str) -> str:
         for n in names:
             store.add_user(e, n, PASSWORD)
     return db_url
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def server_url(request, tmp_path_factory):
+    """A database URL of each kind the app supports, one per test module (import it by name)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'review.sqlite'}"
+    else:
+        with postgres_server() as url:
+            yield url

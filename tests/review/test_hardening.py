@@ -17,21 +17,11 @@ import pytest
 import sqlalchemy as sa
 from conftest import open_dir
 from fastapi.testclient import TestClient
-from pg import postgres_server
-from review_kit import PASSWORD, client_for, csrf_of, fresh_url, jsonl, login, opened, row, run_zip, with_users
+from review_kit import server_url, PASSWORD, client_for, csrf_of, fresh_url, jsonl, login, opened, row, run_zip, with_users
 from typer.testing import CliRunner
 
 from triage.cli import app as cli
 from triage.review import store
-
-
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def server_url(request, tmp_path_factory):
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'review.sqlite'}"
-    else:
-        with postgres_server() as url:
-            yield url
 
 
 @pytest.fixture

@@ -11,23 +11,14 @@ import tracemalloc
 
 import pytest
 import sqlalchemy as sa
-from pg import postgres_server
 from review_kit import (
+    server_url,
     client_for, csrf_of, fresh_url, jsonl, login, opened, patch_central, row, run_zip, sha_of, with_users, zeros_zip,
 )  # fmt: skip
 from typer.testing import CliRunner
 
 from triage.cli import app as cli
 from triage.review import config, store
-
-
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def server_url(request, tmp_path_factory):
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'review.sqlite'}"
-    else:
-        with postgres_server() as url:
-            yield url
 
 
 @pytest.fixture

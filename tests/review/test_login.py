@@ -10,19 +10,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from fastapi.testclient import TestClient
-from pg import postgres_server
-from review_kit import client_for, csrf_of, fresh_url, login, with_users
+from review_kit import server_url, client_for, csrf_of, fresh_url, login, with_users
 
 from triage.review import config
-
-
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def server_url(request, tmp_path_factory):
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'review.sqlite'}"
-    else:
-        with postgres_server() as url:
-            yield url
 
 
 @pytest.fixture

@@ -13,23 +13,13 @@ import os
 
 import pytest
 import sqlalchemy as sa
-from pg import postgres_server
-from review_kit import PASSWORD, client_for, csrf_of, fresh_url, jsonl, login, opened, row, run_zip, with_users
+from review_kit import server_url, PASSWORD, client_for, csrf_of, fresh_url, jsonl, login, opened, row, run_zip, with_users
 from typer.testing import CliRunner
 
 from triage.cli import app as cli
 from triage.review import store
 
 NEW_PASSWORD = "a brand new passphrase"
-
-
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def server_url(request, tmp_path_factory):
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'review.sqlite'}"
-    else:
-        with postgres_server() as url:
-            yield url
 
 
 @pytest.fixture

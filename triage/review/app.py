@@ -12,9 +12,10 @@ Binds to 127.0.0.1 unless told otherwise. Blocking work (database, password hash
 runs on the event loop. Pages are templates/*.html (Jinja2, autoescaped: names, notes, paths and
 summaries are text, never markup).
 
-Review: the queue lists seek-care first, then monitor, then a sample of normal photos; a photo's
-page shows the thumbnail, the overlay, the level, the summary and quality issues and the
-decisions so far; the reviewer confirms (c) or sets normal / monitor / seek-care (n / m / s),
+Review: the queue lists seek-care first, then monitor, then a sample of normal photos (with the
+patient, if any); a photo's page shows the thumbnail, the overlay, the level, the summary and
+quality issues, the same patient's other photos in day order (thumbnail, day, level, current
+decision, each a link to its page) and the decisions so far; the reviewer confirms (c) or sets normal / monitor / seek-care (n / m / s),
 with an optional note, and goes on to the next photo not yet reviewed.
 """
 
@@ -55,6 +56,10 @@ table{border-collapse:collapse;background:#fff;width:100%}td,th{border-bottom:1p
 .keys{font-size:13px;color:#555}kbd{border:1px solid #aaa;border-radius:3px;padding:0 4px;background:#fff}
 form.decide button{font-size:16px;margin-right:6px;padding:6px 12px}
 .error{color:#b00020}
+.course{display:flex;gap:8px;flex-wrap:wrap;list-style:none;padding:0}
+.course li{width:130px;font-size:13px;background:#fff;border-radius:4px;padding:4px}
+.course li.this{outline:2px solid #1d1d1f}.course img{width:130px;height:auto;border-radius:4px;display:block}
+.pid{font-family:ui-monospace,monospace;word-break:break-all}
 """
 
 REVIEW_JS = """
@@ -211,12 +216,13 @@ def create_app(
         row = p["row"]
         items = store.queue(engine)
         decisions = [{**d, "at": store._aware(d["created_at"]).isoformat(timespec="minutes")} for d in p["decisions"]]
+        earlier, later, not_shown = store.patient_photos(engine, p)
         return _page(
             "photo.html", p["path"], sess, p=p, done=sum(1 for it in items if it["reviewed"]), total=len(items),
             kinds=[kind for kind in ("thumb", "overlay") if p[kind] is not None],
             summary=(row.get("explanation") or {}).get("summary", ""), days=row.get("days_since_treatment"),
             issues=", ".join(i.replace("_", " ") for i in (row.get("quality") or {}).get("issues") or []),
-            decisions=decisions,
+            decisions=decisions, earlier=earlier, later=later, not_shown=not_shown,
         )  # fmt: skip
 
     @app.post("/photo/{photo_id}")

@@ -6,6 +6,14 @@ from __future__ import annotations
 #: photos for everyone): enough to catch a drifting model (~1 in 10) without burying the
 #: flagged ones.
 REVIEW_NORMAL_SAMPLE = 0.10
+#: Longest patient id an imported row may carry (characters): a clinic's record number or a
+#: pseudonym is tens of characters; 200 leaves room for a prefixed scheme ("clinic-a:2024:...")
+#: while no row can pass a paragraph off as an id on every page of that patient.
+MAX_PATIENT_ID = 200
+#: A photo's page lists at most this many of the same patient's other photos on each side of it
+#: (earlier, later; the nearest in day order): a follow-up has a handful, and an id shared by
+#: thousands of photos by mistake must not make every page of them huge.
+PATIENT_PHOTOS_EACH_SIDE = 30
 #: Staff passwords: at least this long (NIST SP 800-63B asks for >= 8; clinic data, so 10).
 MIN_PASSWORD_LENGTH = 10
 #: A login lasts a working shift.

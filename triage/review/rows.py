@@ -1,6 +1,8 @@
 """A run as the review app reads it: results.jsonl rows checked against the contract
-(../shared/CONTRACT.md, schema 1) and run.json, all before anything is written, so that no
-imported row can break a page or an export. A problem is one line naming the line and the field."""
+(../shared/CONTRACT.md: schema 1, and schema 2 that adds the patient keys of the README) and run.json, all before
+anything is written, so that no imported row can break a page or an export. A problem is one
+line naming the line and the field. Rows written before patient follow-up lack patient_id, role
+and course: missing is null."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ import re
 from dataclasses import dataclass
 
 from ..decide.config import LEVELS
+from . import config
 
 
 class RunError(ValueError):
@@ -25,10 +28,19 @@ class Triaged:
     label: str
     p_level: float  #: the probability of its level
     row: str  #: the row as JSON
+    patient_id: str | None = None  #: None: no patient (rows written before patient follow-up lack the key)
+    role: str | None = None  #: "baseline" (before the treatment), "follow-up" or None
+    days: int | None = None  #: days since treatment (None: not given, or before the treatment)
 
 
+#: row formats read: 1 (CONTRACT.md), 2 (adds patient_id, role, course; triage.pipeline.SCHEMA)
+SCHEMAS = (1, 2)
 SHA256 = re.compile(r"[0-9a-f]{64}")
 MAX_PATH = 4096  #: characters: PATH_MAX on Linux; a longer path is no file's
+MAX_DAYS = 2**31 - 1  #: the largest day an Integer column holds (PostgreSQL's integer); the pipeline writes <= 3650
+ROLES = ("baseline", "follow-up", None)
+#: characters that end a line, move the cursor or reorder text: no patient id holds them
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 
 def _number(v) -> bool:
@@ -44,7 +56,25 @@ def _path(v) -> bool:
 
 
 def _days(v) -> bool:
-    return v is None or (isinstance(v, int) and not isinstance(v, bool) and v >= 0)
+    return v is None or (isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= MAX_DAYS)
+
+
+def _patient_id(v) -> bool:
+    return v is None or (isinstance(v, str) and 0 < len(v) <= config.MAX_PATIENT_ID and not _CONTROL.search(v))
+
+
+def _course(v) -> bool:
+    """null, or {summary: {...}, compared_with: {baseline: bool, earlier_days: [days or null]}};
+    anything more in it is the pipeline's and passes unread."""
+    if v is None:
+        return True
+    if not isinstance(v, dict) or not isinstance(v.get("summary"), dict):
+        return False
+    seen = v.get("compared_with")
+    return (
+        isinstance(seen, dict) and isinstance(seen.get("baseline"), bool)
+        and isinstance(seen.get("earlier_days"), list) and all(_days(d) for d in seen["earlier_days"])
+    )  # fmt: skip
 
 
 def _probabilities(v) -> bool:
@@ -84,7 +114,7 @@ def _explanation(v) -> bool:
 
 #: field: (check, what it must be), in the order they are checked
 COMMON = {
-    "schema": (lambda v: v == 1, "must be 1"),
+    "schema": (lambda v: v in SCHEMAS, "must be 1 or 2"),
     "path": (_path, f"must be a path of 1-{MAX_PATH} characters"),
     "status": (lambda v: v in ("ok", "error"), "must be ok or error"),
 }
@@ -99,6 +129,12 @@ TRIAGED = {
     "explanation": (_explanation, "must be {summary: text, reasons: [{feature, value, contribution, text}]}"),
     "model": (lambda v: isinstance(v, dict), "must be an object"),
     "image": (lambda v: isinstance(v, dict), "must be an object"),
+}
+#: patient follow-up: in every row since, missing (null) in rows written before
+PATIENT = {
+    "patient_id": (_patient_id, f"must be null or one line of 1-{config.MAX_PATIENT_ID} characters"),
+    "role": (lambda v: v in ROLES, "must be baseline, follow-up or null"),
+    "course": (_course, "must be null or {summary: {...}, compared_with: {baseline: bool, earlier_days: [days or null]}}"),
 }
 FAILED = {
     "sha256": (lambda v: v is None or _sha256(v), "must be 64 lowercase hex digits or null"),
@@ -141,6 +177,11 @@ def problem(r) -> str | None:
             return f"{name} is missing"
         if not ok(r[name]):
             return f"{name} {want}"
+    for name, (ok, want) in PATIENT.items():
+        if not ok(r.get(name)):
+            return f"{name} {want}"
+    if r.get("role") is not None and r.get("patient_id") is None:
+        return "role must be null when there is no patient_id"
     if _bad_text(r):
         return "a text holds a NUL character or a lone surrogate"
     if r["status"] == "ok" and r["label"] == "normal" and not r["quality"]["ok"]:
@@ -172,8 +213,29 @@ def triaged(results: bytes) -> list[Triaged]:
             raise RunError(f"results.jsonl line {n}: {bad}")
         paths[r["path"]] = n
         if r["status"] == "ok" and r["sha256"] not in out:
-            out[r["sha256"]] = Triaged(r["path"], r["sha256"], r["label"], float(r["probabilities"][r["label"]]), json.dumps(r))
+            out[r["sha256"]] = Triaged(
+                r["path"], r["sha256"], r["label"], float(r["probabilities"][r["label"]]), json.dumps(r), **patient_keys(r)
+            )
     return list(out.values())
+
+
+def patient_keys(r: dict) -> dict:
+    """{patient_id, role, days} of a checked row; None where it has none (older rows)."""
+    return {"patient_id": r.get("patient_id"), "role": r.get("role"), "days": r.get("days_since_treatment")}
+
+
+def stored_patient_keys(row_json: str) -> dict:
+    """patient_keys of a row stored by an earlier version, each value checked as an import
+    checks it today (one that fails is None; a role without a patient too)."""
+    try:
+        r = json.loads(row_json)
+    except (ValueError, RecursionError):
+        r = None
+    r = r if isinstance(r, dict) else {}
+    pid = r.get("patient_id") if _patient_id(r.get("patient_id")) else None
+    role = r.get("role") if r.get("role") in ROLES and pid is not None else None
+    days = r.get("days_since_treatment") if _days(r.get("days_since_treatment")) else None
+    return {"patient_id": pid, "role": role, "days": days}
 
 
 def run_info(run_json: bytes) -> dict:

@@ -7,6 +7,8 @@ sessions and review decisions. SQLAlchemy Core; SQLite by default, PostgreSQL by
   run; `open_store` applies the missing ones in one transaction each, then tries a write (rolled
   back) so that a read-only database is one StoreError at start.
 - A photo is one photo by its sha256 (unique since v3): a later run updates its result.
+- Patients (v5): each photo keeps its row's patient_id, role (baseline / follow-up) and days, so
+  that a photo's page lists the same patient's other photos in day order.
 - Preview images are stored in the database (bytes): the app serves images only by photo id,
   never by a path, so no request can reach another file.
 - Decisions are append-only: a changed decision is a new row, the earlier one stays (audit
@@ -74,7 +76,11 @@ photos = sa.Table(
     sa.Column("thumb", sa.LargeBinary),
     sa.Column("overlay", sa.LargeBinary),
     sa.Column("in_queue", sa.Boolean, nullable=False),
+    sa.Column("patient_id", sa.String(config.MAX_PATIENT_ID)),  # v5: the row's patient (None: none)
+    sa.Column("role", sa.String(16)),  # v5: baseline, follow-up or None
+    sa.Column("days", sa.Integer),  # v5: the row's days_since_treatment
     sa.UniqueConstraint("run_id", "path"),
+    sa.Index("ix_photos_patient_id", "patient_id"),  # v5: a photo page lists its patient's photos
 )  # fmt: skip
 decisions = sa.Table(
     "decisions", META,
@@ -117,12 +123,36 @@ def _account_states(conn) -> None:
             conn.execute(sa.text(f"ALTER TABLE users ADD COLUMN {name} {users.c[name].type.compile(dialect=conn.dialect)}"))
 
 
+def _patients(conn) -> None:
+    """v5: photos.patient_id, role and days, with an index on patient_id. Step 1 creates its
+    tables from their current definitions, so a database made since already has them; an older
+    one gets them here, filled from each stored row (a run imported by an earlier version kept
+    the keys in its rows; a value that fails today's check stays None)."""
+    inspect = sa.inspect(conn)
+    have = {c["name"] for c in inspect.get_columns("photos")}
+    for name in ("patient_id", "role", "days"):
+        if name not in have:
+            conn.execute(sa.text(f"ALTER TABLE photos ADD COLUMN {name} {photos.c[name].type.compile(dialect=conn.dialect)}"))
+    if "ix_photos_patient_id" not in {i["name"] for i in inspect.get_indexes("photos")}:
+        conn.execute(sa.text("CREATE INDEX ix_photos_patient_id ON photos (patient_id)"))
+    last = 0
+    while batch := conn.execute(
+        sa.select(photos.c.id, photos.c.row).where(photos.c.id > last).order_by(photos.c.id).limit(1000)
+    ).all():  # a batch at a time: a large database is never held in memory whole
+        for photo_id, text in batch:
+            keys = rows.stored_patient_keys(text)
+            if any(v is not None for v in keys.values()):
+                conn.execute(photos.update().where(photos.c.id == photo_id).values(**keys))
+        last = batch[-1][0]
+
+
 #: ordered schema steps; never edit a released step, append a new one
 MIGRATIONS = [
     lambda conn: META.create_all(conn, tables=[users, sessions, runs, photos, decisions]),
     lambda conn: META.create_all(conn, tables=[login_failures]),  # v2: login throttling
     _one_photo_per_sha256,  # v3
     _account_states,  # v4
+    _patients,  # v5: patient follow-up
 ]
 
 
@@ -522,6 +552,7 @@ def _save_photo(conn, run_id: int, p: rows.Triaged, preview, source: str | None)
     values = {
         "run_id": run_id, "path": p.path, "label": p.label, "p_level": p.p_level, "row": p.row,
         "overlay": preview(p.sha256, "overlay"), "in_queue": in_queue({"label": p.label, "sha256": p.sha256}),
+        "patient_id": p.patient_id, "role": p.role, "days": p.days,
     }  # fmt: skip
     thumb, source = preview(p.sha256, "thumb"), (str(Path(source).resolve()) if source else None)
     known = conn.execute(sa.select(photos.c.id).where(photos.c.sha256 == p.sha256)).first()
@@ -543,7 +574,8 @@ def queue(engine: sa.Engine) -> list[dict]:
     )
     urgency = sa.case((photos.c.label == "seek-care", 0), (photos.c.label == "monitor", 1), else_=2)
     q = (
-        sa.select(photos.c.id, photos.c.path, photos.c.label, photos.c.p_level, decisions.c.level.label("reviewed"))
+        sa.select(photos.c.id, photos.c.path, photos.c.label, photos.c.p_level, photos.c.patient_id,
+                  decisions.c.level.label("reviewed"))  # fmt: skip
         .select_from(photos.outerjoin(latest, latest.c.photo_id == photos.c.id).outerjoin(decisions, decisions.c.id == latest.c.last))
         .where(photos.c.in_queue)
         .order_by(urgency, photos.c.p_level.desc(), photos.c.path, photos.c.id)
@@ -575,6 +607,49 @@ def photo(engine: sa.Engine, photo_id: int) -> dict | None:
     out["row"] = json.loads(out["row"])
     out["decisions"] = [dict(h._mapping) for h in history]
     return out
+
+
+def day_order(p) -> tuple:
+    """Sort key of a patient's photos: before the treatment first, then by day, undated last."""
+    if p["role"] == "baseline":
+        return 0, 0, p["path"], p["id"]
+    return (1, p["days"], p["path"], p["id"]) if p["days"] is not None else (2, 0, p["path"], p["id"])
+
+
+def patient_photos(engine: sa.Engine, photo: dict) -> tuple[list[dict], list[dict], int]:
+    """The same patient's other photos around `photo` (a dict of photo()): (earlier, later, not
+    shown), each in day order (day_order) with id, path, label, days, role, has_thumb and its
+    current decision (decision, reviewer, removed: None when not reviewed); at most
+    config.PATIENT_PHOTOS_EACH_SIDE on each side, the nearest kept. ([], [], 0) without a patient."""
+    pid = photo.get("patient_id")
+    if pid is None:
+        return [], [], 0
+    mine = sa.select(photos.c.id).where(photos.c.patient_id == pid).scalar_subquery()
+    latest = (
+        sa.select(decisions.c.photo_id, sa.func.max(decisions.c.id).label("last"))
+        .where(decisions.c.photo_id.in_(mine))
+        .group_by(decisions.c.photo_id)
+        .subquery()
+    )
+    q = (
+        sa.select(photos.c.id, photos.c.path, photos.c.label, photos.c.days, photos.c.role,
+                  photos.c.thumb.is_not(None).label("has_thumb"), decisions.c.level.label("decision"),
+                  users.c.name.label("reviewer"), users.c.removed_at.is_not(None).label("removed"))  # fmt: skip
+        .select_from(
+            photos.outerjoin(latest, latest.c.photo_id == photos.c.id)
+            .outerjoin(decisions, decisions.c.id == latest.c.last)
+            .outerjoin(users, users.c.id == decisions.c.user_id)
+        )
+        .where(photos.c.patient_id == pid)
+    )
+    with engine.connect() as conn:
+        found = sorted((dict(r._mapping) for r in conn.execute(q)), key=day_order)
+    at = next((i for i, p in enumerate(found) if p["id"] == photo["id"]), None)
+    if at is None:  # a later import gave the photo another patient since it was read
+        return [], [], 0
+    n = config.PATIENT_PHOTOS_EACH_SIDE
+    earlier, later = found[max(0, at - n) : at], found[at + 1 : at + 1 + n]
+    return earlier, later, len(found) - 1 - len(earlier) - len(later)
 
 
 def preview(engine: sa.Engine, photo_id: int, kind: str) -> bytes | None:

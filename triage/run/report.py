@@ -6,6 +6,13 @@ Order: seek-care, then monitor, then normal; within a level the most likely firs
 of that level, descending; path breaks ties). Rows that could not be triaged are listed with
 their reasons after the photos, and counted at the top.
 
+Patients (rows with a patient_id; rows written before patient follow-up have none): one block
+per patient, placed by the patient's most urgent photo (its level, then its probability of that
+level), holding the patient's photos side by side in day order (before treatment first, undated
+last) with each one's thumbnail, day, level and redness area, a redness-trend plot
+(triage.run.trend, an inline PNG: the page stays one file), and each photo's card in a <details>
+(the most urgent one open). Photos without a patient are single cards.
+
 Each card shows the photo's thumbnail and findings overlay (triage.run.previews), when the row's
 sha256 is one (64 hex digits: it names the files and goes into the markup). `build` writes
 the HTML from results.jsonl (and run.json), making any missing preview again from the source
@@ -15,11 +22,13 @@ photo when it can still be found with the same sha256, and deleting previews no 
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 from ..util.files import atomic_write_text
 from ..util.templates import environment
 from ..util.text import display_path
+from . import trend
 from .discover import UsageError, sources_of_run
 from .previews import LEGEND, remake_images, thumb_size
 from .results import OVERLAYS, PREVIEW_NAME, is_sha256, preview_paths, read_rows, unfinished, writing
@@ -29,10 +38,78 @@ TITLES = {"seek-care": "Seek care", "monitor": "Monitor", "normal": "Normal"}
 _TEMPLATES = environment(__package__)  # templates/report.html: markup, inline style and script
 
 
+#: plot colours of the levels: the page's badge colours
+LEVEL_COLOURS = {"seek-care": "#c62828", "monitor": "#b86e00", "normal": "#2e7d32"}
+
+
+def _urgency(row: dict) -> tuple:
+    """Sort key of a triaged row: its level, then its probability of that level, then its path."""
+    return LEVEL_ORDER.index(row["label"]), -row["probabilities"][row["label"]], row["path"]
+
+
 def ordered(rows: list[dict]) -> list[dict]:
     """Triaged rows, most urgent first (see module docstring)."""
     ok = [r for r in rows if r.get("status") == "ok" and r.get("label") in LEVEL_ORDER]
-    return sorted(ok, key=lambda r: (LEVEL_ORDER.index(r["label"]), -r["probabilities"][r["label"]], r["path"]))
+    return sorted(ok, key=_urgency)
+
+
+def patient_of(row: dict) -> str | None:
+    """The row's patient id; None without one (rows written before patient follow-up lack the key)."""
+    pid = row.get("patient_id")
+    return pid if isinstance(pid, str) and pid else None
+
+
+def _days(row: dict) -> int | None:
+    d = row.get("days_since_treatment")
+    return d if isinstance(d, int) and not isinstance(d, bool) else None
+
+
+def _is_baseline(row: dict) -> bool:
+    return row.get("role") == "baseline"
+
+
+def day_order(row: dict) -> tuple:
+    """Sort key of a patient's photos: before treatment first, then by day, undated last."""
+    if _is_baseline(row):
+        return 0, 0, row["path"]
+    d = _days(row)
+    return (1, d, row["path"]) if d is not None else (2, 0, row["path"])
+
+
+def grouped(rows: list[dict]) -> list[list[dict]]:
+    """Triaged rows as the report lists them, most urgent first: a photo without a patient
+    alone, a patient's photos together in day order, placed by their most urgent photo."""
+    items: list[list[dict]] = []
+    patients: dict[str, list[dict]] = {}
+    for r in ordered(rows):
+        pid = patient_of(r)
+        if pid is None:
+            items.append([r])
+        elif pid in patients:
+            patients[pid].append(r)
+        else:
+            patients[pid] = [r]
+            items.append(patients[pid])  # its place: its first (most urgent) photo's
+    return [sorted(it, key=day_order) if patient_of(it[0]) else it for it in items]
+
+
+def _redness(row: dict) -> float | None:
+    """features.redness_area_fraction (0-1), None when not a finite number."""
+    v = (row.get("features") or {}).get("redness_area_fraction")
+    return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) else None
+
+
+def _percent(v: float | None) -> str | None:
+    """A share as the explanations write it (0.4%, 12%); None stays None."""
+    return None if v is None else f"{v:.0%}" if v == 0 or v >= 0.01 else f"{v:.1%}"
+
+
+def _when(row: dict) -> str:
+    """A photo's place in the course, in words."""
+    if _is_baseline(row):
+        return "Before treatment"
+    d = _days(row)
+    return "Day not given" if d is None else f"Day {d}"
 
 
 def _card(row: dict, out: Path) -> dict:
@@ -45,9 +122,46 @@ def _card(row: dict, out: Path) -> dict:
     return {
         "level": row["label"], "path": row["path"], "probabilities": row["probabilities"],
         "previews": f"{OVERLAYS}/{sha}" if has_previews else None, "width": tw, "height": th,
-        "days": row.get("days_since_treatment"),
+        "days": row.get("days_since_treatment"), "baseline": _is_baseline(row), "when": _when(row),
+        "redness": _percent(_redness(row)),
         "issues": ", ".join(i.replace("_", " ") for i in q.get("issues") or []),
         "summary": (row.get("explanation") or {}).get("summary", ""),
+    }  # fmt: skip
+
+
+def _plot(photos: list[dict]) -> dict:
+    """The patient's redness-trend plot: {"plot": its data: URI or None (fewer than two points
+    to draw, or the plot failed), "plot_alt": its text alternative, "plot_caption",
+    "plot_failed": bool}. A plot that fails leaves the block without it: the page says so and is
+    otherwise whole."""
+    points, words, left_out = [], [], 0
+    for r in photos:
+        red, at = _redness(r), (None if _is_baseline(r) else _days(r))
+        if red is None or (at is None and not _is_baseline(r)):
+            left_out += 1  # nothing to draw, or no place on the day axis
+            continue
+        points.append(trend.Point(at, red, LEVEL_COLOURS[r["label"]]))
+        words.append(f"{_when(r).lower()} {_percent(red)}")
+    caption = "Redness area over the course"
+    if left_out:
+        caption += f" ({left_out} photo{'s' if left_out > 1 else ''} without a day or a redness measure not shown)"
+    try:
+        data = trend.png(points)
+    except Exception:  # noqa: BLE001 - matplotlib failing in any way must not cost staff the report
+        return {"plot": None, "plot_alt": "", "plot_caption": "", "plot_failed": True}
+    alt = "Redness area, % of the skin: " + ", ".join(words)
+    return {"plot": trend.data_uri(data) if data else None, "plot_alt": alt, "plot_caption": caption, "plot_failed": False}
+
+
+def _item(photos: list[dict], out: Path) -> dict:
+    """A single card, or a patient's block (see module docstring), as the template shows it."""
+    pid = patient_of(photos[0])
+    most_urgent = min(photos, key=_urgency)
+    return {
+        "level": most_urgent["label"], "patient": pid, "count": len(photos),
+        "cards": [{**_card(r, out), "open": r is most_urgent} for r in photos],
+        "search": "\n".join(([pid] if pid else []) + [r["path"] for r in photos]).lower(),
+        **(_plot(photos) if pid is not None else {"plot": None, "plot_failed": False}),
     }  # fmt: skip
 
 
@@ -67,10 +181,12 @@ def render(rows: list[dict], run_info: dict | None, out: Path) -> str:
         ("Inputs", ", ".join(display_path(str(i)) for i in settings.get("inputs") or []) or "?"),
         ("Run", f"{run_info.get('started', '?')} to {run_info.get('finished', '?')}"),
     ]
-    levels = [(lvl, TITLES[lvl], [_card(r, out) for r in triaged if r["label"] == lvl]) for lvl in LEVEL_ORDER]
+    items = [_item(it, out) for it in grouped(rows)]
+    levels = [(lvl, TITLES[lvl], [it for it in items if it["level"] == lvl]) for lvl in LEVEL_ORDER]
+    placed = {lvl: sum(it["count"] for it in its) for lvl, _title, its in levels}  # photos under each level
     return _TEMPLATES.get_template("report.html").render(
-        titles=TITLES, counts=counts, total=len(rows), facts=facts, legend=LEGEND,
-        levels=[lv for lv in levels if lv[2]],
+        titles=TITLES, counts=counts, placed=placed, total=len(rows), facts=facts, legend=LEGEND,
+        levels=[lv for lv in levels if lv[2]], inline_images=any(it["plot"] for it in items),
         errors=[{"path": r["path"], "error": r.get("error") or ""} for r in errors],
     )  # fmt: skip
 
