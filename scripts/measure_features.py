@@ -11,9 +11,12 @@
    that have it where the feature finds it (sensitivity) and of those without it where the
    feature finds nothing (specificity), and for counts the share found within +-1 and the
    Spearman rho of found against painted.
+With --canvas DIR the photos are painted on real photos of healthy skin (triage synth --canvas,
+e.g. ../shared/real-dev/healthy): the masks of section 1 are the canvases' own, and section 3
+adds grouped vesicles and is split by framing (portraits of the face, close-ups of its skin).
 Real photos are measured by scripts/real_benchmark.py.
 
-    .venv/bin/python scripts/measure_features.py [--n 300] [--seed 31]
+    .venv/bin/python scripts/measure_features.py [--n 300] [--seed 31] [--canvas DIR]
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,14 +40,21 @@ LESION_TRUTH = (
 
 
 def _generated(args):
-    seed, i = args
+    seed, i, canvases = args
     from triage.measure import io as tio
     from triage import synth
     from triage.measure.photo import measure
 
-    data, truth_mask, row = synth.make_photo(seed, i, (1024, 768))
+    if canvases:
+        from triage.synth.generate import make_canvas_photo
+
+        data, truth_mask, row = make_canvas_photo(seed, i, canvases)
+    else:
+        data, truth_mask, row = synth.make_photo(seed, i, (1024, 768))
     d = tio.decode(data)
     m = measure(d.rgb, (d.width, d.height))
+    if truth_mask.shape != m.skin.shape:  # a canvas's mask, at the canvas's size
+        truth_mask = cv2.resize(truth_mask.astype(np.uint8), m.skin.shape[::-1], interpolation=cv2.INTER_NEAREST) > 0
     inter = int((m.skin & truth_mask).sum())
     union = int((m.skin | truth_mask).sum())
     return row, m.features, inter / max(union, 1), m.quality.ok
@@ -74,9 +85,15 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--n", type=int, default=300)
     ap.add_argument("--seed", type=int, default=31)
+    ap.add_argument("--canvas", type=Path, default=None, help="paint on the real photos of this folder")
     args = ap.parse_args()
+    canvases = None
+    if args.canvas is not None:
+        from triage.synth.canvas import list_canvases
+
+        canvases = list_canvases(args.canvas)
     w = default_workers()
-    results = list(imap_unordered(_generated, [(args.seed, i) for i in range(args.n)], w))
+    results = list(imap_unordered(_generated, [(args.seed, i, canvases) for i in range(args.n)], w))
     iou = defaultdict(list)
     for row, _f, v, _ok in results:
         if not row["quality_issue"]:
@@ -99,9 +116,21 @@ def main() -> int:
     print("   redness_delta_a per ITA band: " + ", ".join(
         f"{b} {spearmanr(*zip(*v))[0]:.2f}" for b, v in sorted(by_band.items()) if len(v) > 5))
 
-    print("3. lesions: truth column -> feature: sensitivity, specificity (photos passing the gate)")
     assessable = [(r, f) for r, f, _v, ok in results if ok]
-    for truth, feature, count in LESION_TRUTH:
+    truths = LESION_TRUTH + ((("vesicle_groups", "vesicle_count", False),) if canvases else ())
+    framings = sorted({r.get("framing", "") for r, _f in assessable})
+    for framing in framings if len(framings) > 1 else [""]:
+        kept = [(r, f) for r, f in assessable if framing in ("", r.get("framing"))]
+        print(f"3. lesions{' on ' + framing + ' photos' if framing else ''}: truth column -> feature: "
+              f"sensitivity, specificity ({len(kept)} photos passing the gate)")  # fmt: skip
+        _lesions(kept, truths)
+    return 0
+
+
+def _lesions(assessable, truths) -> None:
+    from scipy.stats import spearmanr
+
+    for truth, feature, count in truths:
         has = [(float(r[truth]) > 0, f[feature] or 0.0, float(r[truth])) for r, f in assessable]
         pos, neg = [x for x in has if x[0]], [x for x in has if not x[0]]
         sens = np.mean([v > 0 for _h, v, _t in pos]) if pos else float("nan")
@@ -111,7 +140,6 @@ def main() -> int:
             within = np.mean([abs(v - t) <= 1 for _h, v, t in pos])
             line += f"; found within +-1 {within:.2f}, rho {spearmanr([t for *_, t in pos], [v for _h, v, _t in pos])[0]:.2f}"
         print(line)
-    return 0
 
 
 if __name__ == "__main__":

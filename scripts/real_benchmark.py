@@ -14,7 +14,10 @@ pustular acne, spreading redness on cellulitis, ...; OWN_FINDING below). Overall
 - seek-care stand-ins flagged (not normal) and called seek-care; monitor stand-ins flagged;
 - how often the model's "beyond training" safety net fired, per label;
 - skin-mask IoU against the hand-drawn masks (at the working size).
-Rows whose `extra` says borderline belong to no level and are left out of rates.
+Rows whose `extra` says borderline belong to no level and are left out of rates. Photos the model
+was fitted on are left out too: its card's training canvases (and, with --report-half, the real
+photos its temperature and seek-care threshold were chosen on), so the figures are about photos
+whose person it has not seen.
 
 Outputs in --out: summary.json, rows.csv (one row per photo) and a contact sheet per group,
 contact_<group>.png: its worst photos (healthy: the highest scores; stand-ins: the lowest) with
@@ -148,6 +151,8 @@ def main() -> int:
     ap.add_argument("--worst", type=int, default=6, help="photos per contact sheet")
     ap.add_argument("--groups", type=str, default="", help="only these groups (comma-separated)")
     ap.add_argument("--limit", type=int, default=0, help="at most this many photos per group (0: all)")
+    ap.add_argument("--report-half", action="store_true",
+                    help="also leave out the real photos the model was calibrated on (its card's calibration list)")
     args = ap.parse_args()
     if not (args.data / "labels.csv").is_file():
         print(f"real_benchmark: {args.data} is not present; nothing to measure")
@@ -160,6 +165,10 @@ def main() -> int:
 
     with open(args.data / "labels.csv", newline="") as f:
         items = [r for r in csv.DictReader(f) if "borderline" not in (r.get("extra") or "")]
+    seen = fitted_on(args.model, args.report_half)
+    if seen:
+        items = [r for r in items if r["file"] not in seen]
+        print(f"left out {len(seen)} photos the model was fitted on (its card)", file=sys.stderr)
     if args.groups:
         wanted = set(args.groups.split(","))
         items = [r for r in items if r["group"] in wanted]
@@ -288,6 +297,22 @@ def main() -> int:
             atomic_write_bytes(args.out / f"contact_{name}.png", buf.tobytes())
     print(f"\nwritten to {args.out} (summary.json, rows.csv, contact_<group>.png)")
     return 0
+
+
+def fitted_on(model: str | None, with_calibration: bool) -> set[str]:
+    """real-dev files (relative) the model's card says it was fitted on: its training canvases,
+    and its calibration photos when asked."""
+    from triage.decide.modelfile import default_model_path
+    from triage.learn.train import card_path
+
+    try:
+        card = json.loads(card_path(model or default_model_path()).read_text())
+    except (OSError, ValueError):
+        return set()
+    out = set((card.get("training_data") or {}).get("canvases") or [])
+    if with_calibration:
+        out |= set((card.get("calibration") or {}).get("real_dev_files") or [])
+    return out
 
 
 def _tile_indexed(args):

@@ -1,91 +1,112 @@
 #!/usr/bin/env python3
-"""Skin colour statistics of generated photos beside ../shared/real-dev: L*, a*, b*, ITA and the
-redness contrast (P90 a* minus the reference a*), over each photo's segmented skin. Prints a
-table and writes a plot (default /tmp/triage-realism.png).
+"""Skin statistics of generated photos beside real ones, per kind of photo: L*, a*, b*, ITA,
+melanin and hemoglobin of the Tsumura decomposition (triage.measure.chromophores), the redness
+contrast (redness_delta_a), the fine texture (texture_roughness) and the hemoglobin index, over
+each photo's segmented skin (medians per photo; the table gives P10 / median / P90 over photos).
 
-    .venv/bin/python scripts/realism_check.py [--n 200] [--plot PATH]
+Columns: plain generated photos (`triage synth`, seed 55); photos painted on real canvases
+(--canvas-data, a folder `triage synth --canvas` wrote) as painted and, apart, those whose skin
+was made darker (labels.csv melanin_step > 0); ../shared/real-dev, all and its darker photos
+(decomposed melanin above --darker, whatever the exposure). Darker skin made from light canvases
+should look like real darker skin in colour and in texture. Writes a plot (--plot).
+
+    .venv/bin/python scripts/realism_check.py [--n 200] [--canvas-data DIR] [--darker 1.8] [--plot PATH]
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
-import io
 import sys
 from pathlib import Path
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-STATS = ["L*", "a*", "b*", "ITA", "redness contrast", "skin fraction"]
+STATS = ["L*", "a*", "b*", "ITA", "melanin", "hemoglobin", "redness contrast", "texture", "hemoglobin index"]
 
 
-def stats_of(rgb, size):
+def stats_of(path: Path):
+    from triage.measure.chromophores import decompose
+    from triage.measure.io import load_image
     from triage.measure.photo import measure
 
-    m = measure(rgb, size)
-    if m.skin.sum() < 100:
+    d = load_image(path)
+    m = measure(d.rgb, (d.width, d.height))
+    if m.skin.sum() < 100 or not m.quality.ok:
         return None
     lab = m.normalised.lab[m.skin]
-    return [float(np.median(lab[:, 0])), float(np.median(lab[:, 1])), float(np.median(lab[:, 2])),
-            m.features["ita_deg"], m.features["redness_delta_a"], m.features["skin_fraction"]]  # fmt: skip
+    mel, hb = decompose(m.normalised.linear[m.skin])
+    f = m.features
+    return [float(np.median(lab[:, 0])), float(np.median(lab[:, 1])), float(np.median(lab[:, 2])), f["ita_deg"],
+            float(np.median(mel)), float(np.median(hb)), f["redness_delta_a"], f["texture_roughness"],
+            f["hemoglobin_index"]]  # fmt: skip
 
 
-def _gen(i):
-    from triage.measure import io as tio
+def _gen(args):
+    folder, i = args
     from triage import synth
 
+    path = Path(folder) / f"g{i}.jpg"
     data, _m, row = synth.make_photo(55, i, (1024, 768))
     if row["quality_issue"]:
         return None
-    d = tio.decode(data)
-    return stats_of(d.rgb, (d.width, d.height))
-
-
-def _real(path):
-    from triage.measure.io import load_image
-
-    d = load_image(path)
-    return stats_of(d.rgb, (d.width, d.height))
+    path.write_bytes(data)
+    return stats_of(path)
 
 
 def main() -> int:
+    import tempfile
+
     from triage.util.pool import default_workers, imap_unordered
 
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--n", type=int, default=200)
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n", type=int, default=200, help="plain generated photos")
+    ap.add_argument("--canvas-data", type=Path, default=None, help="a folder written by `triage synth --canvas`")
+    ap.add_argument("--darker", type=float, default=1.8, help="real photos with median melanin above this are 'darker'")
     ap.add_argument("--plot", type=Path, default=Path("/tmp/triage-realism.png"))
     args = ap.parse_args()
     w = default_workers()
-    gen = np.array([s for s in imap_unordered(_gen, range(args.n), w) if s is not None])
+    columns: dict[str, np.ndarray] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        columns["generated"] = np.array([s for s in imap_unordered(_gen, [(tmp, i) for i in range(args.n)], w) if s])
+    if args.canvas_data is not None:
+        with open(args.canvas_data / "labels.csv", newline="") as f:
+            rows = [r for r in csv.DictReader(f) if not r["quality_issue"]]
+        for name, sel in (("on canvas", [r for r in rows if float(r["melanin_step"]) == 0]),
+                          ("canvas darker", [r for r in rows if float(r["melanin_step"]) > 0])):  # fmt: skip
+            columns[name] = np.array([s for s in imap_unordered(stats_of, [args.canvas_data / r["file"] for r in sel], w) if s])
     real_dir = ROOT.parent / "shared" / "real-dev"
-    if not (real_dir / "labels.csv").exists():
-        print("../shared/real-dev not present")
-        return 1
-    files = [real_dir / r["file"] for r in csv.DictReader(io.StringIO((real_dir / "labels.csv").read_text()))]
-    real = np.array([s for s in imap_unordered(_real, files, w) if s is not None])
-    print(f"{'statistic':18s} {'generated (n=%d)' % len(gen):>34s} {'real-dev (n=%d)' % len(real):>34s}")
-    print(f"{'':18s} {'P10':>10s}{'median':>12s}{'P90':>12s} {'P10':>10s}{'median':>12s}{'P90':>12s}")
-    for k, name in enumerate(STATS):
-        g, r = np.percentile(gen[:, k], [10, 50, 90]), np.percentile(real[:, k], [10, 50, 90])
-        print(f"{name:18s} {g[0]:10.2f}{g[1]:12.2f}{g[2]:12.2f} {r[0]:10.2f}{r[1]:12.2f}{r[2]:12.2f}")
+    if (real_dir / "labels.csv").exists():
+        with open(real_dir / "labels.csv", newline="") as f:
+            files = [real_dir / r["file"] for r in csv.DictReader(f)]
+        real = np.array([s for s in imap_unordered(stats_of, files, w) if s])
+        columns["real-dev"] = real
+        columns["real-dev darker"] = real[real[:, STATS.index("melanin")] > args.darker]
+    names = list(columns)
+    print(f"{'statistic':17s}" + "".join(f"{n + ' (n=%d)' % len(columns[n]):>26s}" for n in names))
+    for k, stat in enumerate(STATS):
+        cells = []
+        for n in names:
+            v = columns[n][:, k] if len(columns[n]) else np.array([np.nan])
+            p = np.nanpercentile(v, [10, 50, 90])
+            cells.append(f"{p[0]:8.2f}{p[1]:9.2f}{p[2]:9.2f}")
+        print(f"{stat:17s}" + "".join(f"{c:>26s}" for c in cells))
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 3, figsize=(13, 4))
-    axes[0].scatter(gen[:, 2], gen[:, 0], s=8, alpha=0.5, label="generated")
-    axes[0].scatter(real[:, 2], real[:, 0], s=8, alpha=0.5, label="real-dev")
-    axes[0].set_xlabel("b* (median over skin)")
-    axes[0].set_ylabel("L*")
-    axes[0].legend()
-    axes[0].set_title("skin colour")
-    for k, ax in zip((3, 4), axes[1:]):
-        ax.hist(gen[:, k], bins=30, alpha=0.5, density=True, label="generated")
-        ax.hist(real[:, k], bins=30, alpha=0.5, density=True, label="real-dev")
-        ax.set_xlabel(STATS[k])
-        ax.legend()
+    fig, axes = plt.subplots(1, 3, figsize=(14, 4))
+    for n in names:
+        if len(columns[n]):
+            axes[0].scatter(columns[n][:, 2], columns[n][:, 0], s=8, alpha=0.5, label=n)
+            axes[1].scatter(columns[n][:, 4], columns[n][:, 5], s=8, alpha=0.5, label=n)
+            axes[2].hist(columns[n][:, 7], bins=30, alpha=0.4, density=True, label=n)
+    axes[0].set(xlabel="b* (median over skin)", ylabel="L*", title="skin colour")
+    axes[1].set(xlabel="melanin", ylabel="hemoglobin", title="chromophores (Tsumura)")
+    axes[2].set(xlabel="texture_roughness", title="fine texture")
+    axes[0].legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(args.plot, dpi=90)
     print(f"plot: {args.plot}")
