@@ -652,7 +652,7 @@ def test_ctrl_c_stops_a_run_in_one_line(tmp_path):
 
     src = tmp_path / "src"
     src.mkdir()
-    for i in range(8):
+    for i in range(24):  # enough that the run is still going when the first row is logged, even on a loaded machine
         (src / f"{i}.jpg").write_bytes(jpeg(skin_photo(seed=300 + i, size=(1600, 1200))))
     out = tmp_path / "out"
     proc = subprocess.Popen([sys.executable, "-m", "triage", "run", str(src), "--out", str(out), "--workers", "2", "--no-report"],
