@@ -213,3 +213,14 @@ def test_the_plot_needs_two_points():
     many = [trend.Point(d, d / 100, "#2e7d32") for d in range(0, 30, 2)]
     w, h = config.TREND_SIZE_IN
     assert Image.open(io.BytesIO(trend.png(many))).size == (round(w * config.TREND_DPI), round(h * config.TREND_DPI))
+
+
+def test_a_patient_with_one_photo_is_a_single_card_that_names_them(tmp_path):
+    rows = [_row(1, "monitor", days=2, **_patient("p-alone")), _row(2, "normal", days=3, **_patient("p-two")),
+            _row(3, "normal", days=5, **_patient("p-two"))]  # fmt: skip
+    html_text = report.render(rows, {}, tmp_path)
+    assert html_text.count('class="item patient') == 1  # p-two's block only
+    assert html_text.count('class="item card') == 1 and "(one photo in this run)" in html_text
+    card = html_text[html_text.index('class="item card') :]
+    assert "p-alone" in card[: card.index("</article>")]
+    assert html_text.count("data:image/png;base64,") == 1  # a plot for the patient with a course only

@@ -154,14 +154,17 @@ def _plot(photos: list[dict]) -> dict:
 
 
 def _item(photos: list[dict], out: Path) -> dict:
-    """A single card, or a patient's block (see module docstring), as the template shows it."""
+    """A single card, or a patient's block (see module docstring), as the template shows it. A
+    patient with one photo in the run is a single card that names the patient: a block of one
+    has no course to show."""
     pid = patient_of(photos[0])
     most_urgent = min(photos, key=_urgency)
+    block = pid is not None and len(photos) > 1
     return {
-        "level": most_urgent["label"], "patient": pid, "count": len(photos),
-        "cards": [{**_card(r, out), "open": r is most_urgent} for r in photos],
+        "level": most_urgent["label"], "patient": pid if block else None, "count": len(photos),
+        "cards": [{**_card(r, out), "open": r is most_urgent, "patient": None if block else pid} for r in photos],
         "search": "\n".join(([pid] if pid else []) + [r["path"] for r in photos]).lower(),
-        **(_plot(photos) if pid is not None else {"plot": None, "plot_failed": False}),
+        **(_plot(photos) if block else {"plot": None, "plot_failed": False}),
     }  # fmt: skip
 
 
