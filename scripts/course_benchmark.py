@@ -58,7 +58,7 @@ def _unchanged_pair(args):
     from triage.synth.spec import PhotoSpec, sample_camera
 
     entry, seed = args
-    base = cv.load_canvas(entry)
+    base = cv.cached_canvas(entry)
     summaries = []
     for k, temp in enumerate((-1.0, 1.0) if seed % 2 else (1.0, -1.0)):
         spec = PhotoSpec(index=0, scenario="unchanged", days_since_treatment=7, erythema_grade=0, erythema_pattern="diffuse")

@@ -120,6 +120,7 @@ def main() -> int:
     from triage import synth
     from triage.learn.dataset import Item
     from triage.learn.evaluate import evaluate_measured
+    from triage.learn import config
     from triage.learn.train import fit_model, write_model
     from triage.util.pool import default_workers
     from triage.util.progress import Progress
@@ -203,7 +204,7 @@ def main() -> int:
         "canvases": sorted(r["file"] for r in canvas_train),
         "labels": {lvl: int(sum(1 for x in train_set if x.item.label == lvl)) for lvl in ("normal", "monitor", "seek-care")},
         "seed": args.seed,
-        "cross_validation_folds": 5,
+        "cross_validation_folds": config.CV_FOLDS,
     }
     calibration_desc = {
         "description": (

@@ -8,12 +8,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
+import re
 from html.parser import HTMLParser
 
 import numpy as np
 from PIL import Image
 
-from triage.run import config, report, trend
+from triage.run import report, trend
 
 EVIL = """<script>alert("x")</script>'"""
 CSP_PREFIX = '<meta http-equiv="Content-Security-Policy" content="'
@@ -159,11 +160,11 @@ def test_the_trend_plot_is_a_small_inline_png_with_the_levels_colours(tmp_path):
     html_text = report.render(_rows(), {}, tmp_path)
     im = _plot_of(html_text, "A-1")
     assert im.format == "PNG"
-    w, h = config.TREND_SIZE_IN
-    assert im.size == (round(w * config.TREND_DPI), round(h * config.TREND_DPI))
+    assert im.size == (300, 150)  # 3 x 1.5 in at 100 dpi
     colours = {tuple(c) for c in np.asarray(im.convert("RGB")).reshape(-1, 3)}
-    for lvl in ("seek-care", "monitor", "normal"):  # A's points: one of each level
-        assert tuple(int(report.LEVEL_COLOURS[lvl][k : k + 2], 16) for k in (1, 3, 5)) in colours, lvl
+    for lvl in ("seek-care", "monitor", "normal"):  # A's points: one of each level, in the page's badge colour
+        badge = re.search(r"\.badge\.%s\{background:#(\w{6})\}" % lvl, html_text).group(1)
+        assert tuple(int(badge[k : k + 2], 16) for k in (0, 2, 4)) in colours, lvl
     assert 'alt="Redness area, % of the skin: before treatment 2%, day 1 30%, day 2 20%, day 5 40%"' in html_text
     assert "1 photo without a day or a redness measure not shown" in html_text
     assert "data:" in _csp(html_text).split("img-src", 1)[1].split(";")[0]  # img-src only
@@ -211,8 +212,7 @@ def test_the_plot_needs_two_points():
     assert trend.png([trend.Point(3, 0.2, "#c62828")]) is None
     assert trend.png([trend.Point(None, 0.1, "#2e7d32"), trend.Point(2, 0.2, "#c62828")])[:8] == b"\x89PNG\r\n\x1a\n"
     many = [trend.Point(d, d / 100, "#2e7d32") for d in range(0, 30, 2)]
-    w, h = config.TREND_SIZE_IN
-    assert Image.open(io.BytesIO(trend.png(many))).size == (round(w * config.TREND_DPI), round(h * config.TREND_DPI))
+    assert Image.open(io.BytesIO(trend.png(many))).size == (300, 150)
 
 
 def test_a_patient_with_one_photo_is_a_single_card_that_names_them(tmp_path):

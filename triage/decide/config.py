@@ -4,6 +4,8 @@ from __future__ import annotations
 
 #: The three levels of TRIAGE_POLICY.md, least urgent first (the model's class order).
 LEVELS = ("normal", "monitor", "seek-care")
+#: How a level is written for people (summaries, the report, the review app).
+LEVEL_TITLES = {"normal": "Normal", "monitor": "Monitor", "seek-care": "Seek care"}
 #: Days assumed when the day since treatment is unknown (TRIAGE_POLICY: judge as for days 2-3).
 UNKNOWN_DAY_AS = 2.5
 #: Days beyond this are treated as this day by the model: the policy's expected course ends at

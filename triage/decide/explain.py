@@ -119,7 +119,7 @@ def explain(
         text = (phrases or {}).get(name)
         text = text[:1].upper() + text[1:] if text else reason_text(name, value, expected, days)
         reasons.append({"feature": name, "value": value, "contribution": round(c, 6), "text": text})
-    title = {"normal": "Normal", "monitor": "Monitor", "seek-care": "Seek care"}[label]
+    title = config.LEVEL_TITLES[label]
     parts = [f"{title}: " + ("; ".join(r["text"] for r in reasons) if reasons else "no finding stands out") + "."]
     quoted = {r["feature"] for r in reasons}
     course = [t for name, t in (phrases or {}).items() if name not in quoted]

@@ -10,6 +10,7 @@ from pathlib import Path
 from ..decide.config import LEVELS
 from ..measure.io import ImageError
 from ..util.pool import imap_unordered
+from ..util.series import day_order
 
 
 def generated_dir(n: int, seed: int, size: tuple[int, int] = (1024, 768)) -> Path:
@@ -160,17 +161,15 @@ def with_course(measured: list[MeasuredItem]) -> list[MeasuredItem]:
         if is_patient_photo(m.item) and m.summary is not None:
             patients.setdefault(m.item.meta["patient_id"], []).append(m)
 
-    def order(m: MeasuredItem):
-        baseline = m.item.meta.get("role") == "baseline"
-        return (0, 0) if baseline else (1, m.item.days) if m.item.days is not None else (2, 0)
+    def baseline(m: MeasuredItem) -> bool:
+        return m.item.meta.get("role") == "baseline"
 
     for photos in patients.values():
         history = History()
-        for m in sorted(photos, key=order):
-            baseline = m.item.meta.get("role") == "baseline"
-            s = PhotoSummary.from_dict({**m.summary, "day": m.item.days, "baseline": baseline, "quality_ok": m.quality_ok,
-                                        "features": {k: m.features.get(k) for k in m.summary.get("features", {})}})  # fmt: skip
-            if not baseline:
+        for m in sorted(photos, key=lambda m: (*day_order(baseline(m), m.item.days), m.item.file)):
+            # measured without knowing the day or the role (the cache keeps one summary per file)
+            s = PhotoSummary.from_dict({**m.summary, "day": m.item.days, "baseline": baseline(m)})
+            if not baseline(m):
                 m.features.update(course_features(s, history.earlier, history.baseline))
             history.add(s)
     return measured

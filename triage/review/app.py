@@ -28,12 +28,13 @@ from fastapi import FastAPI, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from ..decide.config import LEVEL_TITLES
 from ..util.templates import environment
 from . import config, guard, store
 
 COOKIE = "triage_session"
 LOGIN_CSRF = "triage_login_csrf"
-TITLES = {"seek-care": "Seek care", "monitor": "Monitor", "normal": "Normal"}
+TITLES = LEVEL_TITLES
 LOGIN_MESSAGES = {"1": "Wrong name or password.", "expired": "The login form had expired: log in again."}
 HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self'; style-src 'self'; script-src 'self'; "

@@ -8,7 +8,9 @@ from __future__ import annotations
 REVIEW_NORMAL_SAMPLE = 0.10
 #: Longest patient id an imported row may carry (characters): a clinic's record number or a
 #: pseudonym is tens of characters; 200 leaves room for a prefixed scheme ("clinic-a:2024:...")
-#: while no row can pass a paragraph off as an id on every page of that patient.
+#: while no row can pass a paragraph off as an id on every page of that patient. `triage run`
+#: cuts ids at run/config.py MAX_PATIENT_ID_LENGTH (100), so its rows always pass; the margin is
+#: for rows written by other tools or a later version.
 MAX_PATIENT_ID = 200
 #: A photo's page lists at most this many of the same patient's other photos on each side of it
 #: (earlier, later; the nearest in day order): a follow-up has a handful, and an id shared by

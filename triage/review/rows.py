@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from dataclasses import dataclass
 
 from ..decide.config import LEVELS
+from ..run.results import is_sha256
+from ..util.text import UNSAFE
 from . import config
 
 
@@ -35,20 +36,13 @@ class Triaged:
 
 #: row formats read: 1 (CONTRACT.md), 2 (adds patient_id, role, course; triage.pipeline.SCHEMA)
 SCHEMAS = (1, 2)
-SHA256 = re.compile(r"[0-9a-f]{64}")
 MAX_PATH = 4096  #: characters: PATH_MAX on Linux; a longer path is no file's
 MAX_DAYS = 2**31 - 1  #: the largest day an Integer column holds (PostgreSQL's integer); the pipeline writes <= 3650
 ROLES = ("baseline", "follow-up", None)
-#: characters that end a line, move the cursor or reorder text: no patient id holds them
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 
 def _number(v) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-
-
-def _sha256(v) -> bool:
-    return isinstance(v, str) and SHA256.fullmatch(v) is not None
 
 
 def _path(v) -> bool:
@@ -60,7 +54,7 @@ def _days(v) -> bool:
 
 
 def _patient_id(v) -> bool:
-    return v is None or (isinstance(v, str) and 0 < len(v) <= config.MAX_PATIENT_ID and not _CONTROL.search(v))
+    return v is None or (isinstance(v, str) and 0 < len(v) <= config.MAX_PATIENT_ID and not UNSAFE.search(v))  # one line: no control character
 
 
 def _course(v) -> bool:
@@ -119,7 +113,7 @@ COMMON = {
     "status": (lambda v: v in ("ok", "error"), "must be ok or error"),
 }
 TRIAGED = {
-    "sha256": (_sha256, "must be 64 lowercase hex digits"),
+    "sha256": (is_sha256, "must be 64 lowercase hex digits"),
     "error": (lambda v: v is None, "must be null when the status is ok"),
     "label": (lambda v: v in LEVELS, f"must be one of {', '.join(LEVELS)}"),
     "probabilities": (_probabilities, "must give each level a probability in [0, 1], summing to 1"),
@@ -137,7 +131,7 @@ PATIENT = {
     "course": (_course, "must be null or {summary: {...}, compared_with: {baseline: bool, earlier_days: [days or null]}}"),
 }
 FAILED = {
-    "sha256": (lambda v: v is None or _sha256(v), "must be 64 lowercase hex digits or null"),
+    "sha256": (lambda v: v is None or is_sha256(v), "must be 64 lowercase hex digits or null"),
     "error": (lambda v: isinstance(v, str), "must say why the photo could not be triaged"),
 }
 

@@ -35,6 +35,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from ..decide.config import LEVELS
+from ..util.series import day_order
 from . import config, rows
 
 META = sa.MetaData()
@@ -609,16 +610,14 @@ def photo(engine: sa.Engine, photo_id: int) -> dict | None:
     return out
 
 
-def day_order(p) -> tuple:
-    """Sort key of a patient's photos: before the treatment first, then by day, undated last."""
-    if p["role"] == "baseline":
-        return 0, 0, p["path"], p["id"]
-    return (1, p["days"], p["path"], p["id"]) if p["days"] is not None else (2, 0, p["path"], p["id"])
+def in_day_order(p) -> tuple:
+    """Sort key of a patient's stored photos (util.series.day_order, then path and id)."""
+    return *day_order(p["role"] == "baseline", p["days"]), p["path"], p["id"]
 
 
 def patient_photos(engine: sa.Engine, photo: dict) -> tuple[list[dict], list[dict], int]:
     """The same patient's other photos around `photo` (a dict of photo()): (earlier, later, not
-    shown), each in day order (day_order) with id, path, label, days, role, has_thumb and its
+    shown), each in day order (in_day_order) with id, path, label, days, role, has_thumb and its
     current decision (decision, reviewer, removed: None when not reviewed); at most
     config.PATIENT_PHOTOS_EACH_SIDE on each side, the nearest kept. ([], [], 0) without a patient."""
     pid = photo.get("patient_id")
@@ -643,7 +642,7 @@ def patient_photos(engine: sa.Engine, photo: dict) -> tuple[list[dict], list[dic
         .where(photos.c.patient_id == pid)
     )
     with engine.connect() as conn:
-        found = sorted((dict(r._mapping) for r in conn.execute(q)), key=day_order)
+        found = sorted((dict(r._mapping) for r in conn.execute(q)), key=in_day_order)
     at = next((i for i, p in enumerate(found) if p["id"] == photo["id"]), None)
     if at is None:  # a later import gave the photo another patient since it was read
         return [], [], 0

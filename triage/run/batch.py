@@ -22,6 +22,7 @@ from pathlib import Path
 from .. import __version__
 from ..measure import config as measure_config
 from ..util.files import replace_together
+from ..util.series import day_order
 from ..util.text import printable
 from . import config
 from .discover import Source, UsageError, discover, outside_output
@@ -141,8 +142,7 @@ def groups(jobs: list[FileJob]) -> list[GroupJob]:
             patients.setdefault(job[2].patient, []).append(job)
 
     def order(job: FileJob):
-        e = job[2]
-        return (0, 0, job[1]) if e.baseline else (1, e.days, job[1]) if e.days is not None else (2, 0, job[1])
+        return *day_order(job[2].baseline, job[2].days), job[1]
 
     return [(pid, sorted(js, key=order)) for pid, js in sorted(patients.items())] + alone
 
@@ -168,9 +168,9 @@ def _job(group: GroupJob) -> list[Outcome]:
             read.append((job, None, str(e)))
         except Exception as e:  # noqa: BLE001 - one photo must never stop the batch
             read.append((job, None, _internal(e)))
-    shas = [None if data is None else hashlib.sha256(data).hexdigest() for _job, data, _err in read]
-    if all(sha is not None and sha in job[3] for (job, _d, _e), sha in zip(read, shas)):
-        return [({"reuse": sha, "path": job[1]}, None) for (job, _d, _e), sha in zip(read, shas)]
+    shas, reused = _reused([job for job, _d, _e in read], [data for _job, data, _e in read])
+    if reused is not None:
+        return reused
     history = History() if patient_id is not None else None
     outcomes = []
     for (job, data, err), sha in zip(read, shas):
@@ -187,6 +187,15 @@ def _job(group: GroupJob) -> list[Outcome]:
             history.add(PhotoSummary.from_dict(row["course"]["summary"]))
         outcomes.append((row, images))
     return outcomes
+
+
+def _reused(files: list[FileJob], datas: list["bytes | None"]) -> tuple[list["str | None"], "list[Outcome] | None"]:
+    """The files' sha256s (None where unread), and {"reuse": sha256} outcomes when every one is
+    among its path's reusable ones (--resume: a previous run's rows), else None."""
+    shas = [None if data is None else hashlib.sha256(data).hexdigest() for data in datas]
+    if all(sha is not None and sha in job[3] for job, sha in zip(files, shas)):
+        return shas, [({"reuse": sha, "path": job[1]}, None) for job, sha in zip(files, shas)]
+    return shas, None
 
 
 def _cluster_job(group: GroupJob, model) -> list[Outcome]:
@@ -237,11 +246,8 @@ def _read_in_client(groups_: list[GroupJob]):
             except ImageError:
                 data = None  # the worker reads it again and writes the reason in the row
             read.append((path, rel, entry, reusable, previews, data))
-        shas = [None if job[5] is None else hashlib.sha256(job[5]).hexdigest() for job in read]
-        if all(sha is not None and sha in job[3] for job, sha in zip(read, shas)):
-            yield "ready", [({"reuse": sha, "path": job[1]}, None) for job, sha in zip(read, shas)]
-        else:
-            yield "task", (patient_id, read)
+        _shas, reused = _reused(read, [job[5] for job in read])
+        yield ("ready", reused) if reused is not None else ("task", (patient_id, read))
 
 
 # --- outputs ----------------------------------------------------------------------------------

@@ -25,7 +25,9 @@ import json
 import math
 from pathlib import Path
 
+from ..decide.config import LEVEL_TITLES
 from ..util.files import atomic_write_text
+from ..util.series import day_order
 from ..util.templates import environment
 from ..util.text import display_path
 from . import trend
@@ -34,7 +36,7 @@ from .previews import LEGEND, remake_images, thumb_size
 from .results import OVERLAYS, PREVIEW_NAME, is_sha256, preview_paths, read_rows, unfinished, writing
 
 LEVEL_ORDER = ("seek-care", "monitor", "normal")
-TITLES = {"seek-care": "Seek care", "monitor": "Monitor", "normal": "Normal"}
+TITLES = {lvl: LEVEL_TITLES[lvl] for lvl in LEVEL_ORDER}  # the page lists them most urgent first
 _TEMPLATES = environment(__package__)  # templates/report.html: markup, inline style and script
 
 
@@ -68,12 +70,9 @@ def _is_baseline(row: dict) -> bool:
     return row.get("role") == "baseline"
 
 
-def day_order(row: dict) -> tuple:
-    """Sort key of a patient's photos: before treatment first, then by day, undated last."""
-    if _is_baseline(row):
-        return 0, 0, row["path"]
-    d = _days(row)
-    return (1, d, row["path"]) if d is not None else (2, 0, row["path"])
+def in_day_order(row: dict) -> tuple:
+    """Sort key of a patient's rows (util.series.day_order, then the path)."""
+    return *day_order(_is_baseline(row), _days(row)), row["path"]
 
 
 def grouped(rows: list[dict]) -> list[list[dict]]:
@@ -90,7 +89,7 @@ def grouped(rows: list[dict]) -> list[list[dict]]:
         else:
             patients[pid] = [r]
             items.append(patients[pid])  # its place: its first (most urgent) photo's
-    return [sorted(it, key=day_order) if patient_of(it[0]) else it for it in items]
+    return [sorted(it, key=in_day_order) if patient_of(it[0]) else it for it in items]
 
 
 def _redness(row: dict) -> float | None:

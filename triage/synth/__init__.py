@@ -7,9 +7,11 @@ ground truth and capture are drawn first (spec), then drawn as an image: scene l
 runs those steps, generate writes labelled folders. Skin tones are drawn by ITA band in equal
 shares; geometry is in fractions of the long side, so `--size` changes resolution, not content.
 
-May use: triage.measure's colour science (color, the chart's published values), triage.decide's
-policy and bands (the label of a ground truth), triage.util. Never the features, the quality
-gate or the model it is meant to test.
+May use: triage.measure's colour science (color, chromophores, the chart's published values),
+triage.decide's policy and bands (the label of a ground truth), triage.util; for real canvases
+(canvas.py) also decoding (measure.io), face parsing (measure.face) and, for a canvas without a
+hand-drawn mask, the pipeline's own skin mask (measure.segment). Never the features, the quality
+gate or the model it is meant to test (pyproject.toml's forbidden contract).
 """
 
 from __future__ import annotations

@@ -48,7 +48,7 @@ from ..measure.segment import segment
 from .draw import blob_mask, random_point, smooth_noise
 from .optics import ERYTHEMA_DH, ERYTHEMA_MELANIN_GAIN
 from .reactions import paint_lesions
-from .spec import PhotoSpec
+from .spec import PhotoSpec, findings
 
 #: Median L* of the skin a canvas is brought to before painting (a well-exposed light skin;
 #: darker tones come from the melanin step below).
@@ -128,7 +128,33 @@ def load_canvas(entry: dict) -> Canvas:
                   None if face is None else face.face.interocular, tone)  # fmt: skip
 
 
-def _treated(spec: PhotoSpec, canvas: Canvas, pattern: str, L: float, rng: np.random.Generator) -> np.ndarray:
+_LOADED: dict[str, Canvas] = {}  # per process: a worker paints many photos on each canvas
+
+
+def cached_canvas(entry: dict) -> Canvas:
+    """load_canvas(entry), once per canvas file in this process."""
+    if entry["file"] not in _LOADED:
+        _LOADED[entry["file"]] = load_canvas(entry)
+    return _LOADED[entry["file"]]
+
+
+def painted_truth(spec: PhotoSpec, img: np.ndarray, painted: dict):
+    """The ground truth of a painted canvas as the photo can show it (`visible`), setting
+    spec.truth (skin share of the frame, pigmented share of the treated skin, bruised share of the
+    skin), and the ITA of its untreated skin (of the whole skin when all of it was treated):
+    (policy.Findings, ITA in degrees)."""
+    skin, treated = painted["skin"], painted["treated"]
+    spec.truth = {
+        "skin_fraction": round(float(skin.mean()), 4),
+        "pigment_area": round(float(((painted["pigment"] > 0.5) & treated).sum() / max(int(treated.sum()), 1)), 4),
+        "bruise_area": round(float(((painted["bruise"] > 0.5) & skin).sum() / max(int(skin.sum()), 1)), 4),
+    }
+    untreated = skin & ~treated if (skin & ~treated).any() else skin
+    L, _a, b = np.median(color.linear_to_lab(img[untreated]), axis=0)
+    return findings(visible(spec, painted["frame"])), float(color.ita_deg(L, b))
+
+
+def _treated(canvas: Canvas, pattern: str, L: float, rng: np.random.Generator) -> np.ndarray:
     """The treated region, soft (0-1): the face's skin, one or two of its regions, or a blob."""
     h, w = canvas.skin.shape
     if pattern != "blob" and canvas.regions is not None:
@@ -170,7 +196,7 @@ def paint(spec: PhotoSpec, canvas: Canvas, rng: np.random.Generator) -> tuple[np
     names = [p for p, _ in CANVAS_PATTERNS]
     weights = np.array([wt for _, wt in CANVAS_PATTERNS])
     pattern = names[int(rng.choice(len(names), p=weights / weights.sum()))]
-    treated_soft = _treated(spec, canvas, pattern, L, rng)
+    treated_soft = _treated(canvas, pattern, L, rng)
     if spec.erythema_pattern == "patchy":
         treated_soft = treated_soft * np.clip(0.8 + 1.5 * smooth_noise(rng, h, w, 10, 2), 0, 1)
     treated = (treated_soft > 0.5) & skin

@@ -74,7 +74,6 @@ def make_photo(seed: int, index: int, size: tuple[int, int]) -> tuple[bytes, np.
 CANVAS_COLUMNS = LABEL_COLUMNS[:-1] + ["vesicle_groups", "canvas", "framing", "melanin_step", "too_small", "mask"]
 #: share of the infection scenario painted with grouped vesicles (herpes reactivation) on canvases
 CANVAS_VESICLE_SHARE = 0.3
-_CANVASES: dict[str, object] = {}  # per worker process: canvases loaded once
 
 
 def make_canvas_photo(seed: int, index: int, canvases: list[dict]) -> tuple[bytes, np.ndarray, dict]:
@@ -85,9 +84,7 @@ def make_canvas_photo(seed: int, index: int, canvases: list[dict]) -> tuple[byte
 
     rng = np.random.default_rng([seed, index])
     entry = canvases[int(rng.integers(len(canvases)))]
-    if entry["file"] not in _CANVASES:
-        _CANVASES[entry["file"]] = cv.load_canvas(entry)
-    base = _CANVASES[entry["file"]]
+    base = cv.cached_canvas(entry)
     spec = sample_spec(rng, index)
     if spec.scenario == "infection" and rng.random() < CANVAS_VESICLE_SHARE:
         spec.vesicle_groups = int(rng.integers(1, 3))
@@ -104,16 +101,7 @@ def make_canvas_photo(seed: int, index: int, canvases: list[dict]) -> tuple[byte
     if spec.quality_issue == "low_resolution":
         h, w = rgb.shape[:2]
         rgb = cv2.resize(rgb, (max(2, int(w * 300 / max(w, h))), max(2, int(h * 300 / max(w, h)))), interpolation=cv2.INTER_AREA)
-    treated = painted["treated"]
-    spec.truth = {
-        "skin_fraction": round(float(skin.mean()), 4),
-        "pigment_area": round(float(((painted["pigment"] > 0.5) & treated).sum() / max(int(treated.sum()), 1)), 4),
-        "bruise_area": round(float(((painted["bruise"] > 0.5) & skin).sum() / max(int(skin.sum()), 1)), 4),
-    }
-    truth = findings(cv.visible(spec, painted["frame"]))
-    untreated = skin & ~treated if (skin & ~treated).any() else skin
-    L, _a, b = np.median(color.linear_to_lab(img[untreated]), axis=0)
-    ita = float(color.ita_deg(L, b))
+    truth, ita = cv.painted_truth(spec, img, painted)
     row = {
         "label": policy.level_from_truth(truth),
         "days_since_treatment": spec.days_since_treatment if spec.day_known else "",

@@ -33,9 +33,8 @@ import numpy as np
 from ..decide import policy
 from ..decide.bands import ita_band
 from ..decide.config import LEVELS
-from ..measure import color
 from .capture import capture, encode_jpeg
-from .spec import PhotoSpec, findings, sample_camera
+from .spec import PhotoSpec, sample_camera
 
 #: (course, share of patients)
 COURSES = (("expected", 0.4), ("prolonged_redness", 0.2), ("infection", 0.2), ("pigmentation", 0.2))
@@ -112,7 +111,6 @@ def _reframe(img: np.ndarray, skin: np.ndarray, rng: np.random.Generator) -> tup
     return img, skin
 
 
-_CANVASES: dict[str, object] = {}  # per worker process: canvases loaded once
 
 
 def make_sequence(seed: int, index: int, canvases: list[dict]) -> list[tuple[str, bytes, np.ndarray, dict]]:
@@ -122,9 +120,7 @@ def make_sequence(seed: int, index: int, canvases: list[dict]) -> list[tuple[str
 
     rng = np.random.default_rng([seed, index])
     entry = canvases[int(rng.integers(len(canvases)))]
-    if entry["file"] not in _CANVASES:
-        _CANVASES[entry["file"]] = cv.load_canvas(entry)
-    base = _CANVASES[entry["file"]]
+    base = cv.cached_canvas(entry)
     course = _course(rng)
     days = ([None] if course["baseline"] else []) + course["days"]
     patient = f"seq-{seed}-{index:05d}"
@@ -133,16 +129,8 @@ def make_sequence(seed: int, index: int, canvases: list[dict]) -> list[tuple[str
         spec = PhotoSpec(index=index, scenario="baseline", days_since_treatment=0, erythema_grade=0,
                          erythema_pattern="diffuse") if day is None else day_spec(course, day, index)  # fmt: skip
         img, painted = cv.paint(spec, base, np.random.default_rng([seed, index, 1]))  # the same places every day
-        treated, skin = painted["treated"], painted["skin"]
-        spec.truth = {
-            "skin_fraction": round(float(skin.mean()), 4),
-            "pigment_area": round(float(((painted["pigment"] > 0.5) & treated).sum() / max(int(treated.sum()), 1)), 4),
-            "bruise_area": 0.0,
-        }
-        untreated = skin & ~treated if (skin & ~treated).any() else skin
-        L, _a, b = np.median(color.linear_to_lab(img[untreated]), axis=0)
-        ita = float(color.ita_deg(L, b))
-        truth = findings(cv.visible(spec, painted["frame"]))
+        skin = painted["skin"]
+        truth, ita = cv.painted_truth(spec, img, painted)  # no bruise on a course: its share is 0
         shot = np.random.default_rng([seed, index, 2, k])
         if k:  # the first photo sets the framing, the others move about it
             img, skin = _reframe(img, skin, shot)

@@ -7,7 +7,7 @@ import re
 
 #: characters that move the cursor, end a line or reorder text on a terminal: C0/C1 controls,
 #: DEL, the Unicode line and paragraph separators and the bidirectional overrides
-_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
@@ -29,4 +29,4 @@ def _escape(m: re.Match) -> str:
 def printable(s: str) -> str:
     """`s` for a terminal or a one-line message: display_path, then every control character
     escaped (a newline in a file name cannot start a line of its own)."""
-    return _UNSAFE.sub(_escape, display_path(s))
+    return UNSAFE.sub(_escape, display_path(s))
