@@ -50,17 +50,19 @@ def _jpeg(rgb: np.ndarray) -> bytes:
     return buf.tobytes()
 
 
-def render_overlay(rgb: np.ndarray, measured, size: tuple[int, int]) -> np.ndarray:
-    """The overlay image (see module docstring) of a working-size photo at `size` (w, h)."""
+def render_overlay(rgb: np.ndarray, measured, size: tuple[int, int], small: np.ndarray | None = None) -> np.ndarray:
+    """The overlay image (see module docstring) of a working-size photo at `size` (w, h); small:
+    the photo already reduced to `size`, when it is."""
     w, h = size
-    small = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA).astype(np.float32)
+    if small is None:
+        small = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
     skin = cv2.resize(measured.skin.astype(np.float32), size, interpolation=cv2.INTER_AREA)
-    out = small * (0.45 + 0.55 * skin[..., None])  # non-skin dimmed: shows what was measured
+    out = small.astype(np.float32) * (0.45 + 0.55 * skin[..., None])  # non-skin dimmed: shows what was measured
     m = measured.maps
     if m.n_skin < 100:
         return np.clip(out, 0, 255).astype(np.uint8)
-    red_strength = np.clip((m.da_smooth - measure_config.REDNESS_DELTA_A) / 10.0, 0, 1) * m.skin
-    alpha = 0.6 * cv2.resize(red_strength.astype(np.float32), size, interpolation=cv2.INTER_AREA)
+    da = cv2.resize(m.da_smooth.astype(np.float32), size, interpolation=cv2.INTER_AREA)  # at the preview's size:
+    alpha = 0.6 * np.clip((da - measure_config.REDNESS_DELTA_A) / 10.0, 0, 1) * skin  # what it shows, cheaply
     out = out * (1 - alpha[..., None]) + np.array(_COLOUR["redness"], np.float32) * alpha[..., None]
     out = np.clip(out, 0, 255).astype(np.uint8)
     scale = w / m.skin.shape[1]
@@ -86,7 +88,8 @@ def preview_images(rgb: np.ndarray, measured) -> tuple[bytes, bytes]:
     """JPEG bytes of the thumbnail and overlay of one analysed photo (working-size RGB and its
     measurements)."""
     size = thumb_size(rgb.shape[1], rgb.shape[0])
-    return _jpeg(cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)), _jpeg(render_overlay(rgb, measured, size))
+    small = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+    return _jpeg(small), _jpeg(render_overlay(rgb, measured, size, small))
 
 
 def save_images(out: Path, sha256: str, thumb: bytes, overlay: bytes) -> None:

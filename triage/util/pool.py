@@ -58,12 +58,20 @@ def _init(parent, initializer, initargs):
 def imap_unordered(
     func: Callable, items: Iterable, workers: int, initializer: Callable | None = None, initargs: tuple = ()
 ) -> Iterator:
-    """func(item) for every item, in completion order; in this process when workers == 1."""
+    """func(item) for every item, in completion order; in this process when workers == 1 (with
+    OpenCV single-threaded meanwhile, as in a worker: one worker is one core)."""
     if workers <= 1:
-        if initializer is not None:
-            initializer(*initargs)
-        for item in items:
-            yield func(item)
+        import cv2
+
+        threads = cv2.getNumThreads()
+        cv2.setNumThreads(1)
+        try:
+            if initializer is not None:
+                initializer(*initargs)
+            for item in items:
+                yield func(item)
+        finally:
+            cv2.setNumThreads(threads)
         return
     ctx = mp.get_context("spawn")
     _quiet_resource_tracker()
