@@ -81,7 +81,7 @@ def _region_medians(file: str):
     if found is None:
         return None
     norm = normalise(rgb)
-    skin = skin_mask_lab(norm.lab, norm.hue, norm.chroma, norm.person, norm.chart, found) & found.inside
+    skin = skin_mask_lab(norm.lab, exclude=norm.chart, face=found) & found.inside
     out = {}
     for k in range(1, len(face.REGIONS)):
         px = norm.lab[skin & (found.regions == k)]

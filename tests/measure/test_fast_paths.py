@@ -7,7 +7,7 @@ import pytest
 from scipy import ndimage
 
 from triage.measure import color, regions
-from triage.measure.features import detect, redness
+from triage.measure.features import maps, redness
 
 
 @pytest.mark.parametrize("density", [0.05, 0.45, 0.6])
@@ -57,17 +57,67 @@ def test_max_channel_and_lab_match_the_plain_formulas():
     assert np.abs(color.linear_to_lab(lin) - lab).max() < 1e-3
 
 
-def test_half_size_smoothing_is_close_to_the_full_gaussian():
+@pytest.mark.parametrize("sigma", [3.0, 5.0])
+def test_half_size_smoothing_is_close_to_the_full_gaussian(sigma):
+    """maps.smooth_half (the redness map) and the blur detect.bruises takes on the photo reduced
+    by 2 (2x2 area average, then a Gaussian of sqrt(sigma^2 - 1) / 2) against the full-size one."""
+    import math
+
     import cv2
 
     rng = np.random.default_rng(5)
     img = cv2.GaussianBlur(rng.normal(0, 10, (300, 400)).astype(np.float32), (0, 0), 3.0)  # skin-like texture
     img[:, 200:] += 20.0  # and a sharp edge
-    full = cv2.GaussianBlur(img, (0, 0), 5.0)
-    half = detect.smooth_half(img, 5.0)
+    full = cv2.GaussianBlur(img, (0, 0), sigma)
+    half = maps.smooth_half(img, sigma)
     inner = (slice(10, -10), slice(10, -10))
     assert np.abs(half - full)[inner].mean() < 0.05
     assert np.abs(half - full)[inner].max() < 0.5
+    reduced = cv2.GaussianBlur(cv2.resize(img, (200, 150), interpolation=cv2.INTER_AREA), (0, 0), math.sqrt(sigma**2 - 1) / 2)
+    blocks = (full[0::2, 0::2] + full[1::2, 0::2] + full[0::2, 1::2] + full[1::2, 1::2]) / 4
+    assert np.abs(reduced - blocks)[5:-5, 5:-5].mean() < 0.05
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_components_labelled_in_the_mask_box_equal_the_whole_frame(seed):
+    """regions.components labels only the box around the mask's pixels: the same labels, boxes,
+    areas and centroids as OpenCV on the whole frame, at odd and even offsets."""
+    import cv2
+
+    rng = np.random.default_rng(seed)
+    mask = np.zeros((120, 160), bool)
+    y, x = rng.integers(0, 60, 2)
+    mask[y: y + 50, x: x + 70] = rng.random((50, 70)) < (0.05, 0.3, 0.6)[seed % 3]
+    for connectivity in (4, 8):
+        n, labels, stats, cents = regions.components(mask, connectivity)
+        algorithm = cv2.CCL_BBDT if connectivity == 8 else cv2.CCL_SAUF
+        n_ref, labels_ref, stats_ref, cents_ref = cv2.connectedComponentsWithStatsWithAlgorithm(
+            mask.astype(np.uint8), connectivity, cv2.CV_32S, algorithm
+        )
+        assert n == n_ref and np.array_equal(labels, labels_ref)
+        assert np.array_equal(stats[1:], stats_ref[1:]) and stats[0, 4] == stats_ref[0, 4]
+        assert np.allclose(cents[1:], cents_ref[1:])
+    empty = regions.components(np.zeros((7, 9), bool))
+    assert empty[0] == 1 and not empty[1].any()
+
+
+def test_enclosed_holes_are_the_background_components_off_the_edge():
+    mask = np.zeros((40, 50), bool)
+    mask[5:20, 5:25] = True
+    mask[8:12, 8:12] = False  # a hole
+    mask[14, 10] = False  # a one-pixel hole
+    mask[5:20, 30:45] = True
+    mask[10:15, 30:33] = False  # open to the background on the left: no hole
+    mask[30:40, 10:20] = True
+    mask[35:38, 12:15] = False  # a hole near the frame's edge, not on it
+    mask[39, 16] = False  # a notch on the edge: no hole
+    holes = regions.enclosed_holes(mask)
+    expected = np.zeros_like(mask)
+    expected[8:12, 8:12] = expected[14, 10] = expected[35:38, 12:15] = True
+    assert np.array_equal(holes, expected)
+    diagonal = np.ones((5, 5), bool)
+    diagonal[2, 2] = diagonal[1, 1] = False  # 4-connected: the two pixels touch only at a corner
+    assert regions.enclosed_holes(diagonal).sum() == 2
 
 
 def test_spread_from_moments_matches_pixel_coordinates():

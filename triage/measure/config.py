@@ -11,9 +11,9 @@ from __future__ import annotations
 # --- decoding (triage.measure.io) ----------------------------------------------------------------
 #: Long side of the working image, in pixels. 1024 x 768 (0.79 MP) keeps the smallest lesion
 #: the features look for (a 1-2 mm pustule in a 10-15 cm wide close-up, about 8-14 px) above
-#: 5 px, while a 12 MP JPEG can be decoded at 1/2 DCT scale (2016 x 1512) and reduced with
-#: INTER_AREA. Every image is brought to this size so that pixel-scale parameters below mean
-#: the same physical fraction of the frame for every camera.
+#: 5 px, while a 12 MP JPEG can be decoded at 1/2 DCT scale (2016 x 1512) and reduced from there.
+#: Every image is brought to this size so that pixel-scale parameters below mean the same
+#: physical fraction of the frame for every camera.
 WORK_LONG_SIDE = 1024
 #: Refuse images above this many pixels, in Pillow and in OpenCV. 100 MP is above every phone
 #: camera (48-108 MP sensors bin to 12-24 MP photos) and far below a decompression bomb
@@ -46,10 +46,12 @@ DECODE_MAX_BYTES = 288 * 2**20
 #: TIFF decode into Pillow's storage (TIFF plus one strip or tile, counted from its header); JPEG
 #: into its reduced size (plus the whole image's DCT coefficients when it has several scans).
 DECODE_EXTRA_BYTES_PER_PIXEL = {"WEBP": 14.0, "HEIF": 5.0, "BMP": 2.0}
-#: Pixels converted to 8-bit RGB at a time after decoding: ~16 MB of float32 for a strip of a
-#: 16-bit or float image, small beside the decode, and few strips per photo (a crop and a resize
-#: each).
-DECODE_STRIP_PIXELS = 1 << 20
+#: Pixels converted to 8-bit RGB at a time after decoding. A strip's conversion holds ~20 bytes a
+#: pixel at its peak (the crop, its array copy and the integer or float temporaries of alpha
+#: compositing and scaling): ~5 MB here, inside the 16 MB the decode estimate leaves for it
+#: (tests/measure/test_decode_memory.py); at 1 << 20 an RGBA PNG's strips took 20-30 MB. About 46
+#: strips for 12 MP, a crop and a resize each.
+DECODE_STRIP_PIXELS = 1 << 18
 
 # --- colour normalisation (triage.measure.normalise) ---------------------------------------------
 #: Minkowski norm of the shades-of-gray white balance (Finlayson & Trezzi 2004: p = 6 was
@@ -72,6 +74,12 @@ NEUTRAL_MIN_FRACTION = 0.02
 #: Clamp on per-channel white-balance gains: larger corrections are more likely a coloured
 #: background than a colour cast.
 WB_MAX_GAIN = 1.6
+#: White balance is judged on the photo reduced by this factor (area average; 512 x 384 for the
+#: working size): its gains are Minkowski means over thousands of neutral pixels and the skin
+#: region only keeps the skin out of them, so a quarter of the pixels gives the same correction
+#: (issue 23: measured on the generated and real-dev photos, scripts/bench.py) at a quarter of
+#: the cost of a second full-size Lab conversion and skin region.
+WB_SCALE = 2
 #: A white balance is not applied when it would move the median of the main skin-coloured region
 #: to a hue above this (skin spans 35-75 deg across all groups, Del Bino 2006; generated
 #: backdrops tinted purple-grey, taken as neutral, pushed pale skin to 90-104 deg, out of the
@@ -168,6 +176,15 @@ SKIN_FACE_HUE_MARGIN = 8.0
 #: Morphological opening/closing radius (px at WORK_LONG_SIDE) and minimum component size as a
 #: share of the frame; hair strands (2-4 px wide) are removed by the opening.
 SKIN_MORPH_RADIUS = 3
+#: The skin's body is segmented on the photo reduced by this factor (512 x 384 for the working
+#: size) and the mask brought back bilinearly (skin.skin_mask_lab): a quarter of the pixels for
+#: every colour test, opening, hole and component pass. The opening above becomes
+#: ceil(SKIN_MORPH_RADIUS / SKIN_SCALE) = 2 px there (10 px across at full size against 7): on
+#: the 362 healthy real-dev faces its masks match the full-size ones (skin share -0.06% on
+#: average, IoU with the hand masks 0.833 against 0.834), where 1 px grew them (+0.38%, IoU
+#: 0.832) and with them the darkest twentieth of the skin (melanin_index_delta +0.5). Hair
+#: (2-5 px strands) is still found at full size.
+SKIN_SCALE = 2
 #: Hair: black-hat of L* with an 11-px disk (hair strands are 2-5 px wide at the working size)
 #: deeper than 12 L* units (hair is 20+ darker than the skin beside it; pores 8-10).
 HAIR_KERNEL = 11

@@ -16,10 +16,12 @@ bounded memory:
   `config.DECODE_MAX_BYTES`.
 - JPEG is decoded at reduced size by DCT scaling (Pillow `Image.draft`, libjpeg's 1/2, 1/4, 1/8
   IDCT), to the smallest scale whose long side is still >= the working size. A 12 MP photo
-  costs a 3 MP decode instead of 12 MP.
+  costs a 3 MP decode instead of 12 MP. (The next scale down, enlarged to the working size,
+  decodes 2.5x faster but reads 7% less sharp and 12% less textured: issue 23, README.)
 - Then the pixels are converted to 8-bit RGB a strip at a time (alpha composited over white in
   integers, 16-bit and float scaled, palettes expanded) and box-reduced by an integer factor on
-  the way, so no full-size copy is made; area averaging brings the result to the working size.
+  the way, so no full-size copy is made; what is left of the reduction, less than 2x, is
+  bilinear (to_working_size).
 - EXIF orientation is applied exactly once, here (Pillow never rotates on its own; OpenCV is
   never used to decode).
 
@@ -426,7 +428,9 @@ def _strip_rgb8(im: Image.Image, top: float) -> np.ndarray:
 def _over_white(rgba: np.ndarray) -> np.ndarray:
     """RGBA composited over white in integers: round(c * a / 255 + 255 * (1 - a / 255))."""
     a = rgba[..., 3:4].astype(np.uint16)
-    out = (rgba[..., :3] * a + 255 * (255 - a) + 127) // 255
+    out = rgba[..., :3] * a  # in place from here: c a + 255 (255 - a) + 127 <= 65152 fits uint16
+    out += 255 * (255 - a) + 127
+    out //= 255
     return out.astype(np.uint8)
 
 
@@ -439,10 +443,12 @@ def _orient(rgb: np.ndarray, orientation: int) -> np.ndarray:
 
 
 def to_working_size(rgb: np.ndarray, long_side: int = config.WORK_LONG_SIDE) -> np.ndarray:
-    """Resize an RGB array so its long side is `long_side`: area averaging when shrinking,
-    bilinear when enlarging."""
+    """Resize an RGB array so its long side is `long_side`: bilinear when enlarging or shrinking
+    by less than 2x (each output pixel then averages the 2 x 2 input pixels around its centre,
+    as an area average would, at a fifth of INTER_AREA's cost for a factor like 2016 -> 1024:
+    3 against 13 ms), area averaging when shrinking more."""
     out_w, out_h = working_size(rgb.shape[1], rgb.shape[0], long_side)
     if (out_w, out_h) != (rgb.shape[1], rgb.shape[0]):
-        shrinking = out_w < rgb.shape[1]
-        rgb = cv2.resize(rgb, (out_w, out_h), interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR)
+        within_2x = out_w * 2 >= rgb.shape[1] and out_h * 2 >= rgb.shape[0]
+        rgb = cv2.resize(rgb, (out_w, out_h), interpolation=cv2.INTER_LINEAR if within_2x else cv2.INTER_AREA)
     return np.ascontiguousarray(rgb)

@@ -20,7 +20,7 @@ from . import config
 from .chart import find as find_chart
 from .color import hue_chroma, linear_to_lab, max_channel, srgb_to_linear
 from .regions import disk, sample
-from .skin import person_region
+from .skin import person_region, reduced_radius
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,6 @@ class Normalised:
     method: str  #: "colorchecker", "shades_of_gray" or "none"
     hue: np.ndarray  #: float (H, W) hue angle of lab, degrees (hue_chroma)
     chroma: np.ndarray  #: float32 (H, W) chroma of lab
-    person: np.ndarray | None  #: skin.person_region of lab; None when white balance changed lab after
     chart: np.ndarray | None = None  #: bool (H, W): the ColorChecker used, when one was
 
 
@@ -45,29 +44,51 @@ def normalise(rgb: np.ndarray) -> Normalised:
     if chart is not None:
         lin = chart.apply(lin)
         lab = linear_to_lab(lin)
-        return Normalised(lin, lab, "colorchecker", *hue_chroma(lab), None, chart.mask)
+        return Normalised(lin, lab, "colorchecker", *hue_chroma(lab), chart.mask)
+    gains = white_balance_gains(lin)
+    if gains is not None:
+        lin = np.clip(lin * gains, 0.0, 1.0)
     lab = linear_to_lab(lin)
+    return Normalised(lin, lab, "none" if gains is None else "shades_of_gray", *hue_chroma(lab))
+
+
+def white_balance_gains(lin: np.ndarray) -> np.ndarray | None:
+    """The shades-of-gray gains (shades_of_gray_gains) over the neutral candidates
+    (neutral_candidates) outside the person's skin-coloured region and its rim, or None when
+    there are too few neutrals or the correction would take the skin out of its hue range, or
+    further out (keeps_skin_hue). Judged on the photo reduced by WB_SCALE (area average): the gains are
+    means over thousands of pixels, and the region only keeps the skin out of them."""
+    h, w = lin.shape[:2]
+    k = config.WB_SCALE
+    small = cv2.resize(lin, (max(1, w // k), max(1, h // k)), interpolation=cv2.INTER_AREA)
+    lab = linear_to_lab(small)
     hue, chroma = hue_chroma(lab)
-    person = person_region(lab, hue, chroma)
-    region = cv2.dilate(person.astype(np.uint8), disk(2 * config.SKIN_MORPH_RADIUS)).astype(bool)  # and its rim
-    gains = shades_of_gray_gains(lin, neutral_candidates(lin, lab, hue, chroma, region))
-    if gains is None or not keeps_skin_hue(lin, region, gains):
-        return Normalised(lin, lab, "none", hue, chroma, person)
-    lin = np.clip(lin * gains, 0.0, 1.0)
-    lab = linear_to_lab(lin)
-    return Normalised(lin, lab, "shades_of_gray", *hue_chroma(lab), None)
+    person = person_region(lab, hue, chroma, radius=reduced_radius(k))
+    rim = max(1, round(2 * config.SKIN_MORPH_RADIUS / k))
+    region = cv2.dilate(person.astype(np.uint8), disk(rim)).astype(bool)  # and its rim
+    gains = shades_of_gray_gains(small, neutral_candidates(small, lab, hue, chroma, region))
+    if gains is None or not keeps_skin_hue(small, region, gains):
+        return None
+    return gains
 
 
 def keeps_skin_hue(lin: np.ndarray, region: np.ndarray, gains: np.ndarray) -> bool:
     """False when the correction would turn the median colour of the main skin-coloured region
-    (skin.person_region and its rim) out of the skin hue range: the 'neutrals' were a tinted wall or
-    cloth (a purple-grey backdrop taken as grey turns the skin green), not the illuminant."""
+    (skin.person_region and its rim) out of the skin hue range [SKIN_HUE_DEG[0],
+    WB_MAX_SKIN_HUE_DEG], or further out of it than it was: the 'neutrals' were a tinted wall or
+    cloth (a purple-grey backdrop taken as grey turns the skin green), not the illuminant. A
+    correction that brings skin rendered too yellow most of the way back is kept."""
     if not region.any():
         return True
     px = lin[sample(region, config.STATS_MAX_PIXELS)]
-    L, a, b = linear_to_lab(np.median(px, axis=0)[None] * gains)[0]
-    hue = math.degrees(math.atan2(b, a))
-    return config.SKIN_HUE_DEG[0] <= hue <= config.WB_MAX_SKIN_HUE_DEG
+    lab = linear_to_lab(np.stack([np.median(px, axis=0), np.median(px, axis=0) * gains]))
+    before, after = (_out_of_skin_hue(math.degrees(math.atan2(b, a))) for _L, a, b in lab)
+    return after == 0.0 or after < before
+
+
+def _out_of_skin_hue(hue: float) -> float:
+    """Degrees outside [SKIN_HUE_DEG[0], WB_MAX_SKIN_HUE_DEG] (0 inside)."""
+    return max(0.0, config.SKIN_HUE_DEG[0] - hue, hue - config.WB_MAX_SKIN_HUE_DEG)
 
 
 def neutral_candidates(lin: np.ndarray, lab: np.ndarray, hue: np.ndarray, chroma: np.ndarray, region: np.ndarray) -> np.ndarray:

@@ -18,14 +18,39 @@ def disk(radius: int) -> np.ndarray:
 
 def components(mask: np.ndarray, connectivity: int = 8) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
     """Connected components of a mask: (n, labels int32, stats, centroids) as
-    cv2.connectedComponentsWithStats, label 0 the background.
+    cv2.connectedComponentsWithStats, label 0 the background (whose stats row and centroid are
+    not used: here its box is the frame and its area exact, its centroid NaN).
 
+    Labelled inside the bounding box of the mask's pixels only (lesion masks are sparse: the
+    statistics pass costs ~3-7 ms a call at the working size whatever the mask holds), with
     Grana's block-based decision tree (BBDT; Grana C et al. IEEE Trans Image Process
     2010;19:1596-1609), SAUF for 4-connectivity: the same components as OpenCV's default
     (Spaghetti), whose statistics pass costs 3x more on our sparse lesion masks."""
-    return cv2.connectedComponentsWithStatsWithAlgorithm(
-        np.ascontiguousarray(mask, dtype=np.uint8), connectivity, cv2.CV_32S, cv2.CCL_BBDT
+    mask = np.ascontiguousarray(mask, dtype=np.uint8)
+    x, y, w, h = cv2.boundingRect(mask)
+    if w == 0:  # an empty mask: the background alone
+        x, y, w, h = 0, 0, 1, 1
+    w, h, x, y = w + x % 2, h + y % 2, x - x % 2, y - y % 2  # on BBDT's 2x2 block grid: the same label numbers
+    n, crop_labels, stats, cents = cv2.connectedComponentsWithStatsWithAlgorithm(
+        np.ascontiguousarray(mask[y: y + h, x: x + w]), connectivity, cv2.CV_32S, cv2.CCL_BBDT
     )
+    labels = np.zeros(mask.shape, np.int32)
+    labels[y: y + h, x: x + w] = crop_labels
+    stats[:, 0] += x
+    stats[:, 1] += y
+    stats[0] = (0, 0, mask.shape[1], mask.shape[0], mask.size - int(stats[1:, 4].sum()))
+    cents += (x, y)
+    cents[0] = np.nan
+    return n, labels, stats, cents
+
+
+def enclosed_holes(mask: np.ndarray) -> np.ndarray:
+    """The holes of a mask: its 4-connected background components that do not reach the
+    frame's edge (bool, same shape): everything outside the mask minus what a 4-connected flood
+    from a ring around the frame reaches."""
+    outside = cv2.copyMakeBorder((~mask.astype(bool)).astype(np.uint8), 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=1)
+    cv2.floodFill(outside, None, (0, 0), 2, flags=4)
+    return outside[1:-1, 1:-1] == 1
 
 
 def sized_components(mask: np.ndarray, min_area: int = 1, max_area: int | None = None):

@@ -24,4 +24,4 @@ def segment(rgb: np.ndarray) -> Segmented:
     """Normalise colour, parse the face and segment the skin of an upright uint8 RGB photo."""
     norm = normalise(rgb)
     face = face_map(rgb)
-    return Segmented(norm, face, skin_mask_lab(norm.lab, norm.hue, norm.chroma, norm.person, norm.chart, face))
+    return Segmented(norm, face, skin_mask_lab(norm.lab, exclude=norm.chart, face=face))

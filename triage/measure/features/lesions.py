@@ -119,7 +119,8 @@ def f_bruise(m: Measurements) -> float:
 
     Formula: |{x in S' : dL < -k BRUISE_DELTA_L, db < -k BRUISE_DELTA_B, da > 2k, -dL > 1.2 da}| / |S|
     with k = L*_ref / 65 (contrast shrinks on darker skin), Lab differences smoothed with a
-    Gaussian of sigma 5 px (computed at half size, _smooth), components >= BRUISE_MIN_AREA px.
+    Gaussian of sigma 5 px, components >= BRUISE_MIN_AREA px (both on the photo reduced by 2:
+    detect.bruises).
     Erythema (oxygenated blood) darkens skin about 0.6 L* per a*; a bruise (deoxygenated blood)
     about 1.6.
     Reference: colour of bruises (Stephenson T, Bialas Y. Arch Dis Child 1996;74:53-55); Lab of

@@ -18,6 +18,7 @@ an even sample of at most STATS_MAX_PIXELS skin pixels (regions.sample).
 
 from __future__ import annotations
 
+import math
 from functools import cached_property
 
 import cv2
@@ -26,7 +27,7 @@ import numpy as np
 from .. import config
 from ..color import hue_chroma
 from ..face import REGIONS, FaceMap
-from ..regions import components, disk, sample
+from ..regions import disk, enclosed_holes, sample
 from . import detect
 
 #: (len(REGIONS), 3): each region's usual (L*, a*, b*) offset from the face's level; row 0 none
@@ -46,6 +47,16 @@ def blur_masked(img: np.ndarray, mask: np.ndarray, sigma: float) -> np.ndarray:
     den = cv2.GaussianBlur(m, (0, 0), s)
     out = num / np.maximum(den, 1e-4)
     return cv2.resize(out, (w, h), interpolation=cv2.INTER_LINEAR)
+
+
+def smooth_half(img: np.ndarray, sigma: float) -> np.ndarray:
+    """Gaussian smoothing of sigma px computed at half size: 2x2 area average (itself a blur of
+    variance 1/4 px^2 at half size), a Gaussian of sigma' = sqrt(sigma^2 - 1) / 2 there, and
+    bilinear enlargement. For sigma = 3 on a photo's a* the mean difference from the full-size
+    blur is under 0.05 a* (tests/measure/test_fast_paths.py), at a third of the cost."""
+    h, w = img.shape[:2]
+    half = cv2.resize(img, (w // 2, h // 2), interpolation=cv2.INTER_AREA)
+    return cv2.resize(cv2.GaussianBlur(half, (0, 0), math.sqrt(sigma**2 - 1.0) / 2), (w, h), interpolation=cv2.INTER_LINEAR)
 
 
 class Measurements:
@@ -147,7 +158,8 @@ class Measurements:
 
     @cached_property
     def da_smooth(self) -> np.ndarray:
-        return cv2.GaussianBlur(self.da, (0, 0), config.REDNESS_SMOOTH_SIGMA)
+        """da smoothed by a Gaussian of REDNESS_SMOOTH_SIGMA px (smooth_half: a redness map is an area)."""
+        return smooth_half(self.da, config.REDNESS_SMOOTH_SIGMA)
 
     @cached_property
     def red(self) -> np.ndarray:
@@ -169,12 +181,7 @@ class Measurements:
         (4-connected non-skin not reaching the frame's edge) filled first: a thick crust, a
         blister or a dark scab is not skin-coloured and falls out of the skin mask, but the
         skin all around it says where it is."""
-        n, labels, stats, _ = components(~self.skin, connectivity=4)
-        h, w = self.skin.shape
-        x, y, bw, bh = (stats[:, i] for i in range(4))
-        hole = ~((x == 0) | (y == 0) | (x + bw >= w) | (y + bh >= h))
-        hole[0] = False
-        filled = self.skin | hole[labels]
+        filled = self.skin | enclosed_holes(self.skin)
         core = cv2.erode(filled.astype(np.uint8), disk(config.LESION_EDGE_MARGIN)).astype(bool)
         if self.face is not None:
             core &= self.face.inside & ~self.face.unsearched
