@@ -126,3 +126,24 @@ def test_spread_from_moments_matches_pixel_coordinates():
     mask[80:110, 150:190] = True
     ys, xs = np.nonzero(mask)
     assert np.isclose(redness._spread2(mask), xs.var() + ys.var())
+
+
+@pytest.mark.parametrize("sigma", [12.0, 80.0])
+def test_masked_blur_at_reduced_size_is_the_normalised_convolution(sigma):
+    """maps.blur_masked (computed at a reduced size) against the full-size normalised
+    convolution G*(img m) / G*m, on a frame no multiple of the reduction."""
+    import cv2
+
+    rng = np.random.default_rng(7)
+    h, w = 767, 1021  # the working size's scale, no multiple of the reductions (3 and 20)
+    yy, xx = np.mgrid[0:h, 0:w]
+    img = (20 + 0.02 * xx - 0.012 * yy + rng.normal(0, 2, (h, w))).astype(np.float32)  # a shaded face
+    mask = (xx - 510) ** 2 / 450**2 + (yy - 383) ** 2 / 350**2 < 1
+    out = maps.blur_masked(img, mask, sigma)
+    assert out.shape == (h, w)
+    num = cv2.GaussianBlur(img * mask, (0, 0), sigma, borderType=cv2.BORDER_CONSTANT)
+    den = cv2.GaussianBlur(mask.astype(np.float32), (0, 0), sigma, borderType=cv2.BORDER_CONSTANT)
+    full = num / np.maximum(den, 1e-4)
+    assert np.abs(out - full)[mask].mean() < 0.05  # a* / L* units; the signal spans 30 over the frame
+    const = maps.blur_masked(np.full((h, w), 7.0, np.float32), mask, sigma)
+    assert np.allclose(const[mask], 7.0, atol=1e-3)
