@@ -280,11 +280,12 @@ GRAYSCALE_MAX_CHROMA = 4.0
 
 #: Medians, percentiles and MADs over the skin are taken on at most this many skin pixels,
 #: evenly strided in raster order (triage.measure.regions.sample). The standard error of a median of n
-#: samples is 1.2533 sigma / sqrt(n): with 16,384 pixels 1% of the skin's spread (~0.04 a*; a
-#: P90's ~0.05 a*), far below JPEG noise and the 2-3 a* between erythema grades, at a thirtieth
-#: of the cost of all ~500,000 skin pixels. 65,536 (0.5%) cost 14 ms more a photo, about 30
-#: medians and gathers (issue 23).
-STATS_MAX_PIXELS = 16384
+#: samples is 1.2533 sigma / sqrt(n): with 65,536 pixels 0.5% of the skin's spread (~0.02 a*),
+#: far below JPEG noise, at a tenth of the cost of all ~500,000 skin pixels. 16,384 would save
+#: 14 ms a photo but leaves the facial regions few pixels each (FACE_REGION_MIN_PIXELS): on the
+#: healthy real-dev faces the cheek asymmetry's P95 change grew from 0.1 to 1.4 a* and ITA's
+#: from 1.0 to 3.5 deg (issue 23).
+STATS_MAX_PIXELS = 65536
 # --- features (triage.measure.features) ----------------------------------------------------------
 #: With a parsed face, lesions are not looked for within this many inter-ocular distances of the
 #: eyes, brows, lips and nostrils (triage.measure.face.unsearched): on the healthy faces of
