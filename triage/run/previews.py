@@ -50,18 +50,28 @@ def _jpeg(rgb: np.ndarray) -> bytes:
     return buf.tobytes()
 
 
+def _reduce(img: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """img brought down to size (w, h): exact 2x area averages while more than 2x remains, then
+    bilinear (a 2 x 2 average below 2x). OpenCV's area reduction by a fraction (1024 -> 320 px)
+    costs 5x these."""
+    while img.shape[1] >= 2 * size[0] and img.shape[0] >= 2 * size[1]:
+        h, w = img.shape[:2]
+        img = cv2.resize(img[: h - h % 2, : w - w % 2], (w // 2, h // 2), interpolation=cv2.INTER_AREA)
+    return cv2.resize(img, size, interpolation=cv2.INTER_LINEAR)
+
+
 def render_overlay(rgb: np.ndarray, measured, size: tuple[int, int], small: np.ndarray | None = None) -> np.ndarray:
     """The overlay image (see module docstring) of a working-size photo at `size` (w, h); small:
     the photo already reduced to `size`, when it is."""
     w, h = size
     if small is None:
-        small = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
-    skin = cv2.resize(measured.skin.astype(np.float32), size, interpolation=cv2.INTER_AREA)
+        small = _reduce(rgb, size)
+    skin = _reduce(measured.skin.astype(np.float32), size)
     out = small.astype(np.float32) * (0.45 + 0.55 * skin[..., None])  # non-skin dimmed: shows what was measured
     m = measured.maps
     if m.n_skin < 100:
         return np.clip(out, 0, 255).astype(np.uint8)
-    da = cv2.resize(m.da_smooth.astype(np.float32), size, interpolation=cv2.INTER_AREA)  # at the preview's size:
+    da = _reduce(m.da_smooth.astype(np.float32), size)  # at the preview's size:
     alpha = 0.6 * np.clip((da - measure_config.REDNESS_DELTA_A) / 10.0, 0, 1) * skin  # what it shows, cheaply
     out = out * (1 - alpha[..., None]) + np.array(_COLOUR["redness"], np.float32) * alpha[..., None]
     out = np.clip(out, 0, 255).astype(np.uint8)
@@ -88,7 +98,7 @@ def preview_images(rgb: np.ndarray, measured) -> tuple[bytes, bytes]:
     """JPEG bytes of the thumbnail and overlay of one analysed photo (working-size RGB and its
     measurements)."""
     size = thumb_size(rgb.shape[1], rgb.shape[0])
-    small = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+    small = _reduce(rgb, size)
     return _jpeg(small), _jpeg(render_overlay(rgb, measured, size, small))
 
 
