@@ -80,8 +80,8 @@ def keeps_skin_hue(lin: np.ndarray, region: np.ndarray, gains: np.ndarray) -> bo
     correction that brings skin rendered too yellow most of the way back is kept."""
     if not region.any():
         return True
-    px = lin[sample(region, config.STATS_MAX_PIXELS)]
-    lab = linear_to_lab(np.stack([np.median(px, axis=0), np.median(px, axis=0) * gains]))
+    median = np.median(lin[sample(region, config.STATS_MAX_PIXELS)], axis=0)
+    lab = linear_to_lab(np.stack([median, median * gains]))
     before, after = (_out_of_skin_hue(math.degrees(math.atan2(b, a))) for _L, a, b in lab)
     return after == 0.0 or after < before
 
