@@ -67,13 +67,14 @@ def test_each_course_runs_as_its_name_says(seed):
 
 def test_the_same_person_from_day_to_day(canvas_dir):
     """Two days of one infection course, painted with the patient's one spatial rng: the same
-    skin, treated region and pustule places; only the amounts change."""
+    treated region and pustule places; only the amounts change. (Both days are painted on the
+    one canvas, so its skin mask is the same by construction and not asserted.)"""
     base = cv.load_canvas({"file": str(canvas_dir / "astronaut.jpg"), "mask": "", "person": "a"})
     course = {"kind": "infection", "days": [1, 5, 7], "baseline": False, "g0": 2, "onset": 4, "pustules": 8, "crusts": 0,
               "marked": False, "macules": 1, "stuck": 2, "pattern": "diffuse"}  # fmt: skip
     a, pa = cv.paint(day_spec(course, 5, 0), base, np.random.default_rng([9, 1]))
     b, pb = cv.paint(day_spec(course, 7, 0), base, np.random.default_rng([9, 1]))
-    assert np.array_equal(pa["skin"], pb["skin"]) and np.array_equal(pa["treated"], pb["treated"])
+    assert pa["treated"].any() and np.array_equal(pa["treated"], pb["treated"])
     assert pa["melanin_step"] == pb["melanin_step"]
     spots_a = pa["hemoglobin"] > pa["hemoglobin"].max() * 0.8
     spots_b = pb["hemoglobin"] > pb["hemoglobin"].max() * 0.8
