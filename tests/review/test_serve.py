@@ -8,20 +8,16 @@ import io
 import json
 import re
 import threading
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from conftest import copy_photos
-from fastapi.testclient import TestClient
-from pg import postgres_server
+from review_kit import PASSWORD, client_for, csrf_of, login, opened, server_url
 from typer.testing import CliRunner
 
 from triage.cli import app as cli
 from triage.review import store
 from triage.run.batch import run
-
-PASSWORD = "correct horse battery"
 
 
 @pytest.fixture(scope="module")
@@ -34,18 +30,9 @@ def run_dir(small_dataset, tmp_path_factory):
     return out
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def db_url(request, tmp_path_factory):
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'review.sqlite'}"
-    else:
-        with postgres_server() as url:
-            yield url
-
-
 @pytest.fixture(scope="module")
-def engine(db_url, run_dir):
-    e = store.open_store(db_url)
+def engine(server_url, run_dir):
+    e = store.open_store(server_url)
     store.add_user(e, "ana", PASSWORD)
     store.add_user(e, "ben", PASSWORD)
     store.import_run(e, run_dir)
@@ -53,40 +40,9 @@ def engine(db_url, run_dir):
     e.dispose()
 
 
-@contextmanager
-def opened(db_url):
-    e = store.open_store(db_url)
-    try:
-        yield e
-    finally:
-        e.dispose()
-
-
-@contextmanager
-def client_for(db_url):
-    from triage.review.app import create_app
-
-    app = create_app(db_url)
-    try:
-        with TestClient(app, base_url="http://localhost") as client:  # a loopback name: the app checks Host
-            yield client
-    finally:
-        app.state.engine.dispose()
-
-
-def _login(client: TestClient, name="ana", password=PASSWORD):
-    page = client.get("/login")
-    token = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
-    return client.post("/login", data={"name": name, "password": password, "csrf": token}, follow_redirects=False)
-
-
-def _csrf(page_text: str) -> str:
-    return re.search(r'name="csrf" value="([^"]+)"', page_text).group(1)
-
-
-def test_import_twice_adds_nothing_and_queue_is_urgent_first(engine, run_dir, db_url):
+def test_import_twice_adds_nothing_and_queue_is_urgent_first(engine, run_dir, server_url):
     rows = [json.loads(line) for line in (run_dir / "results.jsonl").read_text().splitlines()]
-    with opened(db_url) as e:
+    with opened(server_url) as e:
         assert store.import_run(e, run_dir)[1] == 0
     q = store.queue(engine)
     flagged = {r["path"] for r in rows if r["label"] in ("seek-care", "monitor")}
@@ -97,8 +53,8 @@ def test_import_twice_adds_nothing_and_queue_is_urgent_first(engine, run_dir, db
     assert {it["path"] for it in q if it["label"] == "normal"} <= {r["path"] for r in rows if r["label"] == "normal"}
 
 
-def test_login_sessions_csrf_and_headers(engine, db_url):
-    with client_for(db_url) as client:
+def test_login_sessions_csrf_and_headers(engine, server_url):
+    with client_for(server_url) as client:
         _login_sessions_csrf_and_headers(client)
 
 
@@ -108,9 +64,9 @@ def _login_sessions_csrf_and_headers(client):
     assert "frame-ancestors 'none'" in r.headers["content-security-policy"] and r.headers["x-frame-options"] == "DENY"
     # login without the form's CSRF token, and with a wrong password
     assert client.post("/login", data={"name": "ana", "password": PASSWORD, "csrf": "x"}).status_code == 403
-    r = _login(client, password="wrong password!")
+    r = login(client, password="wrong password!")
     assert r.status_code == 303 and "error" in r.headers["location"]
-    r = _login(client)
+    r = login(client)
     assert r.status_code == 303 and r.headers["location"] == "/"
     cookie = r.headers["set-cookie"]
     assert "HttpOnly" in cookie and "SameSite=strict" in cookie.replace("Strict", "strict")
@@ -119,25 +75,25 @@ def _login_sessions_csrf_and_headers(client):
     first = int(re.search(r'href="/photo/(\d+)"', page.text).group(1))
     # a decision needs the session's CSRF token
     assert client.post(f"/photo/{first}", data={"level": "monitor", "csrf": "forged"}).status_code == 403
-    r = client.post(f"/photo/{first}", data={"level": "monitor", "csrf": _csrf(page.text), "note": "<b>ok</b>"}, follow_redirects=False)
+    r = client.post(f"/photo/{first}", data={"level": "monitor", "csrf": csrf_of(page.text), "note": "<b>ok</b>"}, follow_redirects=False)
     assert r.status_code == 303
     shown = client.get(f"/photo/{first}").text
     assert "&lt;b&gt;ok&lt;/b&gt;" in shown and "<b>ok</b>" not in shown
-    assert client.post(f"/photo/{first}", data={"level": "bogus", "csrf": _csrf(page.text)}).status_code == 400
+    assert client.post(f"/photo/{first}", data={"level": "bogus", "csrf": csrf_of(page.text)}).status_code == 400
     # log out: the old cookie opens nothing any more
-    client.post("/logout", data={"csrf": _csrf(page.text)})
+    client.post("/logout", data={"csrf": csrf_of(page.text)})
     assert client.get("/", follow_redirects=False).status_code == 303
 
 
-def test_images_only_by_id_of_imported_photos(engine, db_url, run_dir):
-    with client_for(db_url) as client:
+def test_images_only_by_id_of_imported_photos(engine, server_url, run_dir):
+    with client_for(server_url) as client:
         _images_only_by_id(client, engine, run_dir)
 
 
 def _images_only_by_id(client, engine, run_dir):
     item = store.queue(engine)[0]
     assert client.get(f"/image/{item['id']}/thumb").status_code == 401  # not logged in
-    _login(client)
+    login(client)
     r = client.get(f"/image/{item['id']}/thumb")
     p = store.photo(engine, item["id"])
     assert r.status_code == 200 and r.headers["content-type"] == "image/jpeg"
@@ -208,7 +164,7 @@ def test_users_add_prompts_for_the_password(tmp_path):
     assert r.exit_code == 2 and "exists" in r.output
 
 
-def test_upload_a_zipped_run(db_url, run_dir, engine, tmp_path):
+def test_upload_a_zipped_run(server_url, run_dir, engine, tmp_path):
     import zipfile
 
     buf = io.BytesIO()
@@ -218,11 +174,11 @@ def test_upload_a_zipped_run(db_url, run_dir, engine, tmp_path):
                 z.write(f, "myrun/" + f.relative_to(run_dir).as_posix())
         z.writestr("../../escape.txt", "a member that points outside")
     data = buf.getvalue()
-    with client_for(db_url) as client:
+    with client_for(server_url) as client:
         assert client.post("/upload", files={"archive": ("r.zip", data)}, data={"csrf": "x"}).status_code == 401
-        _login(client)
+        login(client)
         page = client.get("/upload")
-        csrf = _csrf(page.text)
+        csrf = csrf_of(page.text)
         assert client.post("/upload", files={"archive": ("r.zip", data)}, data={"csrf": "forged"}).status_code == 403
         assert client.post("/upload", files={"archive": ("r.zip", b"not a zip")}, data={"csrf": csrf}).status_code == 400
         # the same run as `triage import` loaded: nothing added, and nothing written outside
@@ -248,11 +204,11 @@ def test_failed_logins_are_throttled(tmp_path, monkeypatch):
         store.add_user(e, "ana", PASSWORD)
     with client_for(db) as client:
         for _ in range(config.LOGIN_MAX_FAILURES):
-            assert "error" in _login(client, password="not it at all").headers["location"]
-        r = _login(client)  # even the right password waits for the window to pass
+            assert "error" in login(client, password="not it at all").headers["location"]
+        r = login(client)  # even the right password waits for the window to pass
         assert r.status_code == 429
         monkeypatch.setattr(config, "LOGIN_WINDOW_MINUTES", 0)  # the window has passed
-        assert _login(client).headers["location"] == "/"
+        assert login(client).headers["location"] == "/"
 
 
 def test_an_older_database_is_migrated_in_place(tmp_path):
@@ -275,12 +231,12 @@ def test_an_older_database_is_migrated_in_place(tmp_path):
         assert store.check_password(e, "ana", PASSWORD) is not None
 
 
-def test_oversized_uploads_are_refused_before_reading(db_url, engine, monkeypatch):
+def test_oversized_uploads_are_refused_before_reading(server_url, engine, monkeypatch):
     from triage.review import config
 
     monkeypatch.setattr(config, "MAX_UPLOAD_MB", 0.001)  # ~1 KB
-    with client_for(db_url) as client:
-        _login(client)
-        csrf = _csrf(client.get("/upload").text)
+    with client_for(server_url) as client:
+        login(client)
+        csrf = csrf_of(client.get("/upload").text)
         r = client.post("/upload", files={"archive": ("r.zip", b"x" * 5000)}, data={"csrf": csrf})
         assert r.status_code == 413

@@ -12,7 +12,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from browser import chromium_path
+from browser import offline_page
 from conftest import ROOT, copy_photos
 
 from triage.run import report
@@ -32,50 +32,38 @@ def report_dir(small_dataset, tmp_path_factory):
 
 
 def test_report_in_headless_chromium(report_dir):
-    from playwright.sync_api import sync_playwright
-
     results = [json.loads(line) for line in (report_dir / "results.jsonl").read_text().splitlines()]
     ok = [r for r in results if r["status"] == "ok"]
     per_level = {lvl: sum(r["label"] == lvl for r in ok) for lvl in ("seek-care", "monitor", "normal")}
     assert all(per_level.values())
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium_path(), args=["--no-sandbox"])
-        try:
-            context = browser.new_context(viewport={"width": 1200, "height": 1600}, offline=True)
-            requests: list[str] = []
-            context.on("request", lambda req: requests.append(req.url))
-            page = context.new_page()
-            errors: list[str] = []
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            page.goto((report_dir / "report.html").as_uri())
-            cards = page.locator("article.card")
-            assert cards.count() == len(ok)
-            assert page.locator("article.card:visible").count() == len(ok)
-            assert page.locator("#shown").inner_text() == str(len(results))
-            # the first photos' previews are decoded images, not broken links
-            page.wait_for_function("Array.from(document.images).slice(0, 4).every(i => i.complete && i.naturalWidth > 0)")
-            assert page.locator("article.card").first.get_attribute("data-level") == "seek-care"
+    with offline_page() as (page, requests, errors):
+        page.goto((report_dir / "report.html").as_uri())
+        cards = page.locator("article.card")
+        assert cards.count() == len(ok)
+        assert page.locator("article.card:visible").count() == len(ok)
+        assert page.locator("#shown").inner_text() == str(len(results))
+        # the first photos' previews are decoded images, not broken links
+        page.wait_for_function("Array.from(document.images).slice(0, 4).every(i => i.complete && i.naturalWidth > 0)")
+        assert page.locator("article.card").first.get_attribute("data-level") == "seek-care"
 
-            page.locator('nav input[value="normal"]').uncheck()
-            page.locator('nav input[value="error"]').uncheck()
-            assert page.locator("article.card:visible").count() == len(ok) - per_level["normal"]
-            assert page.locator("article.card.normal:visible").count() == 0
-            assert page.locator("#shown").inner_text() == str(len(ok) - per_level["normal"])
-            assert page.locator("tr.error:visible").count() == 0
+        page.locator('nav input[value="normal"]').uncheck()
+        page.locator('nav input[value="error"]').uncheck()
+        assert page.locator("article.card:visible").count() == len(ok) - per_level["normal"]
+        assert page.locator("article.card.normal:visible").count() == 0
+        assert page.locator("#shown").inner_text() == str(len(ok) - per_level["normal"])
+        assert page.locator("tr.error:visible").count() == 0
 
-            target = next(r for r in ok if r["label"] != "normal")["path"]
-            page.locator("#search").fill(target[-9:].upper())  # search ignores case
-            visible = page.locator("article.card:visible")
-            assert visible.count() == 1 and target in visible.first.inner_text()
-            page.locator("#search").fill("")
-            page.locator('nav input[value="normal"]').check()
-            page.locator('nav input[value="error"]').check()
-            assert page.locator("article.card:visible").count() == len(ok)
-            assert page.locator("tr.error:visible").count() == 1
-            ARTIFACTS.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(ARTIFACTS / "report.png"))
-        finally:
-            browser.close()
+        target = next(r for r in ok if r["label"] != "normal")["path"]
+        page.locator("#search").fill(target[-9:].upper())  # search ignores case
+        visible = page.locator("article.card:visible")
+        assert visible.count() == 1 and target in visible.first.inner_text()
+        page.locator("#search").fill("")
+        page.locator('nav input[value="normal"]').check()
+        page.locator('nav input[value="error"]').check()
+        assert page.locator("article.card:visible").count() == len(ok)
+        assert page.locator("tr.error:visible").count() == 1
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "report.png"))
     assert not errors
     assert all(u.startswith("file://") for u in requests), [u for u in requests if not u.startswith("file://")]
     assert (ARTIFACTS / "report.png").stat().st_size > 10_000
@@ -102,40 +90,27 @@ def patients_dir(report_dir, tmp_path_factory):
 
 
 def test_a_patient_block_and_its_plot_in_headless_chromium(patients_dir):
-    from playwright.sync_api import sync_playwright
-
     out, paths, total = patients_dir
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium_path(), args=["--no-sandbox"])
-        try:
-            context = browser.new_context(viewport={"width": 1200, "height": 1600}, offline=True)
-            requests: list[str] = []
-            context.on("request", lambda req: requests.append(req.url))
-            page = context.new_page()
-            problems: list[str] = []  # script errors, and what the content security policy refused
-            page.on("pageerror", lambda e: problems.append(str(e)))
-            page.on("console", lambda m: problems.append(m.text) if m.type in ("error", "warning") else None)
-            page.goto((out / "report.html").as_uri())
-            block = page.locator("article.patient")
-            assert block.count() == 1 and block.get_attribute("data-level") == "seek-care"
-            assert block.locator(".shot .when").all_inner_texts() == ["Before treatment", "Day 2", "Day not given"]
-            assert block.locator("p.path").all_text_contents() == paths  # closed <details> too
-            plot = block.locator(".trend img")
-            plot.scroll_into_view_if_needed()
-            page.wait_for_function("i => i.complete && i.naturalWidth === 300", arg=plot.element_handle(), timeout=10_000)
-            assert page.locator("#shown").inner_text() == str(total)
+    with offline_page(console=True) as (page, requests, problems):
+        page.goto((out / "report.html").as_uri())
+        block = page.locator("article.patient")
+        assert block.count() == 1 and block.get_attribute("data-level") == "seek-care"
+        assert block.locator(".shot .when").all_inner_texts() == ["Before treatment", "Day 2", "Day not given"]
+        assert block.locator("p.path").all_text_contents() == paths  # closed <details> too
+        plot = block.locator(".trend img")
+        plot.scroll_into_view_if_needed()
+        page.wait_for_function("i => i.complete && i.naturalWidth === 300", arg=plot.element_handle(), timeout=10_000)
+        assert page.locator("#shown").inner_text() == str(total)
 
-            page.locator('nav input[value="seek-care"]').uncheck()  # the block is filed under its most urgent photo
-            assert block.is_hidden()
-            page.locator('nav input[value="seek-care"]').check()
-            page.locator("#search").fill("p-1")  # by the patient id ...
-            assert block.is_visible() and page.locator("article.item:visible").count() == 1
-            assert page.locator("#shown").inner_text() == "3"
-            page.locator("#search").fill(paths[2][-12:].upper())  # ... or by any of its paths
-            assert block.is_visible() and page.locator("article.item:visible").count() == 1
-            page.locator("#search").fill("")
-            block.screenshot(path=str(ARTIFACTS / "report-patients.png"))
-        finally:
-            browser.close()
+        page.locator('nav input[value="seek-care"]').uncheck()  # the block is filed under its most urgent photo
+        assert block.is_hidden()
+        page.locator('nav input[value="seek-care"]').check()
+        page.locator("#search").fill("p-1")  # by the patient id ...
+        assert block.is_visible() and page.locator("article.item:visible").count() == 1
+        assert page.locator("#shown").inner_text() == "3"
+        page.locator("#search").fill(paths[2][-12:].upper())  # ... or by any of its paths
+        assert block.is_visible() and page.locator("article.item:visible").count() == 1
+        page.locator("#search").fill("")
+        block.screenshot(path=str(ARTIFACTS / "report-patients.png"))
     assert not problems, problems
     assert all(u.startswith(("file://", "data:image/png;base64,")) for u in requests), [u for u in requests if not u.startswith("file://")]
