@@ -56,8 +56,8 @@ def white_balance_gains(lin: np.ndarray) -> np.ndarray | None:
     """The shades-of-gray gains (shades_of_gray_gains) over the neutral candidates
     (neutral_candidates) outside the person's skin-coloured region and its rim, or None when
     there are too few neutrals or the correction would take the skin out of its hue range, or
-    further out (keeps_skin_hue). Judged on the photo reduced by WB_SCALE (area average): the gains are
-    means over thousands of pixels, and the region only keeps the skin out of them."""
+    further out (keeps_skin_hue). Judged on the photo reduced by WB_SCALE (area average): the
+    gains are means over thousands of pixels, and the region only keeps the skin out of them."""
     h, w = lin.shape[:2]
     k = config.WB_SCALE
     small = cv2.resize(lin, (max(1, w // k), max(1, h // k)), interpolation=cv2.INTER_AREA)

@@ -1,6 +1,6 @@
 """Helpers over masks and pixel sets shared by segmentation, the quality gate and the features:
-structuring elements, connected components (filtered by size and shape), even samples, robust
-spread, shape descriptors."""
+structuring elements, connected components (filtered by size and shape), holes, even samples,
+robust spread, shape descriptors, and the half-size resampling the area statistics use."""
 
 from __future__ import annotations
 
@@ -51,6 +51,21 @@ def enclosed_holes(mask: np.ndarray) -> np.ndarray:
     outside = cv2.copyMakeBorder((~mask.astype(bool)).astype(np.uint8), 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=1)
     cv2.floodFill(outside, None, (0, 0), 2, flags=4)
     return outside[1:-1, 1:-1] == 1
+
+
+def resized_mask(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """A bool mask brought to size (w, h) by nearest neighbour."""
+    return cv2.resize(mask.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST).astype(bool)
+
+
+def half_blur(img: np.ndarray, sigma: float) -> np.ndarray:
+    """The Gaussian of sigma px (at img's size) of img, at half its size: a 2x2 area average,
+    itself a blur of variance 1/4 px^2 there, then a Gaussian of sigma' = sqrt(sigma^2 - 1) / 2.
+    Equal to the full-size Gaussian averaged over the same 2x2 blocks, at a quarter of the pixels
+    (tests/measure/test_fast_paths.py)."""
+    h, w = img.shape[:2]
+    half = cv2.resize(img, (w // 2, h // 2), interpolation=cv2.INTER_AREA)
+    return cv2.GaussianBlur(half, (0, 0), math.sqrt(sigma**2 - 1.0) / 2)
 
 
 def sized_components(mask: np.ndarray, min_area: int = 1, max_area: int | None = None):

@@ -31,7 +31,7 @@ import numpy as np
 from . import config
 from .color import hue_chroma
 from .face import FaceMap
-from .regions import components, disk, enclosed_holes, sample
+from .regions import components, disk, enclosed_holes, resized_mask, sample
 
 
 def _prior(lab: np.ndarray, hue: np.ndarray, chroma: np.ndarray, min_chroma: float = config.SKIN_CHROMA[0]) -> np.ndarray:
@@ -98,12 +98,9 @@ def skin_mask_lab(lab: np.ndarray, exclude: np.ndarray | None = None, face: Face
     k = config.SKIN_SCALE
     size = (max(1, w // k), max(1, h // k))
     small = cv2.resize(lab, size, interpolation=cv2.INTER_AREA)
-
-    def reduced(mask: np.ndarray | None) -> np.ndarray | None:
-        return None if mask is None else cv2.resize(mask.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST).astype(bool)
-
-    inside, features = (reduced(face.inside), reduced(face.features)) if face is not None else (None, None)
-    body = _skin_body(small, reduced(exclude), inside, features, radius=reduced_radius(k))
+    inside, features = (resized_mask(face.inside, size), resized_mask(face.features, size)) if face is not None else (None, None)
+    excluded = None if exclude is None else resized_mask(exclude, size)
+    body = _skin_body(small, excluded, inside, features, radius=reduced_radius(k))
     if not body.any():
         return np.zeros((h, w), bool)
     mask = cv2.resize(body.astype(np.uint8) * 255, (w, h), interpolation=cv2.INTER_LINEAR) > 127

@@ -15,7 +15,7 @@ import numpy as np
 
 from .. import config
 from ..chromophores import decompose
-from ..regions import disk, elongation_solidity, kept_components, sized_components
+from ..regions import disk, elongation_solidity, half_blur, kept_components, resized_mask, sized_components
 
 
 def macule_shaped(blob: np.ndarray) -> bool:
@@ -164,17 +164,15 @@ def bruises(m) -> np.ndarray:
     """Mask of bruise-like regions (see the feature bruise_area_fraction), blotches as compact as
     a macule (macule_shaped): the shading along the side of the nose, under the eyes and in the
     nasolabial folds is darker and bluer too, but in long bands and crescents. A bruise is a
-    blotch of BRUISE_MIN_AREA px and more: it is looked for on the photo reduced by 2 (area
-    average, itself a blur of variance 1/4 px^2 there: the Gaussian of sigma 5 px becomes one of
-    sqrt(5^2 - 1) / 2 px) and brought back inside the lesion search area."""
+    blotch of BRUISE_MIN_AREA px and more: it is looked for on the photo reduced by 2, smoothed
+    by the Gaussian of sigma 5 px taken there (regions.half_blur), and brought back inside the
+    lesion search area."""
     h, w = m.lab.shape[:2]
     size = (w // 2, h // 2)
-    half = cv2.resize(m.lab, size, interpolation=cv2.INTER_AREA)
     ref = m.reference if m.regional is None else m.regional[cv2.resize(m.face.regions, size, interpolation=cv2.INTER_NEAREST)]
-    d = cv2.GaussianBlur(half, (0, 0), math.sqrt(5.0**2 - 1.0) / 2) - ref
+    d = half_blur(m.lab, 5.0) - ref
     dL, da, db = d[..., 0], d[..., 1], d[..., 2]
     k = max(float(m.reference[0]), 1.0) / 65.0
-    core = cv2.resize(m.core.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST).astype(bool)
-    cand = (dL < -config.BRUISE_DELTA_L * k) & (db < -config.BRUISE_DELTA_B * k) & (da > 2.0 * k) & (-dL > 1.2 * da) & core
-    found = kept_components(cand, config.BRUISE_MIN_AREA // 4, macule_shaped)[0]
-    return cv2.resize(found.astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST).astype(bool) & m.core
+    cand = (dL < -config.BRUISE_DELTA_L * k) & (db < -config.BRUISE_DELTA_B * k) & (da > 2.0 * k) & (-dL > 1.2 * da)
+    found = kept_components(cand & resized_mask(m.core, size), config.BRUISE_MIN_AREA // 4, macule_shaped)[0]
+    return resized_mask(found, (w, h)) & m.core
