@@ -93,14 +93,20 @@ def kept_components(mask: np.ndarray, min_area: int, shape_ok: Callable[[np.ndar
     return keep[labels], int(keep.sum())
 
 
-def sample(mask: np.ndarray, at_most: int) -> tuple[np.ndarray, np.ndarray]:
-    """(rows, columns) of at most `at_most` of the mask's pixels, evenly strided in raster
-    order: img[rows, cols] is a sample of img over the mask for medians and percentiles."""
+def sample_index(mask: np.ndarray, at_most: int) -> np.ndarray:
+    """Raster (flat) indices of at most `at_most` of the mask's pixels, evenly strided in raster
+    order: img.reshape(-1, ...)[index] is a sample of img over the mask for medians and
+    percentiles."""
     idx = np.flatnonzero(mask)
     step = max(1, -(-len(idx) // at_most))
     while math.gcd(step, mask.shape[1]) != 1:  # a step sharing a factor with the width would sample
         step += 1  # the same columns in every row (JPEG's 8x8 blocks, 2x enlargements)
-    return np.divmod(idx[::step], mask.shape[1])
+    return idx[::step]
+
+
+def sample(mask: np.ndarray, at_most: int) -> tuple[np.ndarray, np.ndarray]:
+    """(rows, columns) of the pixels sample_index picks: img[rows, cols] is the sample."""
+    return np.divmod(sample_index(mask, at_most), mask.shape[1])
 
 
 def robust_sd(v: np.ndarray) -> float:

@@ -26,7 +26,7 @@ import numpy as np
 from .. import config
 from ..color import hue_chroma
 from ..face import REGIONS, FaceMap
-from ..regions import disk, enclosed_holes, half_blur, sample
+from ..regions import disk, enclosed_holes, half_blur, sample_index
 from . import detect
 
 #: (len(REGIONS), 3): each region's usual (L*, a*, b*) offset from the face's level; row 0 none
@@ -86,17 +86,29 @@ class Measurements:
         return self._hue_chroma or hue_chroma(self.lab)
 
     @cached_property
-    def _sample(self) -> tuple[np.ndarray, np.ndarray]:
-        return sample(self.skin, config.STATS_MAX_PIXELS)
+    def _sample(self) -> np.ndarray:
+        return sample_index(self.skin, config.STATS_MAX_PIXELS)
 
     def skin_sample(self, img: np.ndarray) -> np.ndarray:
-        """A one-channel map at an even sample of the skin's pixels (config.STATS_MAX_PIXELS):
-        medians and percentiles over the skin are taken on it."""
-        return img[self._sample]
+        """A map (H, W) or (H, W, C) at an even sample of the skin's pixels
+        (config.STATS_MAX_PIXELS): (n,) or (n, C). Medians and percentiles over the skin are
+        taken on it. One gather of whole pixels, never of a channel's strided view."""
+        img = np.asarray(img)
+        return img.reshape(-1, *img.shape[2:])[self._sample]
+
+    @cached_property
+    def skin_lab(self) -> np.ndarray:
+        """(n, 3) L*a*b* of the skin sample (skin_sample)."""
+        return self.skin_sample(self.lab)
+
+    @cached_property
+    def skin_linear(self) -> np.ndarray:
+        """(n, 3) linear RGB of the skin sample (skin_sample)."""
+        return self.skin_sample(self.linear)
 
     @cached_property
     def skin_a(self) -> np.ndarray:
-        return self.skin_sample(self.lab[..., 1])
+        return self.skin_lab[:, 1]
 
     @cached_property
     def region_levels(self) -> dict[int, np.ndarray]:
@@ -106,7 +118,7 @@ class Measurements:
         if self.face is None:
             return {}
         region, inside = self.skin_sample(self.face.regions), self.skin_sample(self.face.inside)
-        lab = np.stack([self.skin_sample(self.lab[..., c]) for c in range(3)], axis=1)
+        lab = self.skin_lab
         levels = {}
         for k in range(1, len(REGIONS)):
             px = lab[inside & (region == k)]
@@ -138,7 +150,7 @@ class Measurements:
         `regional`), else the median of the less-red half of the skin."""
         if self.regional is not None:
             return self.regional[0]
-        return np.array([np.median(self.skin_sample(self.lab[..., c])[self.reference_set]) for c in range(3)], np.float32)
+        return np.array([np.median(self.skin_lab[self.reference_set, c]) for c in range(3)], np.float32)
 
     @cached_property
     def reference_map(self) -> np.ndarray:

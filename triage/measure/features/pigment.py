@@ -17,7 +17,7 @@ def f_melanin_index(m: Measurements) -> float:
     reference pixels (the skin inside a parsed face's outline, else the less-red half).
     Reference: Dawson JB et al. Phys Med Biol 1980;25:695-709; Yamamoto T et al. Skin Res
     Technol 2008;14:26-34."""
-    mi = -100.0 * np.log10(m.skin_sample(m.linear[..., 0]) + 1e-4)
+    mi = -100.0 * np.log10(m.skin_linear[:, 0] + 1e-4)
     return float(np.percentile(mi, 95) - np.median(mi[m.reference_set]))
 
 

@@ -34,7 +34,7 @@ def f_erythema_index(m: Measurements) -> float:
     the reference pixels (the skin inside a parsed face's outline, else the less-red half).
     Reference: Dawson JB et al. Phys Med Biol 1980;25:695-709; Yamamoto T et al. Skin Res
     Technol 2008;14:26-34 (RGB erythema and melanin indices)."""
-    R, G = m.skin_sample(m.linear[..., 0]), m.skin_sample(m.linear[..., 1])
+    R, G = m.skin_linear[:, 0], m.skin_linear[:, 1]
     ei = 100.0 * np.log10((R + 1e-4) / (G + 1e-4))
     return float(np.percentile(ei, 90) - np.median(ei[m.reference_set]))
 
@@ -94,7 +94,7 @@ def f_hemoglobin_index(m: Measurements) -> float:
     Independent of exposure and, to first order, of melanin; a white-balance error moves it.
     Reference: Tsumura N et al. ACM Trans Graph (SIGGRAPH) 2003;22:770-779."""
     pixels = m.reference_set if m.regional is not None else slice(None)
-    _mel, hb = decompose(np.stack([m.skin_sample(m.linear[..., c]) for c in range(3)], axis=1)[pixels])
+    _mel, hb = decompose(m.skin_linear[pixels])
     return float(np.median(hb))
 
 
