@@ -13,6 +13,8 @@ pustular acne, spreading redness on cellulitis, ...; OWN_FINDING below). Overall
   target that does not depend on the model;
 - seek-care stand-ins flagged (not normal) and called seek-care; monitor stand-ins flagged;
 - how often the model's "beyond training" safety net fired, per label;
+- among the healthy faces the model flagged, the features its explanation names (the leading
+  reason, and any reason): why a healthy face is not called normal;
 - skin-mask IoU against the hand-drawn masks (at the working size).
 Rows whose `extra` says borderline belong to no level and are left out of rates. Photos the model
 was fitted on are left out too: its card's training canvases (and, with --report-half, the real
@@ -133,6 +135,18 @@ def score(row: dict) -> float:
     return p["monitor"] + 2 * p["seek-care"]
 
 
+def flag_reasons(xs: list[dict], leading: bool, top: int = 5) -> dict[str, float]:
+    """Among the photos of xs the model did not call normal, the share whose explanation names
+    each feature (its leading reason only, or any of its reasons): the TOP most frequent. Says
+    why healthy faces are flagged."""
+    flagged = [x["row"] for x in xs if x["row"]["label"] != "normal"]
+    seen: Counter = Counter()
+    for row in flagged:
+        reasons = [r["feature"] for r in ((row.get("explanation") or {}).get("reasons") or [])]
+        seen.update(reasons[:1] if leading else set(reasons))
+    return {f: n / len(flagged) for f, n in seen.most_common(top)}
+
+
 def _share(flags) -> float | None:
     flags = list(flags)
     return sum(flags) / len(flags) if flags else None
@@ -244,6 +258,8 @@ def main() -> int:
         "skin_mask_iou_n": len(ious),
         "face_parsed": {lbl: _share(bool(x["row"]["image"].get("face")) for x in xs)
                         for lbl, xs in (("normal", normal), ("monitor", monitor), ("seek-care", seek))},
+        "healthy_flagged_leading_reason": flag_reasons(normal, leading=True),
+        "healthy_flagged_any_reason": flag_reasons(normal, leading=False),
     }  # fmt: skip
     print("\n".join(lines))
     print()
