@@ -76,7 +76,8 @@ def test_the_same_person_from_day_to_day(canvas_dir):
     b, pb = cv.paint(day_spec(course, 7, 0), base, np.random.default_rng([9, 1]))
     assert pa["treated"].any() and np.array_equal(pa["treated"], pb["treated"])
     assert pa["melanin_step"] == pb["melanin_step"]
-    spots_a = pa["hemoglobin"] > pa["hemoglobin"].max() * 0.8
-    spots_b = pb["hemoglobin"] > pb["hemoglobin"].max() * 0.8
+    spots_a = pa["hemoglobin"] > pa["hemoglobin"].max() * 0.8  # day 5's pustules: their halos' peaks
     assert day_spec(course, 5, 0).pustules < day_spec(course, 7, 0).pustules
-    assert (spots_a & spots_b).sum() >= 0.9 * spots_a.sum()  # day 5's pustules are still there on day 7
+    # still there on day 7: as much blood at those peaks (the erythema around them is ~0.2 lower;
+    # not compared with day 7's own peaks, which two overlapping new pustules can raise)
+    assert (pb["hemoglobin"][spots_a] >= 0.9 * pa["hemoglobin"][spots_a]).mean() >= 0.9
