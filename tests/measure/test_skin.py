@@ -77,3 +77,40 @@ def test_white_balance_never_turns_the_skin_green():
     norm = normalise(_rgb_of(lab))
     assert np.median(norm.lab[face][:, 1]) > 4.0
     assert skin.skin_mask_lab(norm.lab)[face].mean() > 0.95
+
+
+def _head(hair_L: float):
+    """A drawn head (Lab, 200 x 200): a face's outline (an ellipse) with brows, skin of L* 60 all
+    around it, and above the brows a cap of 'hair' of the skin's hue at L* hair_L."""
+    import cv2
+
+    lab = np.zeros((200, 200, 3), np.float32)
+    lab[:] = (60.0, 14.0, 16.0)
+    rng = np.random.default_rng(0)
+    lab += rng.normal(0, 1.0, lab.shape).astype(np.float32)
+    inside = np.zeros((200, 200), np.uint8)
+    cv2.ellipse(inside, (100, 110), (50, 70), 0, 0, 360, 1, -1)
+    inside = inside.astype(bool)
+    features = np.zeros((200, 200), bool)
+    features[80:86, 70:95] = features[80:86, 105:130] = True  # brows: the top feature row is 80
+    cap = (np.hypot(np.arange(200)[None, :] - 100, (np.arange(200)[:, None] - 110) * 50 / 70) < 75) & ~inside
+    cap[80:] = False
+    lab[cap] = (hair_L, 7.0, 8.0)
+    med, sd = np.array([60.0, 14.0, 16.0]), np.array([2.0, 1.5, 1.5])
+    return lab, inside, features, cap, med, sd
+
+
+def test_head_hair_is_learned_beside_the_face_and_taken_above_the_brows():
+    """Truth drawn: a cap of darker hair above the brows outside the outline is found whole;
+    nothing inside the outline or below the brows is taken."""
+    lab, inside, features, cap, med, sd = _head(hair_L=35.0)
+    hair = skin.head_hair(lab, inside, features, med, sd, among=np.ones(inside.shape, bool))
+    assert hair[cap].mean() > 0.99
+    assert not (hair & inside).any() and not hair[80:].any()
+    assert not (hair & ~cap).any()  # the skin-coloured rest above the brows stays
+
+
+def test_a_bald_head_loses_nothing():
+    """No pixel beside the face is darker than the skin: no hair colour is learned, nothing taken."""
+    lab, inside, features, _cap, med, sd = _head(hair_L=60.0)
+    assert not skin.head_hair(lab, inside, features, med, sd, among=np.ones(inside.shape, bool)).any()

@@ -14,8 +14,9 @@
    With a parsed face (triage.measure.face) the colour is learned from the face's own skin
    inside its outline (eyes, brows and lips left out), with tighter bounds (SKIN_FACE_*) and a
    lower chroma floor (shaded and dark skin); outside the outline a pixel must also keep the
-   face's a* and hue (red clothing and auburn or blond hair do not), and only skin connected to
-   the face (neck, ears) is kept.
+   face's a* and hue (red clothing and auburn or blond hair do not), the head's hair above the
+   brows is taken out by its own colour, learned beside the face (head_hair), and only skin
+   connected to the face (neck, ears) is kept.
 3. Opening removes noise, small enclosed holes that are not dark grey (pustule tops, bleeding
    points, crusts) are filled, components under SKIN_MIN_COMPONENT_FRACTION of the frame are
    dropped; last, thin dark strands (hair) found by a black-hat transform are taken out.
@@ -151,6 +152,7 @@ def _skin_body(
         h_med = np.median(hue[at])
         h_mad = np.median(np.abs(hue[at] - h_med)) * 1.4826
         adapted &= inside | ((a < med[1] + k * mad[1] + m_a) & (np.abs(hue - h_med) < k * h_mad + config.SKIN_FACE_HUE_MARGIN))
+        adapted &= ~head_hair(lab, inside, features, med, mad, among=adapted)
     flushed = (
         persons & (hue >= config.SKIN_FLUSH_HUE_MIN_DEG) & (hue < config.SKIN_HUE_DEG[0])
         & (a > med[1] + config.SKIN_FLUSH_MIN_DELTA_A) & (chroma <= config.SKIN_CHROMA[1]) & (L <= config.SKIN_L[1])
@@ -170,6 +172,46 @@ def _skin_body(
     if inside is not None:  # the face's skin and what joins it (neck, ears), not the backdrop
         keep &= np.bincount(labels[inside], minlength=n) > 0
     return keep[labels]
+
+
+def head_hair(
+    lab: np.ndarray, inside: np.ndarray, features: np.ndarray, skin_med: np.ndarray, skin_sd: np.ndarray, among: np.ndarray
+) -> np.ndarray:
+    """The head's hair beside and above a parsed face (bool, lab's shape): where hair of the
+    skin's hue (brown, blond) passes every colour test. Its colour is learned from the same photo:
+    the pixels within HAIR_RING face heights outside the face's outline and above its brows (the
+    top of the eyes', brows' and lips' mask, `features`) that are darker than the skin's median L*
+    by HAIR_DARKER robust deviations; with at least HAIR_MIN_SHARE of that ring, their median mu_h
+    and robust deviation s_h (1.4826 MAD) per channel. Above the brows and outside the outline, a
+    pixel x is hair when it is nearer the hair than the skin (skin_med, skin_sd) in robust units:
+
+        sum_c ((x_c - mu_h,c) / s_h,c)^2  <  sum_c ((x_c - mu_s,c) / s_s,c)^2   (c = L*, a*, b*)
+
+    Inside the outline (forehead) and below the brows (ears, neck) nothing is taken: a shaded
+    forehead or neck can be nearer a dark hair colour than the lit face. Only pixels of `among`
+    (those still taken for skin) are judged."""
+    h, w = inside.shape
+    rows = np.flatnonzero(inside.any(axis=1))
+    feature_rows = np.flatnonzero(features.any(axis=1))
+    if len(rows) == 0 or len(feature_rows) == 0:
+        return np.zeros((h, w), bool)
+    above = np.zeros((h, w), bool)
+    above[: feature_rows[0]] = True  # image rows above the brows
+    above &= ~inside
+    distance = cv2.distanceTransform((~inside).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_3)  # px to the outline
+    ring = (distance <= max(1.0, config.HAIR_RING * (rows[-1] - rows[0]))) & above
+    dark = ring & (lab[..., 0] < skin_med[0] - config.HAIR_DARKER * skin_sd[0])
+    if np.count_nonzero(dark) < config.HAIR_MIN_SHARE * max(np.count_nonzero(ring), 1):
+        return np.zeros((h, w), bool)
+    px = lab[dark]
+    hair_med = np.median(px, axis=0)
+    hair_sd = np.median(np.abs(px - hair_med), axis=0) * 1.4826 + 1e-3
+    at = np.nonzero(above & among)
+    x = lab[at]
+    nearer = (((x - hair_med) / hair_sd) ** 2).sum(axis=1) < (((x - skin_med) / skin_sd) ** 2).sum(axis=1)
+    out = np.zeros((h, w), bool)
+    out[at[0][nearer], at[1][nearer]] = True
+    return out
 
 
 def hair_like(L: np.ndarray) -> np.ndarray:
