@@ -16,8 +16,10 @@ from __future__ import annotations
 import argparse
 import csv
 import sys
+from functools import partial
 from pathlib import Path
 
+import contact_sheet
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -55,9 +57,7 @@ def _tile(args):
             cv2.circle(shown, (round(x * scale), round(y * scale)), 5, (0, 255, 255), 1)
         text = f"{finding} {len(points)}"
     face = "face" if m.face is not None else "no face"
-    bar = np.full((22, 2 * size[0] + 4, 3), 255, np.uint8)
-    cv2.putText(bar, f"{Path(file).name[:40]} {face}: {text}", (4, 15), cv2.FONT_HERSHEY_SIMPLEX, 0.42, (0, 0, 0), 1)
-    return np.vstack([bar, np.hstack([photo, np.full((h, 4, 3), 255, np.uint8), shown])])
+    return contact_sheet.tile(photo, shown, [f"{Path(file).name[:40]} {face}: {text}"])
 
 
 def main() -> int:
@@ -78,22 +78,12 @@ def main() -> int:
     files = []
     for g in args.groups.split(","):
         files += [r["file"] for r in rows if r["group"] == g][args.offset: args.offset + args.n]
-    tiles = list(imap_unordered(_tile_at, list(enumerate((str(args.data), f, args.finding) for f in files)), default_workers()))
-    tiles = [t for _i, t in sorted(tiles, key=lambda it: it[0])]
-    cols = 2
-    width = max(t.shape[1] for t in tiles)
-    tiles = [np.pad(t, ((0, 4), (0, width - t.shape[1] + 6), (0, 0)), constant_values=255) for t in tiles]
-    tiles += [np.full_like(tiles[0], 255)] * (-len(tiles) % cols)
-    sheet = np.vstack([np.hstack(tiles[i: i + cols]) for i in range(0, len(tiles), cols)])
+    jobs = list(enumerate((str(args.data), f, args.finding) for f in files))
+    tiles = sorted(imap_unordered(partial(contact_sheet.indexed, _tile), jobs, default_workers()), key=lambda it: it[0])
     out = args.out or Path(f"/tmp/detections-{args.finding}.png")
-    cv2.imwrite(str(out), sheet[..., ::-1])
+    cv2.imwrite(str(out), contact_sheet.sheet([t for _i, t in tiles], cols=2)[..., ::-1])
     print(out)
     return 0
-
-
-def _tile_at(args):
-    i, job = args
-    return i, _tile(job)
 
 
 if __name__ == "__main__":

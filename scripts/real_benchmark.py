@@ -39,8 +39,10 @@ import json
 import math
 import sys
 from collections import Counter, defaultdict
+from functools import partial
 from pathlib import Path
 
+import contact_sheet
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -113,11 +115,7 @@ def _tile(args):
     h = 220
     size = (max(1, round(img.rgb.shape[1] * h / img.rgb.shape[0])), h)
     photo = cv2.resize(img.rgb, size, interpolation=cv2.INTER_AREA)
-    tile = np.hstack([photo, np.full((h, 4, 3), 255, np.uint8), render_overlay(img.rgb, m, size)])
-    bar = np.full((38, tile.shape[1], 3), 255, np.uint8)
-    for k, line in enumerate(caption.split("\n")[:2]):
-        cv2.putText(bar, line[:110], (4, 15 + 17 * k), cv2.FONT_HERSHEY_SIMPLEX, 0.42, (0, 0, 0), 1, cv2.LINE_AA)
-    return np.vstack([bar, tile])
+    return contact_sheet.tile(photo, render_overlay(img.rgb, m, size), caption.split("\n")[:2])
 
 
 def auroc(pos: list[float], neg: list[float]) -> float | None:
@@ -301,15 +299,12 @@ def main() -> int:
                 for x in worst
             ]  # fmt: skip
         jobs = [(name, t) for name, ts in tiles_of.items() for t in ts]
-        made = dict(imap_unordered(_tile_indexed, list(enumerate(t for _n, t in jobs)), workers))
+        made = dict(imap_unordered(partial(contact_sheet.indexed, _tile), list(enumerate(t for _n, t in jobs)), workers))
         tiles = defaultdict(list)
         for i, (name, _t) in enumerate(jobs):
             tiles[name].append(made[i])
         for name, ts in tiles.items():
-            width = max(t.shape[1] for t in ts)
-            rows = [np.pad(t, ((0, 6), (0, width - t.shape[1]), (0, 0)), constant_values=255) for t in ts]
-            sheet = np.vstack(rows)
-            ok_, buf = cv2.imencode(".png", sheet[..., ::-1])
+            ok_, buf = cv2.imencode(".png", contact_sheet.sheet(ts)[..., ::-1])
             atomic_write_bytes(args.out / f"contact_{name}.png", buf.tobytes())
     print(f"\nwritten to {args.out} (summary.json, rows.csv, contact_<group>.png)")
     return 0
@@ -329,11 +324,6 @@ def fitted_on(model: str | None, with_calibration: bool) -> set[str]:
     if with_calibration:
         out |= set((card.get("calibration") or {}).get("real_dev_files") or [])
     return out
-
-
-def _tile_indexed(args):
-    i, t = args
-    return i, _tile(t)
 
 
 def _findings_text(f: dict) -> str:
