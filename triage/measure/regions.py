@@ -109,10 +109,17 @@ def sample(mask: np.ndarray, at_most: int) -> tuple[np.ndarray, np.ndarray]:
     return np.divmod(sample_index(mask, at_most), mask.shape[1])
 
 
-def robust_sd(v: np.ndarray) -> float:
-    """1.4826 * median(|v - median(v)|): the MAD scaled to equal the standard deviation of a
+def median_and_sd(px: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Robust location and spread of the rows of px ((n,) or (n, channels)), per column: the
+    median and 1.4826 * median(|x - median|), the MAD scaled to equal the standard deviation of a
     normal distribution (Rousseeuw PJ, Croux C. J Am Stat Assoc 1993;88:1273-1283)."""
-    return float(1.4826 * np.median(np.abs(v - np.median(v))))
+    med = np.median(px, axis=0)
+    return med, 1.4826 * np.median(np.abs(px - med), axis=0)
+
+
+def robust_sd(v: np.ndarray) -> float:
+    """The robust standard deviation of a set of values (median_and_sd)."""
+    return float(median_and_sd(v)[1])
 
 
 def elongation_solidity(blob: np.ndarray) -> tuple[float, float]:

@@ -32,7 +32,7 @@ import numpy as np
 from . import config
 from .color import hue_chroma
 from .face import FaceMap
-from .regions import components, disk, enclosed_holes, resized_mask, sample
+from .regions import components, disk, enclosed_holes, median_and_sd, resized_mask, sample
 
 
 def _prior(lab: np.ndarray, hue: np.ndarray, chroma: np.ndarray, min_chroma: float = config.SKIN_CHROMA[0]) -> np.ndarray:
@@ -142,15 +142,13 @@ def _skin_body(
         learn = central if np.count_nonzero(central) >= min_px else core
         k, margins = config.SKIN_MAHALANOBIS, config.SKIN_MARGINS
     at = sample(learn, config.STATS_MAX_PIXELS)
-    px = lab[at].T  # (3, n): one row per channel
-    med = np.median(px, axis=1)
-    mad = np.median(np.abs(px - med[:, None]), axis=1) * 1.4826 + 1e-3
+    med, mad = median_and_sd(lab[at])
+    mad = mad + 1e-3
     (m_L, m_a, m_b), L, a, b = margins, lab[..., 0], lab[..., 1], lab[..., 2]
     persons = (np.abs(b - med[2]) < k * mad[2] + m_b) & (L > med[0] - (k * mad[0] + m_L))  # their b*, L*
     adapted = prior & persons & (a > med[1] - (k * mad[1] + m_a))
     if inside is not None:  # outside the face's outline: the face's a* and hue (no clothing, hair)
-        h_med = np.median(hue[at])
-        h_mad = np.median(np.abs(hue[at] - h_med)) * 1.4826
+        h_med, h_mad = median_and_sd(hue[at])
         adapted &= inside | ((a < med[1] + k * mad[1] + m_a) & (np.abs(hue - h_med) < k * h_mad + config.SKIN_FACE_HUE_MARGIN))
         adapted &= ~head_hair(lab, inside, features, med, mad, among=adapted)
     flushed = (
@@ -203,9 +201,8 @@ def head_hair(
     dark = ring & (lab[..., 0] < skin_med[0] - config.HAIR_DARKER * skin_sd[0])
     if np.count_nonzero(dark) < config.HAIR_MIN_SHARE * max(np.count_nonzero(ring), 1):
         return np.zeros((h, w), bool)
-    px = lab[dark]
-    hair_med = np.median(px, axis=0)
-    hair_sd = np.median(np.abs(px - hair_med), axis=0) * 1.4826 + 1e-3
+    hair_med, hair_sd = median_and_sd(lab[dark])
+    hair_sd = hair_sd + 1e-3
     at = np.nonzero(above & among)
     x = lab[at]
     nearer = (((x - hair_med) / hair_sd) ** 2).sum(axis=1) < (((x - skin_med) / skin_sd) ** 2).sum(axis=1)
@@ -245,6 +242,6 @@ def _fill_small_holes(mask: np.ndarray, lab: np.ndarray, skin_median: np.ndarray
     sums = np.stack([np.bincount(lbl, weights=px[:, c], minlength=n) for c in range(3)], axis=1)
     means = sums / np.maximum(area, 1)[:, None]
     chroma = np.hypot(means[:, 1], means[:, 2])
-    hair_like = (means[:, 0] < skin_median[0] - 15) & (chroma < np.hypot(skin_median[1], skin_median[2]))
-    fill = small & ~hair_like
+    dark_grey = (means[:, 0] < skin_median[0] - 15) & (chroma < np.hypot(skin_median[1], skin_median[2]))
+    fill = small & ~dark_grey
     return mask | fill[labels]
