@@ -143,6 +143,7 @@ def row_for(decoded: DecodedImage, m: Measured, *, path: str, sha256: str, days,
             "format": decoded.format,
             "normalisation": m.normalised.method,
             "face": m.face is not None,
+            "head_box": m.head is not None,
         },
         **_patient_fields(patient, course),
     }

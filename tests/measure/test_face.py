@@ -62,6 +62,25 @@ def test_half_face_and_skin_close_ups_are_not_trusted(portrait):
         assert face.face_map(crop) is None
 
 
+def test_a_sure_detection_whose_mesh_is_not_trusted_gives_a_head_box(portrait):
+    """A head in profile: the mesh is rejected, but the detector's box still says where the face
+    is (HEAD_MIN_DETECTION_SCORE). The hand-marked eyes lie inside the box's ellipse, below its
+    top; a trusted mesh, or a detection the detector is unsure of, gives none."""
+    import dataclasses
+
+    found = face.parse(portrait.rgb)
+    shape = portrait.rgb.shape[:2]
+    assert face.head_box(found, shape) is None  # trusted: the mesh is used instead
+    profile = dataclasses.replace(found, presence=0.2)
+    box = face.head_box(profile, shape)
+    eyes = np.rint(EYES * portrait.rgb.shape[1] / portrait.width).astype(int)  # to working pixels
+    assert box.inside[eyes[:, 1], eyes[:, 0]].all()
+    assert box.brow_row < eyes[:, 1].min()
+    assert 0.05 < box.inside.mean() < 0.6
+    unsure = dataclasses.replace(profile, detection=dataclasses.replace(found.detection, score=0.6))
+    assert face.head_box(unsure, shape) is None
+
+
 def test_regions_lie_where_the_face_has_them(portrait):
     fm = face.face_map(portrait.rgb)
     centre = {}

@@ -97,14 +97,14 @@ def _head(hair_L: float):
     cap[80:] = False
     lab[cap] = (hair_L, 7.0, 8.0)
     med, sd = np.array([60.0, 14.0, 16.0]), np.array([2.0, 1.5, 1.5])
-    return lab, inside, features, cap, med, sd
+    return lab, inside, 80, cap, med, sd
 
 
 def test_head_hair_is_learned_beside_the_face_and_taken_above_the_brows():
     """Truth drawn: a cap of darker hair above the brows outside the outline is found whole;
     nothing inside the outline or below the brows is taken."""
-    lab, inside, features, cap, med, sd = _head(hair_L=35.0)
-    hair = skin.head_hair(lab, inside, features, med, sd, among=np.ones(inside.shape, bool))
+    lab, inside, brow_row, cap, med, sd = _head(hair_L=35.0)
+    hair = skin.head_hair(lab, inside, brow_row, med, sd, among=np.ones(inside.shape, bool))
     assert hair[cap].mean() > 0.99
     assert not (hair & inside).any() and not hair[80:].any()
     assert not (hair & ~cap).any()  # the skin-coloured rest above the brows stays
@@ -112,5 +112,34 @@ def test_head_hair_is_learned_beside_the_face_and_taken_above_the_brows():
 
 def test_a_bald_head_loses_nothing():
     """No pixel beside the face is darker than the skin: no hair colour is learned, nothing taken."""
-    lab, inside, features, _cap, med, sd = _head(hair_L=60.0)
-    assert not skin.head_hair(lab, inside, features, med, sd, among=np.ones(inside.shape, bool)).any()
+    lab, inside, brow_row, _cap, med, sd = _head(hair_L=60.0)
+    assert not skin.head_hair(lab, inside, brow_row, med, sd, among=np.ones(inside.shape, bool)).any()
+
+
+def test_a_profile_s_hair_is_not_skin_once_the_head_box_is_known():
+    """Truth drawn: a head in profile, the back and top of it brown hair of the skin's hue (L*
+    26, a* 4, b* 12, as measured on real profiles), the face and neck skin (L* 46, a* 11, b* 18).
+    Learnt from the frame's centre, half hair, the person's colour spans both and the hair is
+    'skin'; learnt inside the detector's box around the face (face.HeadBox), it is not."""
+    import cv2
+
+    from triage.measure.face import HeadBox
+
+    h, w = 300, 240
+    yy, xx = np.mgrid[:h, :w]
+    head = ((xx - 120) / 95.0) ** 2 + ((yy - 140) / 120.0) ** 2 < 1
+    face = head & (yy > 135) & (xx > 115)
+    hair = head & ~face
+    person = face | ((xx > 115) & (xx < 170) & (yy >= 200))  # and the neck
+    lab = np.empty((h, w, 3), np.float32)
+    lab[...] = (88.0, 0.5, 1.0)  # a light grey backdrop
+    lab[hair] = (26.0, 4.0, 12.0)
+    lab[person] = (46.0, 11.0, 18.0)
+    lab += np.random.default_rng(7).normal(0, 1.0, lab.shape).astype(np.float32)
+    lab = normalise(_rgb_of(lab)).lab
+    box = np.zeros((h, w), np.uint8)
+    cv2.ellipse(box, (160, 175), (45, 45), 0, 0, 360, 1, -1)  # the box's ellipse, on the face
+    assert skin.skin_mask_lab(lab)[hair].mean() > 0.9  # the failure this mends
+    m = skin.skin_mask_lab(lab, head=HeadBox(box.astype(bool), brow_row=130))
+    assert m[hair].mean() < 0.01
+    assert m[person].mean() > 0.97

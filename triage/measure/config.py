@@ -138,6 +138,12 @@ FACE_MIN_PRESENCE = 0.9
 #: ...and when the mesh of the mirrored crop, mirrored back, lies within this mean distance of it
 #: (in inter-ocular distances).
 FACE_MAX_MIRROR_ERROR = 0.1
+#: A face the detector is this sure of, whose mesh is not trusted, is a head (in profile): its box
+#: is where the skin mask learns the person's colour (face.HeadBox). On ../shared/real-dev the 22
+#: healthy profiles whose mesh is rejected score 0.76-0.95; the 56 clinical close-ups where the
+#: detector fires but the mesh is rejected score 0.52-0.72 (90th percentile 0.67), but for one
+#: whole acne face (0.82).
+HEAD_MIN_DETECTION_SCORE = 0.75
 
 # --- skin segmentation (triage.measure.skin) -----------------------------------------------------
 #: Broad prior of skin chromaticity in float Lab, wide enough for ITA -60..+75 deg under

@@ -18,6 +18,10 @@ one thread, so the same photo gives the same mesh in every process:
    (mean distance from each of its points to the nearest point of this mesh, in inter-ocular
    distances, at most FACE_MAX_MIRROR_ERROR). On half-face close-ups the mesh can be
    hallucinated (eyes placed on a cheek); both tests reject that.
+4. A head in profile: the mesh is rejected (presence 0.0-0.9 on real profiles), but a box the
+   detector is sure of (HEAD_MIN_DETECTION_SCORE) still says where the face is (`HeadBox`): the
+   skin mask learns the person's colour inside it and takes the hair above it out; nothing else
+   uses it.
 
 Regions (`regions`): every mesh vertex carries one of REGIONS (VERTEX_REGION, set once from the
 vertices' place on a frontal face by scripts/face_regions.py); each triangle of the mesh is
@@ -118,7 +122,7 @@ def detect(rgb: np.ndarray) -> Detection | None:
 @dataclass(frozen=True)
 class Face:
     landmarks: np.ndarray  #: (468, 2) float32: (x, y) of the mesh's points in the photo's pixels
-    detection_score: float  #: BlazeFace's score of the box the mesh was fitted in
+    detection: Detection  #: BlazeFace's box the mesh was fitted in
     presence: float  #: the landmark model's face-presence score, 0-1
     mirror_error: float  #: the mirrored crop's mesh against this one, in inter-ocular distances
 
@@ -169,7 +173,7 @@ def parse(rgb: np.ndarray) -> Face | None:
     mirror_error = float(cKDTree(points).query(mirrored)[0].mean() / max(iod, 1e-6))
     back = cv2.invertAffineTransform(to_crop)
     landmarks = (points @ back[:, :2].T + back[:, 2]).astype(np.float32)
-    return Face(landmarks, det.score, presence, mirror_error)
+    return Face(landmarks, det, presence, mirror_error)
 
 
 @dataclass(frozen=True)
@@ -187,10 +191,37 @@ def face_map(rgb: np.ndarray) -> FaceMap | None:
     """The regions and features of the face in a photo, or None when there is no face or its
     mesh is not trusted (the photo is then measured as a close-up)."""
     found = parse(rgb)
-    if found is None or not found.trusted:
+    return None if found is None else map_face(found, rgb.shape[:2])
+
+
+def map_face(found: Face, shape: tuple[int, int]) -> FaceMap | None:
+    """The FaceMap of a parsed face at a photo's size (H, W), or None when its mesh is not trusted."""
+    if not found.trusted:
         return None
-    shape = rgb.shape[:2]
     return FaceMap(found, regions(found, shape), outline(found, shape), features_mask(found, shape), unsearched(found, shape))
+
+
+@dataclass(frozen=True)
+class HeadBox:
+    """A face the detector is sure of whose mesh is not trusted (a head in profile): only where
+    it is. The skin mask learns the person's colour inside it and takes the hair above it out
+    (skin.skin_mask_lab); nothing else uses it (the photo is measured as a close-up)."""
+
+    inside: np.ndarray  #: bool (H, W): the ellipse inscribed in the detector's box
+    brow_row: int  #: the box's top row: BlazeFace's box starts at the brows
+
+
+def head_box(found: Face, shape: tuple[int, int]) -> HeadBox | None:
+    """The HeadBox of a parsed face whose mesh is not trusted, when its detection score is at
+    least HEAD_MIN_DETECTION_SCORE; else None."""
+    det = found.detection
+    if found.trusted or det.score < config.HEAD_MIN_DETECTION_SCORE:
+        return None
+    inside = np.zeros(shape, np.uint8)
+    centre = tuple(int(round(v)) for v in det.centre)
+    axes = tuple(max(1, int(round(v / 2))) for v in det.size)
+    cv2.ellipse(inside, centre, axes, 0.0, 0.0, 360.0, 1, -1)
+    return HeadBox(inside.astype(bool), max(0, int(round(det.centre[1] - det.size[1] / 2))))
 
 
 # --- topology: MediaPipe's face_mesh_connections as closed outlines (vertex indices) --------

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import features
-from .face import FaceMap
+from .face import FaceMap, HeadBox
 from .normalise import Normalised
 from .quality import Quality, assess
 from .segment import segment
@@ -27,6 +27,7 @@ class Measured:
     features: dict[str, float | None]
     maps: features.Measurements  #: the maps and detections the features were computed from
     face: FaceMap | None = None  #: the parsed face, when the photo shows one
+    head: HeadBox | None = None  #: where a face is whose mesh is not trusted (a profile: skin only)
 
 
 def measure(rgb: np.ndarray, original_size: tuple[int, int] | None = None) -> Measured:
@@ -36,7 +37,7 @@ def measure(rgb: np.ndarray, original_size: tuple[int, int] | None = None) -> Me
     norm, face, mask = seg.normalised, seg.face, seg.skin
     q = assess(norm, mask, original_size or (rgb.shape[1], rgb.shape[0]))
     maps = features.Measurements(norm.linear, norm.lab, mask, norm.hue, norm.chroma, face)
-    return Measured(norm, mask, q, features.values(maps), maps, face)
+    return Measured(norm, mask, q, features.values(maps), maps, face, seg.head)
 
 
 def skin_mask(rgb: np.ndarray) -> np.ndarray:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .face import FaceMap, face_map
+from .face import FaceMap, HeadBox, head_box, map_face, parse
 from .normalise import Normalised, normalise
 from .skin import skin_mask_lab
 
@@ -18,10 +18,14 @@ class Segmented:
     normalised: Normalised
     face: FaceMap | None  #: the parsed face, when the photo shows one
     skin: np.ndarray  #: bool (H, W)
+    head: HeadBox | None = None  #: where a face is whose mesh is not trusted (a profile)
 
 
 def segment(rgb: np.ndarray) -> Segmented:
     """Normalise colour, parse the face and segment the skin of an upright uint8 RGB photo."""
     norm = normalise(rgb)
-    face = face_map(rgb)
-    return Segmented(norm, face, skin_mask_lab(norm.lab, exclude=norm.chart, face=face))
+    found = parse(rgb)
+    face = head = None
+    if found is not None:
+        face, head = map_face(found, rgb.shape[:2]), head_box(found, rgb.shape[:2])
+    return Segmented(norm, face, skin_mask_lab(norm.lab, exclude=norm.chart, face=face, head=head), head)

@@ -16,7 +16,9 @@
    lower chroma floor (shaded and dark skin); outside the outline a pixel must also keep the
    face's a* and hue (red clothing and auburn or blond hair do not), the head's hair above the
    brows is taken out by its own colour, learned beside the face (head_hair), and only skin
-   connected to the face (neck, ears) is kept.
+   connected to the face (neck, ears) is kept. A head in profile, whose mesh is not trusted,
+   is treated so too with the ellipse inscribed in the detector's box as its outline and the
+   box's top as its brows (face.HeadBox): the skin-coloured region of a profile is mostly hair.
 3. Opening removes noise, small enclosed holes that are not dark grey (pustule tops, bleeding
    points, crusts) are filled, components under SKIN_MIN_COMPONENT_FRACTION of the frame are
    dropped; last, thin dark strands (hair) found by a black-hat transform are taken out.
@@ -31,7 +33,7 @@ import numpy as np
 
 from . import config
 from .color import hue_chroma
-from .face import FaceMap
+from .face import FaceMap, HeadBox
 from .regions import components, disk, enclosed_holes, median_and_sd, resized_mask, sample
 
 
@@ -87,7 +89,9 @@ def person_region(
     return _person_component(opened.astype(bool))
 
 
-def skin_mask_lab(lab: np.ndarray, exclude: np.ndarray | None = None, face: FaceMap | None = None) -> np.ndarray:
+def skin_mask_lab(
+    lab: np.ndarray, exclude: np.ndarray | None = None, face: FaceMap | None = None, head: HeadBox | None = None
+) -> np.ndarray:
     """Skin mask (bool, H x W) of a float Lab image (see module docstring); exclude: pixels
     that are not skin whatever their colour (a ColorChecker's skin patches); face: the parsed
     face, when the photo shows one.
@@ -99,9 +103,15 @@ def skin_mask_lab(lab: np.ndarray, exclude: np.ndarray | None = None, face: Face
     k = config.SKIN_SCALE
     size = (max(1, w // k), max(1, h // k))
     small = cv2.resize(lab, size, interpolation=cv2.INTER_AREA)
-    inside, features = (resized_mask(face.inside, size), resized_mask(face.features, size)) if face is not None else (None, None)
+    inside = features = brow_row = None
+    if face is not None:
+        inside, features = resized_mask(face.inside, size), resized_mask(face.features, size)
+        brow_row = _first_row(features)
+    elif head is not None:
+        inside = resized_mask(head.inside, size)
+        features, brow_row = np.zeros_like(inside), head.brow_row * size[1] // h
     excluded = None if exclude is None else resized_mask(exclude, size)
-    body = _skin_body(small, excluded, inside, features, radius=reduced_radius(k))
+    body = _skin_body(small, excluded, inside, features, brow_row, radius=reduced_radius(k))
     if not body.any():
         return np.zeros((h, w), bool)
     mask = cv2.resize(body.astype(np.uint8) * 255, (w, h), interpolation=cv2.INTER_LINEAR) > 127
@@ -113,17 +123,28 @@ def skin_mask_lab(lab: np.ndarray, exclude: np.ndarray | None = None, face: Face
     return mask if exclude is None else mask & ~exclude
 
 
+def _first_row(mask: np.ndarray) -> int:
+    """The first image row with a pixel of mask (0 when empty)."""
+    rows = np.flatnonzero(mask.any(axis=1))
+    return int(rows[0]) if len(rows) else 0
+
+
 def reduced_radius(k: int) -> int:
     """SKIN_MORPH_RADIUS on the photo reduced by k, rounded up (SKIN_SCALE)."""
     return max(1, -(-config.SKIN_MORPH_RADIUS // k))
 
 
 def _skin_body(
-    lab: np.ndarray, exclude: np.ndarray | None, inside: np.ndarray | None, features: np.ndarray | None, radius: int
+    lab: np.ndarray,
+    exclude: np.ndarray | None,
+    inside: np.ndarray | None,
+    features: np.ndarray | None,
+    brow_row: int | None,
+    radius: int,
 ) -> np.ndarray:
     """Steps 1-3 of the module docstring but the hair, on a (reduced) Lab image: with the face's
-    outline and features (inside, features) when the photo shows a trusted face; radius: the
-    opening's, px."""
+    outline, features and brows' top row (inside, features, brow_row) when the photo shows a
+    trusted face or a head box; radius: the opening's, px."""
     h, w = lab.shape[:2]
     hue, chroma = hue_chroma(lab)
     min_px = config.SKIN_MIN_COMPONENT_FRACTION * h * w
@@ -150,7 +171,7 @@ def _skin_body(
     if inside is not None:  # outside the face's outline: the face's a* and hue (no clothing, hair)
         h_med, h_mad = median_and_sd(hue[at])
         adapted &= inside | ((a < med[1] + k * mad[1] + m_a) & (np.abs(hue - h_med) < k * h_mad + config.SKIN_FACE_HUE_MARGIN))
-        adapted &= ~head_hair(lab, inside, features, med, mad, among=adapted)
+        adapted &= ~head_hair(lab, inside, brow_row, med, mad, among=adapted)
     flushed = (
         persons & (hue >= config.SKIN_FLUSH_HUE_MIN_DEG) & (hue < config.SKIN_HUE_DEG[0])
         & (a > med[1] + config.SKIN_FLUSH_MIN_DELTA_A) & (chroma <= config.SKIN_CHROMA[1]) & (L <= config.SKIN_L[1])
@@ -173,12 +194,13 @@ def _skin_body(
 
 
 def head_hair(
-    lab: np.ndarray, inside: np.ndarray, features: np.ndarray, skin_med: np.ndarray, skin_sd: np.ndarray, among: np.ndarray
+    lab: np.ndarray, inside: np.ndarray, brow_row: int, skin_med: np.ndarray, skin_sd: np.ndarray, among: np.ndarray
 ) -> np.ndarray:
     """The head's hair beside and above a parsed face (bool, lab's shape): where hair of the
     skin's hue (brown, blond) passes every colour test. Its colour is learned from the same photo:
-    the pixels within HAIR_RING face heights outside the face's outline and above its brows (the
-    top of the eyes', brows' and lips' mask, `features`) that are darker than the skin's median L*
+    the pixels within HAIR_RING face heights outside the face's outline and above its brows (image
+    row brow_row: the top of the eyes', brows' and lips' mask, or of a head box) that are darker
+    than the skin's median L*
     by HAIR_DARKER robust deviations; with at least HAIR_MIN_SHARE of that ring, their median mu_h
     and robust deviation s_h (1.4826 MAD) per channel. Above the brows and outside the outline, a
     pixel x is hair when it is nearer the hair than the skin (skin_med, skin_sd) in robust units:
@@ -190,11 +212,10 @@ def head_hair(
     (those still taken for skin) are judged."""
     h, w = inside.shape
     rows = np.flatnonzero(inside.any(axis=1))
-    feature_rows = np.flatnonzero(features.any(axis=1))
-    if len(rows) == 0 or len(feature_rows) == 0:
+    if len(rows) == 0 or brow_row <= 0:
         return np.zeros((h, w), bool)
     above = np.zeros((h, w), bool)
-    above[: feature_rows[0]] = True  # image rows above the brows
+    above[:brow_row] = True  # image rows above the brows
     above &= ~inside
     distance = cv2.distanceTransform((~inside).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_3)  # px to the outline
     ring = (distance <= max(1.0, config.HAIR_RING * (rows[-1] - rows[0]))) & above
