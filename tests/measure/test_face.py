@@ -14,6 +14,7 @@ import pytest
 from conftest import PORTRAIT
 
 from triage.measure import face
+from triage.measure.features import Measurements
 from triage.measure.io import load_image
 from triage.measure.photo import measure
 
@@ -77,6 +78,11 @@ def test_a_sure_detection_whose_mesh_is_not_trusted_gives_a_head_box(portrait):
     assert box.inside[eyes[:, 1], eyes[:, 0]].all()
     assert box.brow_row < eyes[:, 1].min()
     assert 0.05 < box.inside.mean() < 0.6
+    assert box.unsearched[eyes[:, 1], eyes[:, 0]].all()  # no lesions looked for on the eyes
+    m = measure(portrait.rgb)
+    maps = Measurements(m.normalised.linear, m.normalised.lab, m.skin, head=box)
+    assert maps.core.any() and not (maps.core & ~box.inside).any() and not (maps.core & box.unsearched).any()
+    assert not (maps.enclosed_core & ~box.inside).any()
     unsure = dataclasses.replace(profile, detection=dataclasses.replace(found.detection, score=0.6))
     assert face.head_box(unsure, shape) is None
 

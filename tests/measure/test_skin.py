@@ -140,6 +140,6 @@ def test_a_profile_s_hair_is_not_skin_once_the_head_box_is_known():
     box = np.zeros((h, w), np.uint8)
     cv2.ellipse(box, (160, 175), (45, 45), 0, 0, 360, 1, -1)  # the box's ellipse, on the face
     assert skin.skin_mask_lab(lab)[hair].mean() > 0.9  # the failure this mends
-    m = skin.skin_mask_lab(lab, head=HeadBox(box.astype(bool), brow_row=130))
+    m = skin.skin_mask_lab(lab, head=HeadBox(box.astype(bool), brow_row=130, unsearched=np.zeros((h, w), bool)))
     assert m[hair].mean() < 0.01
     assert m[person].mean() > 0.97

@@ -20,8 +20,8 @@ one thread, so the same photo gives the same mesh in every process:
    hallucinated (eyes placed on a cheek); both tests reject that.
 4. A head in profile: the mesh is rejected (presence 0.0-0.9 on real profiles), but a box the
    detector is sure of (HEAD_MIN_DETECTION_SCORE) still says where the face is (`HeadBox`): the
-   skin mask learns the person's colour inside it and takes the hair above it out; nothing else
-   uses it.
+   skin mask learns the person's colour inside it and takes the hair above it out, and lesions
+   are looked for inside it away from its keypoints; it has no regions.
 
 Regions (`regions`): every mesh vertex carries one of REGIONS (VERTEX_REGION, set once from the
 vertices' place on a frontal face by scripts/face_regions.py); each triangle of the mesh is
@@ -204,11 +204,14 @@ def map_face(found: Face, shape: tuple[int, int]) -> FaceMap | None:
 @dataclass(frozen=True)
 class HeadBox:
     """A face the detector is sure of whose mesh is not trusted (a head in profile): only where
-    it is. The skin mask learns the person's colour inside it and takes the hair above it out
-    (skin.skin_mask_lab); nothing else uses it (the photo is measured as a close-up)."""
+    it is and its six keypoints. The skin mask learns the person's colour inside it and takes the
+    hair above it out (skin.skin_mask_lab); lesions are looked for inside it, off its keypoints
+    (features.maps.Measurements), as inside a face's outline off its features. It has no regions:
+    the photo is otherwise measured as a close-up."""
 
     inside: np.ndarray  #: bool (H, W): the ellipse inscribed in the detector's box
     brow_row: int  #: the box's top row: BlazeFace's box starts at the brows
+    unsearched: np.ndarray  #: bool (H, W): discs of HEAD_KEYPOINT_RADIUS around the eyes, nose tip, mouth and ears
 
 
 def head_box(found: Face, shape: tuple[int, int]) -> HeadBox | None:
@@ -221,7 +224,12 @@ def head_box(found: Face, shape: tuple[int, int]) -> HeadBox | None:
     centre = tuple(int(round(v)) for v in det.centre)
     axes = tuple(max(1, int(round(v / 2))) for v in det.size)
     cv2.ellipse(inside, centre, axes, 0.0, 0.0, 360.0, 1, -1)
-    return HeadBox(inside.astype(bool), max(0, int(round(det.centre[1] - det.size[1] / 2))))
+    unsearched = np.zeros(shape, np.uint8)
+    radius = max(1, int(round(config.HEAD_KEYPOINT_RADIUS * max(det.size))))
+    for x, y in det.keypoints:
+        cv2.circle(unsearched, (int(round(x)), int(round(y))), radius, 1, -1)
+    top = max(0, int(round(det.centre[1] - det.size[1] / 2)))
+    return HeadBox(inside.astype(bool), top, unsearched.astype(bool))
 
 
 # --- topology: MediaPipe's face_mesh_connections as closed outlines (vertex indices) --------

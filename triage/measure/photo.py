@@ -27,7 +27,7 @@ class Measured:
     features: dict[str, float | None]
     maps: features.Measurements  #: the maps and detections the features were computed from
     face: FaceMap | None = None  #: the parsed face, when the photo shows one
-    head: HeadBox | None = None  #: where a face is whose mesh is not trusted (a profile: skin only)
+    head: HeadBox | None = None  #: where a face is whose mesh is not trusted (a profile)
 
 
 def measure(rgb: np.ndarray, original_size: tuple[int, int] | None = None) -> Measured:
@@ -36,7 +36,7 @@ def measure(rgb: np.ndarray, original_size: tuple[int, int] | None = None) -> Me
     seg = segment(rgb)
     norm, face, mask = seg.normalised, seg.face, seg.skin
     q = assess(norm, mask, original_size or (rgb.shape[1], rgb.shape[0]))
-    maps = features.Measurements(norm.linear, norm.lab, mask, norm.hue, norm.chroma, face)
+    maps = features.Measurements(norm.linear, norm.lab, mask, norm.hue, norm.chroma, face, seg.head)
     return Measured(norm, mask, q, features.values(maps), maps, face, seg.head)
 
 

@@ -25,7 +25,7 @@ import numpy as np
 
 from .. import config
 from ..color import hue_chroma
-from ..face import REGIONS, FaceMap
+from ..face import REGIONS, FaceMap, HeadBox
 from ..regions import disk, enclosed_holes, half_blur, sample_index
 from . import detect
 
@@ -67,19 +67,23 @@ class Measurements:
         hue: np.ndarray | None = None,
         chroma: np.ndarray | None = None,
         face: FaceMap | None = None,
+        head: HeadBox | None = None,
     ):
         self.linear, self.lab, self.skin, self.face = linear, lab, skin, face
+        #: where lesions may be: a parsed face's outline off its features, or a head box off its
+        #: keypoints (face.HeadBox); None: all of the skin
+        self._searched = face if face is not None else head
         self._hue_chroma = (hue, chroma) if hue is not None and chroma is not None else None
         self.n_skin = int(skin.sum())
         #: the skin's interior: lesions are looked for only here, since colour bleeds across the
         #: skin's outline (JPEG 4:2:0 chroma, lens blur) and makes false spots on it; with a parsed
         #: face, only inside its outline and off its eyes, brows, lips and nostrils (face.unsearched:
         #: ears, hairline and the features' edges are where pinkish bumps, dark strands and
-        #: shadows are normal)
+        #: shadows are normal; a head in profile likewise, inside its box off its keypoints)
         edge = disk(config.LESION_EDGE_MARGIN)
         self.core = cv2.erode(skin.astype(np.uint8), edge).astype(bool)
-        if face is not None:
-            self.core &= face.inside & ~face.unsearched
+        if self._searched is not None:
+            self.core &= self._searched.inside & ~self._searched.unsearched
 
     @cached_property
     def hue_chroma(self) -> tuple[np.ndarray, np.ndarray]:
@@ -192,8 +196,8 @@ class Measurements:
         skin all around it says where it is."""
         filled = self.skin | enclosed_holes(self.skin)
         core = cv2.erode(filled.astype(np.uint8), disk(config.LESION_EDGE_MARGIN)).astype(bool)
-        if self.face is not None:
-            core &= self.face.inside & ~self.face.unsearched
+        if self._searched is not None:
+            core &= self._searched.inside & ~self._searched.unsearched
         return core
 
     def share(self, mask: np.ndarray) -> float:
