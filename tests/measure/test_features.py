@@ -12,7 +12,7 @@ import pytest
 from triage import synth
 from triage.decide.bands import ita_band
 from triage.measure import color, features, regions
-from triage.measure.features import REGISTRY
+from triage.measure.features import REGISTRY, detect
 
 H, W = 300, 400
 SKIN = (65.0, 12.0, 16.0)  # L*, a*, b* of the untreated skin in the golden images
@@ -138,6 +138,27 @@ def test_shading_bands_are_not_macules():
     f = run(lab)
     assert f["dark_macule_count"] == 1
     assert f["dark_macule_area_fraction"] == pytest.approx(disc.mean(), rel=0.15)
+
+
+def test_a_feature_s_shade_is_not_a_macule():
+    """With a face or a head box, the features (an eye: a dark disc) are not searched; a dark,
+    browner spot that runs into their margin is the feature's shade (an eye socket, a nostril),
+    the same spot away from them a macule. Without the rule the first would count too."""
+    from triage.measure.face import HeadBox
+    from triage.measure.features import Measurements
+
+    lab = canvas(noise=0.7, seed=3)
+    eye = disc_mask(100, 100, 20)
+    near, far = disc_mask(100, 128, 12), disc_mask(300, 200, 12)  # near reaches the eye's disc
+    for spot in (near, far):
+        lab[spot] += (-14.0, 1.0, 7.0)  # darker and browner: more melanin
+    lab[eye] = (30.0, 5.0, 5.0)
+    lin = np.clip(color.lab_to_linear(lab), 1e-4, 1).astype(np.float32)
+    box = HeadBox(np.ones((H, W), bool), 0, eye)
+    m = Measurements(lin, color.linear_to_lab(lin), np.ones((H, W), bool), head=box)
+    assert m.macule_count == 1 and m.macules[far].mean() > 0.9 and not m.macules[near].any()
+    m.__dict__["feature_rim"] = None  # the rule off: the spot's searched part is a macule
+    assert detect.macule_regions(m)[0][near].mean() > 0.5
 
 
 def _pustule(lab, cx, cy, r=6):

@@ -317,6 +317,11 @@ STATS_MAX_PIXELS = 65536
 #: ../shared/real-dev the dark eye and mouth corners, lashes and nostril rims were most of the
 #: "dark patches" and "bruises" left once the lesion search was kept inside the face's outline.
 FACE_LESION_MARGIN = 0.08
+#: ...and a dark macule that reaches within this many px of that margin is the feature's shade
+#: running out of it (Measurements.feature_rim): on the 340 parsed healthy faces of
+#: ../shared/real-dev half of the dark-macule components (293 of 585) touched the margin (their
+#: nearest pixel 0.083-0.092 inter-ocular distances from the features), mostly around the eyes.
+FEATURE_RIM = 2
 #: Gaussian sigma (px) of the local background that dark macules and pustule tops are measured
 #: against (L_loc): larger than the largest macule (~60 px radius), smaller than a cheek.
 LOCAL_SIGMA = 80.0

@@ -200,6 +200,17 @@ class Measurements:
             core &= self._searched.inside & ~self._searched.unsearched
         return core
 
+    @cached_property
+    def feature_rim(self) -> np.ndarray | None:
+        """The pixels just outside where lesions are not looked for (a face's features grown by
+        FACE_LESION_MARGIN, a head box's keypoints): within FEATURE_RIM px of them. A dark region
+        that reaches it is the feature's own shade, running out of the margin. None without a face
+        or a head box."""
+        if self._searched is None:
+            return None
+        rim = cv2.dilate(self._searched.unsearched.astype(np.uint8), disk(config.FEATURE_RIM)).astype(bool)
+        return rim & ~self._searched.unsearched
+
     def share(self, mask: np.ndarray) -> float:
         """|mask| / |S|: the share of the skin a mask covers."""
         return float(mask.sum() / self.n_skin)
