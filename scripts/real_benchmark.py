@@ -15,7 +15,9 @@ pustular acne, spreading redness on cellulitis, ...; OWN_FINDING below). Overall
 - how often the model's "beyond training" safety net fired, per label;
 - among the healthy faces the model flagged, the features its explanation names (the leading
   reason, and any reason): why a healthy face is not called normal;
-- skin-mask IoU against the hand-drawn masks (at the working size).
+- skin-mask IoU against the hand-drawn masks (at the working size);
+- per label, the share measured with a parsed face (`image.face`) and as a head in profile
+  (`image.head_box`: skin and lesion search from the detector's box).
 Rows whose `extra` says borderline belong to no level and are left out of rates. Photos the model
 was fitted on are left out too: its card's training canvases (and, with --report-half, the real
 photos its temperature and seek-care threshold were chosen on), so the figures are about photos
@@ -256,6 +258,8 @@ def main() -> int:
         "skin_mask_iou_n": len(ious),
         "face_parsed": {lbl: _share(bool(x["row"]["image"].get("face")) for x in xs)
                         for lbl, xs in (("normal", normal), ("monitor", monitor), ("seek-care", seek))},
+        "head_box": {lbl: _share(bool(x["row"]["image"].get("head_box")) for x in xs)
+                     for lbl, xs in (("normal", normal), ("monitor", monitor), ("seek-care", seek))},
         "healthy_flagged_leading_reason": flag_reasons(normal, leading=True),
         "healthy_flagged_any_reason": flag_reasons(normal, leading=False),
     }  # fmt: skip
