@@ -140,25 +140,30 @@ def test_shading_bands_are_not_macules():
     assert f["dark_macule_area_fraction"] == pytest.approx(disc.mean(), rel=0.15)
 
 
-def test_a_feature_s_shade_is_not_a_macule():
-    """With a face or a head box, the features (an eye: a dark disc) are not searched; a dark,
-    browner spot that runs into their margin is the feature's shade (an eye socket, a nostril),
-    the same spot away from them a macule. Without the rule the first would count too."""
+def test_an_edge_s_shade_is_not_a_macule():
+    """With a face or a head box, lesions are looked for inside its outline and off its features
+    (an eye: a dark disc); a dark, browner spot that runs into that edge is the edge's shade (an
+    eye socket, a nostril, the jaw's or an ear's shadow), the same spot well inside a macule.
+    Without the rule the two others would count too."""
     from triage.measure.face import HeadBox
     from triage.measure.features import Measurements
 
     lab = canvas(noise=0.7, seed=3)
     eye = disc_mask(100, 100, 20)
-    near, far = disc_mask(100, 128, 12), disc_mask(300, 200, 12)  # near reaches the eye's disc
-    for spot in (near, far):
+    outline = disc_mask(200, 150, 140)  # the face's outline
+    near_eye, near_outline, inside = disc_mask(100, 128, 12), disc_mask(320, 210, 12), disc_mask(230, 170, 12)
+    for spot in (near_eye, near_outline, inside):
         lab[spot] += (-14.0, 1.0, 7.0)  # darker and browner: more melanin
     lab[eye] = (30.0, 5.0, 5.0)
     lin = np.clip(color.lab_to_linear(lab), 1e-4, 1).astype(np.float32)
-    box = HeadBox(np.ones((H, W), bool), 0, eye)
+    box = HeadBox(outline, 0, eye)
     m = Measurements(lin, color.linear_to_lab(lin), np.ones((H, W), bool), head=box)
-    assert m.macule_count == 1 and m.macules[far].mean() > 0.9 and not m.macules[near].any()
-    m.__dict__["feature_rim"] = None  # the rule off: the spot's searched part is a macule
-    assert detect.macule_regions(m)[0][near].mean() > 0.5
+    assert (near_outline & ~outline).any() and (near_outline & outline).sum() > 200  # it crosses the edge
+    assert m.macule_count == 1 and m.macules[inside].mean() > 0.9
+    assert not (m.macules & (near_eye | near_outline)).any()
+    m.__dict__["search_edge"] = None  # the rule off: the spots' searched parts are macules
+    off = detect.macule_regions(m)[0]
+    assert off[near_eye].mean() > 0.5 and off[near_outline & outline].mean() > 0.5
 
 
 def _pustule(lab, cx, cy, r=6):

@@ -37,8 +37,8 @@ def macule_regions(m) -> tuple[np.ndarray, int]:
     labels, stats, _c, ids = sized_components(dark, config.MACULE_MIN_AREA)
     shaped = np.array([macule_shaped((labels[y: y + h, x: x + w] == i).astype(np.uint8))
                        for (x, y, w, h, _area), i in zip(stats, ids)], bool)  # fmt: skip
-    if m.feature_rim is not None and len(ids):  # the dark of an eye socket, lash line or nostril
-        shaped &= ~np.isin(ids, labels[m.feature_rim])
+    if m.search_edge is not None and len(ids):  # an eye socket, nostril, the jaw's or an ear's shade
+        shaped &= ~np.isin(ids, labels[m.search_edge])
     stats, ids = stats[shaped] if len(ids) else stats, ids[shaped] if len(ids) else ids
     spot_lin, ring_lin = spot_and_ring(m, labels, stats, ids, *config.MACULE_RING, image=m.linear)
     with np.errstate(invalid="ignore"):  # NaN (no ring) compares False

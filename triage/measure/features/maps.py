@@ -201,15 +201,16 @@ class Measurements:
         return core
 
     @cached_property
-    def feature_rim(self) -> np.ndarray | None:
-        """The pixels just outside where lesions are not looked for (a face's features grown by
-        FACE_LESION_MARGIN, a head box's keypoints): within FEATURE_RIM px of them. A dark region
-        that reaches it is the feature's own shade, running out of the margin. None without a face
-        or a head box."""
+    def search_edge(self) -> np.ndarray | None:
+        """The edge of where lesions are looked for on a face or a head box: the pixels of `core`
+        within SEARCH_EDGE_PX px of outside the lesion search area with the skin's holes filled
+        (enclosed_core): the features' margin, the face's outline, the jaw's, hairline's and
+        ears' edge. A dark region that reaches it is that edge's shade. None without a face or a
+        head box."""
         if self._searched is None:
             return None
-        rim = cv2.dilate(self._searched.unsearched.astype(np.uint8), disk(config.FEATURE_RIM)).astype(bool)
-        return rim & ~self._searched.unsearched
+        outside = cv2.dilate((~self.enclosed_core).astype(np.uint8), disk(config.SEARCH_EDGE_PX)).astype(bool)
+        return outside & self.core
 
     def share(self, mask: np.ndarray) -> float:
         """|mask| / |S|: the share of the skin a mask covers."""
