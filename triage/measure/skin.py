@@ -200,8 +200,8 @@ def head_hair(
     skin's hue (brown, blond) passes every colour test. Its colour is learned from the same photo:
     the pixels within HAIR_RING face heights outside the face's outline and above its brows (image
     row brow_row: the top of the eyes', brows' and lips' mask, or of a head box) that are darker
-    than the skin's median L*
-    by HAIR_DARKER robust deviations; with at least HAIR_MIN_SHARE of that ring, their median mu_h
+    than the skin's median L* by HAIR_DARKER robust deviations; with at least HAIR_MIN_SHARE of
+    that ring, their median mu_h
     and robust deviation s_h (1.4826 MAD) per channel. Above the brows and outside the outline, a
     pixel x is hair when it is nearer the hair than the skin (skin_med, skin_sd) in robust units:
 

@@ -80,10 +80,16 @@ class Measurements:
         #: face, only inside its outline and off its eyes, brows, lips and nostrils (face.unsearched:
         #: ears, hairline and the features' edges are where pinkish bumps, dark strands and
         #: shadows are normal; a head in profile likewise, inside its box off its keypoints)
-        edge = disk(config.LESION_EDGE_MARGIN)
-        self.core = cv2.erode(skin.astype(np.uint8), edge).astype(bool)
+        self.core = self._search_area(skin)
+
+    def _search_area(self, skin: np.ndarray) -> np.ndarray:
+        """Where lesions are looked for in a skin mask: its interior (eroded by
+        LESION_EDGE_MARGIN px), inside a face's outline off its features, or a head box off its
+        keypoints, when there is one."""
+        area = cv2.erode(skin.astype(np.uint8), disk(config.LESION_EDGE_MARGIN)).astype(bool)
         if self._searched is not None:
-            self.core &= self._searched.inside & ~self._searched.unsearched
+            area &= self._searched.inside & ~self._searched.unsearched
+        return area
 
     @cached_property
     def hue_chroma(self) -> tuple[np.ndarray, np.ndarray]:
@@ -194,11 +200,7 @@ class Measurements:
         (4-connected non-skin not reaching the frame's edge) filled first: a thick crust, a
         blister or a dark scab is not skin-coloured and falls out of the skin mask, but the
         skin all around it says where it is."""
-        filled = self.skin | enclosed_holes(self.skin)
-        core = cv2.erode(filled.astype(np.uint8), disk(config.LESION_EDGE_MARGIN)).astype(bool)
-        if self._searched is not None:
-            core &= self._searched.inside & ~self._searched.unsearched
-        return core
+        return self._search_area(self.skin | enclosed_holes(self.skin))
 
     @cached_property
     def search_edge(self) -> np.ndarray | None:
