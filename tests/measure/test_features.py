@@ -64,8 +64,8 @@ def golden_strong_vs_mild():
     assert f["redness_largest_region_fraction"] == pytest.approx(strong.mean(), abs=0.01)
 
 
-def golden_indices():
-    """EI = 100 log10(R/G) and MI = 100 log10(1/R) (Dawson 1980) on flat linear RGB regions."""
+def golden_erythema_index():
+    """EI = 100 log10(R/G) (Dawson 1980) on flat linear RGB regions."""
     ref, red, dark = np.array([0.40, 0.25, 0.20]), np.array([0.45, 0.18, 0.15]), np.array([0.20, 0.13, 0.10])
     lin = np.empty((H, W, 3), np.float32)
     lin[:] = ref
@@ -78,7 +78,30 @@ def golden_indices():
     f = features.compute(lin, color.linear_to_lab(lin), np.ones((H, W), bool))
     ei = lambda c: 100 * math.log10(c[0] / c[1])  # noqa: E731
     assert f["erythema_index_delta"] == pytest.approx(ei(red) - ei(ref), abs=0.05)
-    assert f["melanin_index_delta"] == pytest.approx(-100 * math.log10(dark[0]) + 100 * math.log10(ref[0]), abs=0.05)
+
+
+def golden_melanin_index():
+    """Skin painted from its chromophores under light falling off across the frame, with a band of
+    more melanin (11% of the frame: its P95) and a patch of more blood: the feature reads the
+    band's MI = 100 log10(1/R) (Dawson 1980) above the skin's as measured where both are evenly
+    lit, whatever the exposure; neither the shade nor the blood moves it. The plain MI's P95 is
+    the shade."""
+    from triage.measure.chromophores import OD_BASE, SIGMA_HEMOGLOBIN, SIGMA_MELANIN
+
+    yy, xx = np.mgrid[0:H, 0:W]
+    shading = (0.5 + 0.5 * yy / H)[..., None]
+    band, blood = (xx >= 300) & (xx < 345), (xx < 80)
+    for melanin, more, exposure in [(0.5, 0.4, 1.0), (2.0, 0.8, 0.6), (1.0, 0.0, 1.2)]:
+        m_map = np.where(band, melanin + more, melanin)[..., None]
+        h_map = np.where(blood, 0.8, 0.3)[..., None]
+        even = np.exp(-(OD_BASE + m_map * SIGMA_MELANIN + h_map * SIGMA_HEMOGLOBIN)) * exposure
+        lin = np.clip(even * shading, 0, 1).astype(np.float32)
+        f = features.compute(lin, color.linear_to_lab(lin), np.ones((H, W), bool))
+        expected = 100 * math.log10(even[150, 200, 0] / even[150, 320, 0])  # skin, then band
+        assert f["melanin_index_delta"] == pytest.approx(expected, abs=0.3)
+        if more == 0:  # what the shade alone does to the plain MI
+            plain = -100 * np.log10(lin[..., 0])
+            assert np.percentile(plain, 95) - np.median(plain) > 10
 
 
 def golden_macules():
@@ -341,12 +364,12 @@ GOLDEN = {
     "ita_deg": golden_ita_and_skin_fraction,
     "skin_fraction": golden_ita_and_skin_fraction,
     "redness_delta_a": golden_redness,
-    "erythema_index_delta": golden_indices,
+    "erythema_index_delta": golden_erythema_index,
     "redness_area_fraction": golden_strong_vs_mild,
     "redness_strong_area_fraction": golden_strong_vs_mild,
     "redness_largest_region_fraction": golden_strong_vs_mild,
     "redness_spread": golden_redness,
-    "melanin_index_delta": golden_indices,
+    "melanin_index_delta": golden_melanin_index,
     "dark_macule_count": golden_macules,
     "dark_macule_area_fraction": golden_macules,
     "pigment_delta_L": golden_macules,

@@ -24,6 +24,7 @@ import cv2
 import numpy as np
 
 from .. import config
+from ..chromophores import decompose
 from ..color import hue_chroma
 from ..face import REGIONS, FaceMap, HeadBox
 from ..regions import disk, enclosed_holes, half_blur, sample_index
@@ -115,6 +116,12 @@ class Measurements:
     def skin_linear(self) -> np.ndarray:
         """(n, 3) linear RGB of the skin sample (skin_sample)."""
         return self.skin_sample(self.linear)
+
+    @cached_property
+    def skin_chromophores(self) -> tuple[np.ndarray, np.ndarray]:
+        """(melanin, hemoglobin) of the skin sample, (n,) each (chromophores.decompose: shading
+        and exposure removed)."""
+        return decompose(self.skin_linear)
 
     @cached_property
     def skin_a(self) -> np.ndarray:

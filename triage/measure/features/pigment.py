@@ -4,21 +4,33 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..chromophores import SIGMA_MELANIN
 from ..color import ita_deg
 from .maps import Measurements
 from .registry import feature
 
+#: MI units per unit of Tsumura melanin: its red optical density (natural log) in 100 log10 units
+MI_PER_MELANIN = 100.0 * float(SIGMA_MELANIN[0]) / np.log(10.0)
+
 
 @feature("melanin_index_delta", "MI units")
 def f_melanin_index(m: Measurements) -> float:
-    """Melanin index of the most pigmented twentieth of the skin above the untreated skin's.
+    """Melanin of the most pigmented twentieth of the searched skin above the untreated skin's,
+    with shading and blood taken out, on the melanin index's scale.
 
-    Formula: MI = 100 * log10(1 / R) (linear RGB); P95 over S of MI minus the median MI of the
-    reference pixels (the skin inside a parsed face's outline, else the less-red half).
-    Reference: Dawson JB et al. Phys Med Biol 1980;25:695-709; Yamamoto T et al. Skin Res
-    Technol 2008;14:26-34."""
-    mi = -100.0 * np.log10(m.skin_linear[:, 0] + 1e-4)
-    return float(np.percentile(mi, 95) - np.median(mi[m.reference_set]))
+    Formula: mel from the Tsumura decomposition of linear RGB (Measurements.skin_chromophores:
+    optical density projected orthogonally to (1, 1, 1), which removes shading and exposure, then
+    solved for melanin and hemoglobin); P95 of mel over the sampled lesion search area (`core`;
+    all of S when it holds no sample) minus its median over the reference pixels (the skin inside
+    a parsed face's outline, else the less-red half), times 100 sigma_mel,R / ln 10: the change of
+    MI = 100 log10(1 / R) that the melanin alone makes. The plain MI's P95 on a real face is the
+    relief's shade (the sides of the nose, the jaw, the neck), not pigment.
+    Reference: Dawson JB et al. Phys Med Biol 1980;25:695-709 (MI); Tsumura N et al. ACM Trans
+    Graph (SIGGRAPH) 2003;22:770-779 (decomposition)."""
+    mel = m.skin_chromophores[0]
+    searched = m.skin_sample(m.core)
+    high = np.percentile(mel[searched] if searched.any() else mel, 95)
+    return float((high - np.median(mel[m.reference_set])) * MI_PER_MELANIN)
 
 
 @feature("dark_macule_count", "count")

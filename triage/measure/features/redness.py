@@ -8,7 +8,6 @@ import cv2
 import numpy as np
 
 from .. import config
-from ..chromophores import decompose
 from ..face import REGIONS
 from ..regions import sized_components
 from .maps import Measurements
@@ -93,9 +92,8 @@ def f_hemoglobin_index(m: Measurements) -> float:
     then solved for melanin m and hemoglobin h by least squares on the two absorption vectors.
     Independent of exposure and, to first order, of melanin; a white-balance error moves it.
     Reference: Tsumura N et al. ACM Trans Graph (SIGGRAPH) 2003;22:770-779."""
-    pixels = m.reference_set if m.regional is not None else slice(None)
-    _mel, hb = decompose(m.skin_linear[pixels])
-    return float(np.median(hb))
+    hb = m.skin_chromophores[1]
+    return float(np.median(hb[m.reference_set] if m.regional is not None else hb))
 
 
 @feature("cheek_redness_asymmetry", "a* units")
