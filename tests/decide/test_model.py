@@ -299,3 +299,27 @@ def test_an_optional_input_missing_contributes_nothing():
     high = m.decide(input_vector(names, {"redness_delta_a": 5.0, "redness_kept": 1.8}, 5))
     assert low.probabilities["seek-care"] < alone.probabilities["seek-care"] < high.probabilities["seek-care"]
     assert m.optional_inputs_[j] and not m.optional_inputs_[m.input_names_.index("redness_delta_a")]
+
+
+def test_an_input_that_never_varied_in_training_is_never_beyond_it():
+    """Generated training photos show no face, so a facial region's measure (cheek asymmetry) is 0
+    in all of them: the fit gives it no effect, and a face's value above 0 changes nothing and is
+    not 'beyond training' (it would hold every face back from normal). A finding that varied
+    keeps the safety net."""
+    from triage.decide.model import TriageModel, input_vector
+
+    rng = np.random.default_rng(2)
+    names = ["redness_delta_a", "cheek_redness_asymmetry"]
+    rows, y = [], []
+    for _ in range(600):
+        red = float(rng.uniform(0, 12))
+        score = red / 4 + rng.logistic() * 0.5
+        rows.append(input_vector(names, {"redness_delta_a": red, "cheek_redness_asymmetry": 0.0}, 5))
+        y.append("normal" if score < 1 else "monitor" if score < 2.5 else "seek-care")
+    m = TriageModel(names).fit(np.array(rows), np.array(y, dtype=object), C=1.0)
+    flat = m.decide(input_vector(names, {"redness_delta_a": 1.0, "cheek_redness_asymmetry": 0.0}, 5))
+    face = m.decide(input_vector(names, {"redness_delta_a": 1.0, "cheek_redness_asymmetry": 6.0}, 5))
+    assert face.beyond_training == [] and face.label == flat.label == "normal"
+    assert np.allclose(face.scores, flat.scores)
+    far = m.decide(input_vector(names, {"redness_delta_a": 40.0, "cheek_redness_asymmetry": 0.0}, 5))
+    assert far.beyond_training == ["redness_delta_a"] and far.label != "normal"

@@ -29,7 +29,9 @@ Inputs are clamped to the range seen in training before the basis (`lower_`, `up
 linear spline extrapolates its last slope without end, and a measurement far outside the
 training data (a real photo with 200 "pustules") must not swing the scores to any level. A
 finding beyond the training maximum is out of the model's experience: the decision names it and
-is never "normal".
+is never "normal". An input that took one value in every training photo (a facial region's
+measure when no training photo shows a face, a patient's course when none had one) has no learnt
+effect, so nothing is cut off by its clamp: it is never "beyond training".
 
 Safety policy (`decide`): seek-care when p(seek-care) >= the threshold chosen on held-out data
 for seek-care recall >= SEEK_CARE_RECALL_TARGET, whatever the arg-max; a photo failing the
@@ -257,8 +259,8 @@ class TriageModel:
 
     def beyond_training(self, x: np.ndarray) -> list[str]:
         """Findings (not ita_deg / skin_fraction, which describe the photo) whose input in row x
-        is above the training maximum."""
-        above = self._impute(np.atleast_2d(x))[0] > self.upper_
+        is above the training maximum, of the inputs that varied in training (module docstring)."""
+        above = (self._impute(np.atleast_2d(x))[0] > self.upper_) & (self.upper_ > self.lower_)
         names = {input_feature(n) for n, a in zip(self.input_names_, above) if a}
         return [n for n in self.feature_names if n in names and n not in CONTEXT_FEATURES]
 
