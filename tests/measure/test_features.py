@@ -189,6 +189,30 @@ def test_an_edge_s_shade_is_not_a_macule():
     assert off[near_eye].mean() > 0.5 and off[near_outline & outline].mean() > 0.5
 
 
+def test_an_edge_s_rim_is_not_a_papule():
+    """Red bumps of papule size: one running into a feature's margin (a nostril's or an ear's
+    rim) and one into the face's outline are that edge's colour; the same bump well inside is a
+    papule. Without a face or a head box every one counts."""
+    from triage.measure.face import HeadBox
+    from triage.measure.features import Measurements
+
+    lab = canvas(noise=0.7, seed=4)
+    nostril = disc_mask(100, 100, 20)
+    outline = disc_mask(200, 150, 140)
+    near_nostril, near_outline, inside = disc_mask(100, 125, 6), disc_mask(326, 203, 6), disc_mask(230, 170, 6)
+    for bump in (near_nostril, near_outline, inside):
+        lab[bump, 1] += 12.0
+    lab[nostril] = (30.0, 5.0, 5.0)
+    lin = np.clip(color.lab_to_linear(lab), 1e-4, 1).astype(np.float32)
+    box = HeadBox(outline, 0, nostril)
+    m = Measurements(lin, color.linear_to_lab(lin), np.ones((H, W), bool), head=box)
+    assert (m.search_edge & near_nostril).any() and (m.search_edge & near_outline).any()
+    found = detect.papules(m)
+    assert len(found) == 1 and np.hypot(*(found[0] - (230, 170))) < 2
+    m.__dict__["search_edge"] = None  # the rule off
+    assert len(detect.papules(m)) == 3
+
+
 def _pustule(lab, cx, cy, r=6):
     halo = disc_mask(cx, cy, 3 * r) & ~disc_mask(cx, cy, r)
     lab[halo, 1] += 10

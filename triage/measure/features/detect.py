@@ -158,8 +158,13 @@ def bleeding_spots(m) -> np.ndarray:
 
 
 def papules(m) -> np.ndarray:
-    """Centroids (x, y) of papule-like red bumps (see the feature papule_count)."""
-    return sized_components((m.a_loc > config.PAPULE_DELTA_A) & m.core, *config.PAPULE_AREA)[2]
+    """Centroids (x, y) of papule-like red bumps (see the feature papule_count); with a face or a
+    head box, not those reaching the edge of the lesion search area (Measurements.search_edge):
+    a red rim there is an ear's fold, a nostril's or an eyelid's rim, the lips' border."""
+    labels, _stats, cents, ids = sized_components((m.a_loc > config.PAPULE_DELTA_A) & m.core, *config.PAPULE_AREA)
+    if m.search_edge is not None and len(ids):
+        cents = cents[~np.isin(ids, labels[m.search_edge])]
+    return cents
 
 
 def bruises(m) -> np.ndarray:

@@ -72,7 +72,8 @@ def f_bleeding(m: Measurements) -> float:
 def f_papules(m: Measurements) -> float:
     """Number of papule-like red bumps.
 
-    Formula: components of {a_loc > PAPULE_DELTA_A} on the skin with area in PAPULE_AREA px.
+    Formula: components of {a_loc > PAPULE_DELTA_A} on the skin with area in PAPULE_AREA px; with
+    a face or a head box, none reaching the edge of its lesion search area (detect.papules).
     Reference: papules and granulomas after microneedling (Soltani-Arabshahi R et al. JAMA
     Dermatol 2014;150:68-72)."""
     return float(len(m.papules))
