@@ -192,7 +192,7 @@ def test_an_edge_s_shade_is_not_a_macule():
 def test_an_edge_s_rim_is_not_a_papule():
     """Red bumps of papule size: one running into a feature's margin (a nostril's or an ear's
     rim) and one into the face's outline are that edge's colour; the same bump well inside is a
-    papule. Without a face or a head box every one counts."""
+    papule. With the rule off every one counts."""
     from triage.measure.face import HeadBox
     from triage.measure.features import Measurements
 

@@ -25,20 +25,29 @@ def macule_shaped(blob: np.ndarray) -> bool:
     return elongation <= config.MACULE_MAX_ELONGATION and solidity >= config.MACULE_MIN_SOLIDITY
 
 
+def clear_of_edge(m, labels: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """bool per component id: it does not reach the edge of a face's or head box's lesion search
+    area (Measurements.search_edge), where a dark or red region is the edge's own shade or rim;
+    all True without a face or a head box."""
+    if m.search_edge is None or not len(ids):
+        return np.ones(len(ids), bool)
+    return ~np.isin(ids, labels[m.search_edge])
+
+
 def macule_regions(m) -> tuple[np.ndarray, int]:
     """Dark regions, no redder than the skin around them, of at least MACULE_MIN_AREA px (PIH
     often lies inside a red treated area: its redness is the area's, not its own), compact
     as a macule is (macule_shaped), and browner than the skin around them, not only darker:
     against the skin MACULE_RING px around them (medians), more melanin (chromophores.decompose:
     shading and exposure fall out of it) by MACULE_MIN_DELTA_MELANIN. A shadow of the face's
-    relief is only darker; pigment is darker and browner. Returns (mask, number of regions)."""
+    relief is only darker; pigment is darker and browner. With a face or a head box, not those
+    reaching the edge of the lesion search area (clear_of_edge). Returns (mask, number of regions)."""
     dark = (m.L_loc < -config.MACULE_DELTA_L) & (m.a_loc < config.MACULE_MAX_DELTA_A) & m.core
     dark = cv2.morphologyEx(dark.astype(np.uint8), cv2.MORPH_OPEN, disk(2))
     labels, stats, _c, ids = sized_components(dark, config.MACULE_MIN_AREA)
     shaped = np.array([macule_shaped((labels[y: y + h, x: x + w] == i).astype(np.uint8))
                        for (x, y, w, h, _area), i in zip(stats, ids)], bool)  # fmt: skip
-    if m.search_edge is not None and len(ids):  # an eye socket, nostril, the jaw's or an ear's shade
-        shaped &= ~np.isin(ids, labels[m.search_edge])
+    shaped &= clear_of_edge(m, labels, ids)  # not an eye socket's, nostril's, the jaw's or an ear's shade
     stats, ids = stats[shaped] if len(ids) else stats, ids[shaped] if len(ids) else ids
     spot_lin, ring_lin = spot_and_ring(m, labels, stats, ids, *config.MACULE_RING, image=m.linear)
     with np.errstate(invalid="ignore"):  # NaN (no ring) compares False
@@ -162,9 +171,7 @@ def papules(m) -> np.ndarray:
     head box, not those reaching the edge of the lesion search area (Measurements.search_edge):
     a red rim there is an ear's fold, a nostril's or an eyelid's rim, the lips' border."""
     labels, _stats, cents, ids = sized_components((m.a_loc > config.PAPULE_DELTA_A) & m.core, *config.PAPULE_AREA)
-    if m.search_edge is not None and len(ids):
-        cents = cents[~np.isin(ids, labels[m.search_edge])]
-    return cents
+    return cents[clear_of_edge(m, labels, ids)]
 
 
 def bruises(m) -> np.ndarray:
