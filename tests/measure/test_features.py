@@ -189,6 +189,71 @@ def test_an_edge_s_shade_is_not_a_macule():
     assert off[near_eye].mean() > 0.5 and off[near_outline & outline].mean() > 0.5
 
 
+def _face_of_scale(px_per_mm: float):
+    """A parsed face (face.FaceMap) with no regions, all of the frame inside its outline, whose
+    eye centres are px_per_mm * FACE_INTEROCULAR_MM apart: the photo's scale and nothing else."""
+    from triage.measure import config
+    from triage.measure.face import LEFT_EYE, RIGHT_EYE, Face, FaceMap
+
+    marks = np.zeros((468, 2), np.float32)
+    marks[RIGHT_EYE] = (40.0, 20.0)
+    marks[LEFT_EYE] = (40.0 + px_per_mm * config.FACE_INTEROCULAR_MM, 20.0)
+    face = Face(marks, None, 1.0, 0.0)
+    none = np.zeros((H, W), bool)
+    return FaceMap(face, np.zeros((H, W), np.uint8), ~none, none, none)
+
+
+def test_a_lone_mole_sized_spot_on_a_face_is_not_a_patch():
+    """At 4 px/mm (known from a face's eyes), a 3-mm dark brown spot is a mole's size: alone,
+    or with one other, not a dark patch; four such spots are a pattern and all count; a 7-mm
+    patch counts beside a 3-mm spot. Without a face (no scale) every spot counts."""
+    from triage.measure.features import Measurements
+
+    small = [(60, 60), (330, 60), (60, 240), (330, 240)]  # 3 mm: radius 6 px
+    big = (200, 150)  # 7 mm: radius 14 px
+
+    def macules(spots, face):
+        lab = canvas(noise=0.7, seed=5)
+        for (cx, cy), r in spots:
+            lab[disc_mask(cx, cy, r)] += (-14.0, 1.0, 7.0)  # darker and browner: more melanin
+        lin = np.clip(color.lab_to_linear(lab), 1e-4, 1).astype(np.float32)
+        return Measurements(lin, color.linear_to_lab(lin), np.ones((H, W), bool), face=face).macule_count
+
+    face = _face_of_scale(4.0)
+    assert macules([(small[0], 6)], face) == 0 and macules([(small[0], 6)], None) == 1
+    assert macules([(p, 6) for p in small[:2]], face) == 0
+    assert macules([(p, 6) for p in small], face) == 4
+    assert macules([(small[0], 6), (big, 14)], face) == 1 and macules([(small[0], 6), (big, 14)], None) == 2
+
+
+def test_a_shade_without_blood_is_not_a_bruise(monkeypatch):
+    """On dark skin (L* 40), a greyish-brown shade (linear RGB x (0.56, 0.44, 0.42): a beard's
+    shade or a shadow, more melanin, hemoglobin +0.13) is darker, bluer and a little redder than
+    the skin as a bruise is, but holds no blood; a bruise of deoxygenated blood (d = 0.6:
+    hemoglobin +0.3, chromophores.SIGMA_DEOXY) of the same size is found. With the hemoglobin
+    rule off the shade is a bruise too."""
+    from triage.measure import config
+    from triage.measure.chromophores import SIGMA_DEOXY
+
+    rng = np.random.default_rng(6)
+    dark = np.empty((H, W, 3), np.float32)
+    dark[:] = (40.0, 14.0, 20.0)
+    dark += rng.normal(0, 0.25, dark.shape).astype(np.float32)
+    base = np.clip(color.lab_to_linear(dark), 1e-4, 1).astype(np.float32)
+    blotch = disc_mask(200, 150, 50)
+
+    def bruise_area(gain):
+        lin = base.copy()
+        lin[blotch] *= gain
+        return features.compute(lin, color.linear_to_lab(lin), np.ones((H, W), bool))["bruise_area_fraction"]
+
+    shade, blood = np.array([0.56, 0.44, 0.42], np.float32), np.exp(-0.6 * SIGMA_DEOXY).astype(np.float32)
+    assert bruise_area(blood) == pytest.approx(blotch.mean(), rel=0.15)
+    assert bruise_area(shade) == 0.0
+    monkeypatch.setattr(config, "BRUISE_MIN_DELTA_HEMOGLOBIN", -np.inf)
+    assert bruise_area(shade) > 0.7 * blotch.mean()  # its fainter rim falls below the Lab limits
+
+
 def test_an_edge_s_rim_is_not_a_papule():
     """Red bumps of papule size: one running into a feature's margin (a nostril's or an ear's
     rim) and one into the face's outline are that edge's colour; the same bump well inside is a

@@ -390,6 +390,20 @@ MACULE_MIN_SOLIDITY = 0.6
 #: skin, where melanin lowers chroma: sensitivity 1.00 -> 0.71 on 300 generated photos.)
 MACULE_RING = (2, 10)
 MACULE_MIN_DELTA_MELANIN = 0.2
+#: With a parsed face its scale is known: the distance between the eye centres is about
+#: FACE_INTEROCULAR_MM in adults (mean interpupillary distance 63 mm, 95% within 53-73 mm:
+#: Dodgson NA, Proc SPIE 2004;5291:36-46). A lone dark spot smaller than MACULE_NAEVUS_MAX_MM
+#: across is the size of a freckle or a common mole (acquired naevi are mostly under 5-6 mm: the
+#: "D" of the ABCDE rule, Abbasi NR et al., JAMA 2004;292:2771-6), which a whole face shows
+#: whether treated or not, so such spots count as dark patches only when there are at least
+#: MACULE_PATTERN_MIN_COUNT of them (hyperpigmentation in a pattern: melasma and PIH over a
+#: treated area come as many spots or as larger patches). On the 362 healthy faces of
+#: ../shared/real-dev the dark spots found measure 2.2 / 3.3 / 6.3 mm (P10 / median / P90) and
+#: 93 of 104 faces have at most 2; the rule clears 62 of them and keeps the melasma face's 28
+#: spots (the pigment close-ups have no face: unchanged).
+FACE_INTEROCULAR_MM = 63.0
+MACULE_NAEVUS_MAX_MM = 5.0
+MACULE_PATTERN_MIN_COUNT = 4
 #: Bright spots on a red base (detect.bright_spots), the first step of pustules and vesicles: a
 #: top brighter than the local skin (L_loc > SPOT_DELTA_L) of radius SPOT_RADIUS px, its ring
 #: (SPOT_RING px, inner and outer) redder than the reference there by SPOT_HALO_DELTA_A and
@@ -469,3 +483,11 @@ TRACK_ANGLE_TOL_DEG = 12.0
 BRUISE_DELTA_L = 6.0
 BRUISE_DELTA_B = 2.5
 BRUISE_MIN_AREA = 200
+#: ...and holding more blood than the person's reference skin: its median colour's hemoglobin h
+#: (chromophores.decompose, shading and exposure projected out; deoxygenated blood reads there
+#: as h +0.5 per unit) above the reference pixels' median by BRUISE_MIN_DELTA_HEMOGLOBIN. A
+#: shadow of the face's relief is only darker, a beard's shade browner. On ../shared/real-dev the
+#: bruise-like regions found on the 362 healthy faces hold h +0.10 / +0.17 / +0.28 (P10 / median
+#: / P90), those on the purpura close-ups +0.21 / +0.38 / +0.89: the limit clears 57 of the 89
+#: healthy faces with one and 1 of the 40 purpura photos loses its bruise area.
+BRUISE_MIN_DELTA_HEMOGLOBIN = 0.2

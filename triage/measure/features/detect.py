@@ -41,7 +41,9 @@ def macule_regions(m) -> tuple[np.ndarray, int]:
     against the skin MACULE_RING px around them (medians), more melanin (chromophores.decompose:
     shading and exposure fall out of it) by MACULE_MIN_DELTA_MELANIN. A shadow of the face's
     relief is only darker; pigment is darker and browner. With a face or a head box, not those
-    reaching the edge of the lesion search area (clear_of_edge). Returns (mask, number of regions)."""
+    reaching the edge of the lesion search area (clear_of_edge); with a face's scale, not spots the
+    size of a freckle or a mole when there are only a few (lone_moles). Returns (mask, number of
+    regions)."""
     dark = (m.L_loc < -config.MACULE_DELTA_L) & (m.a_loc < config.MACULE_MAX_DELTA_A) & m.core
     dark = cv2.morphologyEx(dark.astype(np.uint8), cv2.MORPH_OPEN, disk(2))
     labels, stats, _c, ids = sized_components(dark, config.MACULE_MIN_AREA)
@@ -52,9 +54,21 @@ def macule_regions(m) -> tuple[np.ndarray, int]:
     spot_lin, ring_lin = spot_and_ring(m, labels, stats, ids, *config.MACULE_RING, image=m.linear)
     with np.errstate(invalid="ignore"):  # NaN (no ring) compares False
         browner = decompose(spot_lin)[0] - decompose(ring_lin)[0] > config.MACULE_MIN_DELTA_MELANIN
+    browner &= ~lone_moles(m, stats[:, cv2.CC_STAT_AREA], browner)
     keep = np.zeros(labels.max() + 1, bool)
     keep[ids[browner]] = True
     return keep[labels], int(browner.sum())
+
+
+def lone_moles(m, areas: np.ndarray, dark: np.ndarray) -> np.ndarray:
+    """bool per spot: with a face's scale (Measurements.px_per_mm), a `dark` spot whose
+    equivalent diameter 2 sqrt(area / pi) is under MACULE_NAEVUS_MAX_MM, when fewer than
+    MACULE_PATTERN_MIN_COUNT spots are dark: a freckle's or a common mole's size, not a pattern
+    of hyperpigmentation. All False without a face."""
+    if m.px_per_mm is None or dark.sum() >= config.MACULE_PATTERN_MIN_COUNT:
+        return np.zeros(len(areas), bool)
+    diameter_mm = 2.0 * np.sqrt(areas / math.pi) / m.px_per_mm
+    return dark & (diameter_mm < config.MACULE_NAEVUS_MAX_MM)
 
 
 def small_red_dots(m) -> np.ndarray:
@@ -180,7 +194,9 @@ def bruises(m) -> np.ndarray:
     nasolabial folds is darker and bluer too, but in long bands and crescents. A bruise is a
     blotch of BRUISE_MIN_AREA px and more: it is looked for on the photo reduced by 2, smoothed
     by the Gaussian of sigma 5 px taken there (regions.half_blur), and brought back inside the
-    lesion search area."""
+    lesion search area; there, only the blotches whose median colour holds more blood than the
+    person's reference pixels by BRUISE_MIN_DELTA_HEMOGLOBIN (chromophores.decompose): a shadow
+    or a beard's shade is darker and bluer without holding blood."""
     h, w = m.lab.shape[:2]
     size = (w // 2, h // 2)
     ref = m.reference if m.regional is None else m.regional[cv2.resize(m.face.regions, size, interpolation=cv2.INTER_NEAREST)]
@@ -189,4 +205,10 @@ def bruises(m) -> np.ndarray:
     k = max(float(m.reference[0]), 1.0) / 65.0
     cand = (dL < -config.BRUISE_DELTA_L * k) & (db < -config.BRUISE_DELTA_B * k) & (da > 2.0 * k) & (-dL > 1.2 * da)
     found = kept_components(cand & resized_mask(m.core, size), config.BRUISE_MIN_AREA // 4, macule_shaped)[0]
-    return resized_mask(found, (w, h)) & m.core
+    found = resized_mask(found, (w, h)) & m.core
+    labels, stats, _c, ids = sized_components(found)
+    blood = np.array([decompose(np.median(m.linear[y: y + bh, x: x + bw][labels[y: y + bh, x: x + bw] == i], axis=0))[1]
+                      for (x, y, bw, bh, _area), i in zip(stats, ids)], np.float32)  # fmt: skip
+    keep = np.zeros(labels.max() + 1, bool)
+    keep[ids[blood - m.reference_hemoglobin > config.BRUISE_MIN_DELTA_HEMOGLOBIN]] = True
+    return keep[labels]

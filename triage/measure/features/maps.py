@@ -221,6 +221,17 @@ class Measurements:
         outside = cv2.dilate((~self.enclosed_core).astype(np.uint8), disk(config.SEARCH_EDGE_PX)).astype(bool)
         return outside & self.core
 
+    @cached_property
+    def reference_hemoglobin(self) -> float:
+        """Median hemoglobin h (chromophores.decompose) of the reference pixels (reference_set)."""
+        return float(np.median(self.skin_chromophores[1][self.reference_set]))
+
+    @cached_property
+    def px_per_mm(self) -> float | None:
+        """The photo's scale with a parsed face: its inter-ocular distance (px) over
+        FACE_INTEROCULAR_MM; None without one."""
+        return None if self.face is None else self.face.face.interocular / config.FACE_INTEROCULAR_MM
+
     def share(self, mask: np.ndarray) -> float:
         """|mask| / |S|: the share of the skin a mask covers."""
         return float(mask.sum() / self.n_skin)

@@ -41,7 +41,10 @@ def f_macule_count(m: Measurements) -> float:
     opened with a 5-px disk (hair strands and pores vanish), area >= MACULE_MIN_AREA px,
     elongation <= MACULE_MAX_ELONGATION and solidity >= MACULE_MIN_SOLIDITY
     (regions.elongation_solidity: a macule is circumscribed; the shading of a face's relief
-    darkens long or curved bands).
+    darkens long or curved bands), more melanin than the ring around them, and with a parsed
+    face (whose inter-ocular distance gives mm) not those under MACULE_NAEVUS_MAX_MM across
+    when fewer than MACULE_PATTERN_MIN_COUNT are found (a freckle's or a mole's size:
+    detect.lone_moles).
     Reference: PIH as localised darkening relative to surrounding skin (Davis EC, Callender VD.
     J Clin Aesthet Dermatol 2010;3:20-31)."""
     return float(m.macule_count)
