@@ -141,16 +141,42 @@ def paint_redness(rgb: np.ndarray, where: np.ndarray, delta_a: float) -> np.ndar
 
 
 def test_one_red_cheek_reads_red_against_the_face(portrait):
-    """Redness painted on one cheek: the regional reference (the face's level from all its
-    regions) still sits at the untreated skin, so the cheek reads as red and the rest does not."""
+    """Redness painted on one cheek: the regional reference (the face's level, from the regions
+    no beard covers) still sits at the untreated skin, so the cheek reads as red and the rest
+    does not."""
     m0 = measure(portrait.rgb, (portrait.width, portrait.height))
     cheek = (m0.face.regions == face.REGIONS.index("left_cheek")) & m0.skin
     red = paint_redness(portrait.rgb, cheek, 9.0)
     m1 = measure(red, (portrait.width, portrait.height))
     assert m1.face is not None
-    assert abs(m1.maps.reference[1] - m0.maps.reference[1]) < 1.0  # a median over 7 regions: one moves it little
+    assert abs(m1.maps.reference[1] - m0.maps.reference[1]) < 1.0  # a cheek is not among them
     assert m1.features["redness_area_fraction"] > m0.features["redness_area_fraction"] + 0.5 * cheek.sum() / m1.skin.sum()
     assert np.median(m1.maps.da[cheek & m1.skin]) == pytest.approx(9.0 + np.median(m0.maps.da[cheek & m1.skin]), abs=1.5)
+
+
+def test_stubble_does_not_lower_the_face_s_level(portrait, monkeypatch):
+    """Stubble painted on the cheeks, around the mouth and on the chin (10 L* darker, 3 a* less
+    red): the face's level comes from the regions no beard covers (forehead, nose, around the
+    eyes), so it stays where it was and the forehead reads no redder. Taken from all seven
+    regions, four of them stubbled, the level falls and the bare forehead reads red."""
+    from triage.measure import color
+    from triage.measure.features import maps
+
+    m0 = measure(portrait.rgb, (portrait.width, portrait.height))
+    beard = np.isin(m0.face.regions, [face.REGIONS.index(r) for r in ("right_cheek", "left_cheek", "perioral", "chin")])
+    lab = color.rgb8_to_lab(portrait.rgb)
+    lab[beard & m0.skin] += (-10.0, -3.0, 0.0)
+    stubbled = (color.linear_to_srgb(np.clip(color.lab_to_linear(lab), 0, 1)) * 255 + 0.5).astype(np.uint8)
+
+    def level_and_forehead(m):
+        forehead = (m.face.regions == face.REGIONS.index("forehead")) & m.skin
+        return m.maps.reference, float(np.median(m.maps.da[forehead]))
+
+    (ref0, fore0), (ref1, fore1) = level_and_forehead(m0), level_and_forehead(measure(stubbled, (portrait.width, portrait.height)))
+    assert np.abs(ref1 - ref0).max() < 0.5 and abs(fore1 - fore0) < 0.5
+    monkeypatch.setattr(maps, "_LEVEL_REGIONS", set(range(1, len(face.REGIONS))))
+    ref_all, fore_all = level_and_forehead(measure(stubbled, (portrait.width, portrait.height)))
+    assert ref0[1] - ref_all[1] > 0.8 and fore_all - fore0 > 0.8  # 1.2 and 1.2 when written
 
 
 def test_whole_face_redness_raises_the_hemoglobin_index(portrait):

@@ -359,6 +359,12 @@ FACE_REGION_OFFSETS = {
 #: A region counts towards the face's level when at least this many of its skin pixels are in the
 #: sample (of STATS_MAX_PIXELS): a median of 200 pixels has a standard error of ~0.1 of their spread.
 FACE_REGION_MIN_PIXELS = 200
+#: The face's level is the median of the estimates of the regions no beard covers (forehead,
+#: nose, around the eyes) when at least two of them are measured, else of all. Stubble greys the
+#: cheeks, the chin and around the mouth (darker, less red): with all seven, a stubbled face's
+#: level fell below its forehead's and its bare skin read as strong redness (SFA portraits of
+#: ../shared/real-dev, mostly young men: 25% of them called seek-care).
+FACE_LEVEL_REGIONS = ("forehead", "nose", "periorbital")
 #: Graded redness thresholds on delta a* (a* minus the reference a*). 4 units is about one
 #: just-noticeable step of erythema on light skin, 8 marked, 14 fiery.
 REDNESS_DELTA_A = 4.0

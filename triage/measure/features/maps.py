@@ -3,8 +3,8 @@
 The reference is the person's untreated-looking skin in the same photo, per pixel:
 - with a parsed face (triage.measure.face), what is normal for that region of that face: each
   region's median colour minus its usual offset on healthy faces (FACE_REGION_OFFSETS) is an
-  estimate of the face's level; their median over the regions is the level (one or two red
-  regions do not move it), and a pixel's reference is the level plus its region's offset. So a
+  estimate of the face's level; their median over the regions no beard covers (forehead, nose,
+  around the eyes; all seven when fewer than two of those are seen) is the level, and a pixel's reference is the level plus its region's offset. So a
   cheek is compared with what a cheek is on this face, not with the neck or the forehead;
 - without one (a close-up), the median colour of the less-red half of the skin (the skin pixels
   whose a* is at or below the skin's median a*).
@@ -32,6 +32,8 @@ from . import detect
 
 #: (len(REGIONS), 3): each region's usual (L*, a*, b*) offset from the face's level; row 0 none
 _REGION_OFFSETS = np.array([(0.0, 0.0, 0.0)] + [config.FACE_REGION_OFFSETS[r] for r in REGIONS[1:]], np.float32)
+#: indices of the regions the face's level is taken from (config.FACE_LEVEL_REGIONS)
+_LEVEL_REGIONS = {REGIONS.index(r) for r in config.FACE_LEVEL_REGIONS}
 
 
 def blur_masked(img: np.ndarray, mask: np.ndarray, sigma: float) -> np.ndarray:
@@ -146,11 +148,15 @@ class Measurements:
     @cached_property
     def regional(self) -> np.ndarray | None:
         """(len(REGIONS), 3) reference (L*, a*, b*) of each facial region, row 0 the face's level
-        (the median of region_levels, module docstring); None without a parsed face or with fewer
-        than two regions measured."""
-        if len(self.region_levels) < 2:
+        (the median of region_levels over FACE_LEVEL_REGIONS when two of them are measured, else
+        over all; module docstring); None without a parsed face or with fewer than two regions
+        measured."""
+        levels = self.region_levels
+        if len(levels) < 2:
             return None
-        return (np.median(np.array(list(self.region_levels.values())), axis=0) + _REGION_OFFSETS).astype(np.float32)
+        bare = [v for k, v in levels.items() if k in _LEVEL_REGIONS]
+        level = np.median(np.array(bare if len(bare) >= 2 else list(levels.values())), axis=0)
+        return (level + _REGION_OFFSETS).astype(np.float32)
 
     @cached_property
     def reference_set(self) -> np.ndarray:
