@@ -4,8 +4,9 @@ The reference is the person's untreated-looking skin in the same photo, per pixe
 - with a parsed face (triage.measure.face), what is normal for that region of that face: each
   region's median colour minus its usual offset on healthy faces (FACE_REGION_OFFSETS) is an
   estimate of the face's level; their median over the regions no beard covers (forehead, nose,
-  around the eyes; all seven when fewer than two of those are seen) is the level, and a pixel's reference is the level plus its region's offset. So a
-  cheek is compared with what a cheek is on this face, not with the neck or the forehead;
+  around the eyes; all seven when fewer than two of those are seen) is the level, and a pixel's
+  reference is the level plus its region's offset. So a cheek is compared with what a cheek is
+  on this face, not with the neck or the forehead;
 - without one (a close-up), the median colour of the less-red half of the skin (the skin pixels
   whose a* is at or below the skin's median a*).
 A whole face that is red raises its own reference: the hemoglobin index (redness feature
