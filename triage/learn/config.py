@@ -15,6 +15,13 @@ PROMOTION_GATE_SIZE = (1024, 768)
 #: of the 3000-photo generated training set (seed 1000) over C in {0.3, 1, 3}: 0.3 gave the
 #: best macro-F1 under the seek-care recall constraint (0.894 vs 0.873 / 0.807), ECE 0.048.
 LOGISTIC_C = 0.3
+#: Features measured and reported but not given to the model. texture_roughness (dryness,
+#: flaking): the policy calls light flaking on days 2-5 expected healing, not a finding; on the
+#: generated test set its median is 0.024 at every level (it tells nothing there), and on real
+#: photos it follows the camera and the resampling more than the skin (healthy faces of
+#: ../shared/real-dev: SFA portraits, JPEG 768 px, median 0.032; FASSEG, PNG 512 px enlarged,
+#: 0.012), which held 44 of the 150 SFA faces at monitor.
+NOT_MODEL_INPUTS = ("texture_roughness",)
 #: The plain-rules baseline (triage.learn.evaluate.rules_level) reads the erythema grade from
 #: redness_delta_a with these lower bounds for grades 1..4: midpoints between the medians per
 #: grade measured on 1,510 generated photos without other lesions (seed 1000: 1.4, 2.7, 5.3,
