@@ -1,6 +1,7 @@
-"""On real photos (../shared/real-dev, acne photographs with stand-in labels; absent on a user's
-fresh clone, where these tests skip): the pipeline decodes them, finds skin, and its redness and
-lesion features are higher on purulent close-ups than on the mildest ACNE04 grade."""
+"""On real photos (../shared/real-dev, with stand-in labels; absent on a user's fresh clone,
+where these tests skip): the pipeline decodes them, finds skin, its redness and lesion features
+are higher on purulent close-ups than on the mildest ACNE04 grade, and healthy faces show few
+dark patches or bruise-like areas."""
 
 from __future__ import annotations
 
