@@ -29,8 +29,8 @@ from ..util.files import atomic_write_bytes, atomic_write_text
 from . import config
 from .dataset import MeasuredItem, measure_dataset, read_labels
 
-#: What the model reads: every measured feature but NOT_MODEL_INPUTS, then the optional ones comparing a patient's
-#: photos (triage.course), which contribute nothing when missing.
+#: What the model reads: every measured feature but config.NOT_MODEL_INPUTS, then the optional
+#: ones comparing a patient's photos (triage.course), which contribute nothing when missing.
 MODEL_FEATURES = [f for f in FEATURE_NAMES if f not in config.NOT_MODEL_INPUTS] + list(COURSE_FEATURES)
 
 

@@ -86,22 +86,31 @@ def small_red_dots(m) -> np.ndarray:
     return cents[compact & (peak[ids] >= config.DOT_PEAK_DELTA_A)]
 
 
+def component_medians(image: np.ndarray, labels, stats, ids) -> np.ndarray:
+    """Median colour of `image` (H, W, 3) over each listed component (sized_components' labels,
+    stats rows and ids): (n, 3)."""
+    out = np.full((len(ids), 3), np.nan, np.float32)
+    for n, ((x, y, w, h, _area), i) in enumerate(zip(stats, ids)):
+        box = np.s_[y: y + h, x: x + w]
+        out[n] = np.median(image[box][labels[box] == i], axis=0)
+    return out
+
+
 def spot_and_ring(m, labels, stats, ids, inner: int, outer: int, image: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Median colour (of `image`, default the Lab image) of each listed component and of the
-    skin around it, inner..outer px outside it: arrays (n, 3); the ring's row is NaN when no skin
-    surrounds the spot."""
-    spot, ring = np.full((len(ids), 3), np.nan, np.float32), np.full((len(ids), 3), np.nan, np.float32)
+    """Median colour (of `image`, default the Lab image) of each listed component
+    (component_medians) and of the skin around it, inner..outer px outside it: arrays (n, 3); the
+    ring's row is NaN when no skin surrounds the spot."""
+    image = m.lab if image is None else image
+    ring = np.full((len(ids), 3), np.nan, np.float32)
     near, far = np.ones((2 * inner + 1,) * 2, np.uint8), np.ones((2 * outer + 1,) * 2, np.uint8)
     pad = outer + 2
     for n, ((x, y, w, h, _area), i) in enumerate(zip(stats, ids)):
         box = np.s_[max(0, y - pad): y + h + pad, max(0, x - pad): x + w + pad]
         blob = (labels[box] == i).astype(np.uint8)
         around = cv2.dilate(blob, far).astype(bool) & ~cv2.dilate(blob, near).astype(bool) & m.skin[box]
-        px = (m.lab if image is None else image)[box]
-        spot[n] = np.median(px[blob.astype(bool)], axis=0)
         if around.any():
-            ring[n] = np.median(px[around], axis=0)
-    return spot, ring
+            ring[n] = np.median(image[box][around], axis=0)
+    return component_medians(image, labels, stats, ids), ring
 
 
 def bright_spots(m) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -207,8 +216,7 @@ def bruises(m) -> np.ndarray:
     found = kept_components(cand & resized_mask(m.core, size), config.BRUISE_MIN_AREA // 4, macule_shaped)[0]
     found = resized_mask(found, (w, h)) & m.core
     labels, stats, _c, ids = sized_components(found)
-    blood = np.array([decompose(np.median(m.linear[y: y + bh, x: x + bw][labels[y: y + bh, x: x + bw] == i], axis=0))[1]
-                      for (x, y, bw, bh, _area), i in zip(stats, ids)], np.float32)  # fmt: skip
+    blood = decompose(component_medians(m.linear, labels, stats, ids))[1]
     keep = np.zeros(labels.max() + 1, bool)
     keep[ids[blood - m.reference_hemoglobin > config.BRUISE_MIN_DELTA_HEMOGLOBIN]] = True
     return keep[labels]

@@ -92,8 +92,7 @@ def f_hemoglobin_index(m: Measurements) -> float:
     then solved for melanin m and hemoglobin h by least squares on the two absorption vectors.
     Independent of exposure and, to first order, of melanin; a white-balance error moves it.
     Reference: Tsumura N et al. ACM Trans Graph (SIGGRAPH) 2003;22:770-779."""
-    hb = m.skin_chromophores[1]
-    return float(np.median(hb[m.reference_set] if m.regional is not None else hb))
+    return m.reference_hemoglobin if m.regional is not None else float(np.median(m.skin_chromophores[1]))
 
 
 @feature("cheek_redness_asymmetry", "a* units")
