@@ -266,7 +266,7 @@ def test_an_edge_s_rim_is_not_a_papule():
     outline = disc_mask(200, 150, 140)
     near_nostril, near_outline, inside = disc_mask(100, 125, 6), disc_mask(326, 203, 6), disc_mask(230, 170, 6)
     for bump in (near_nostril, near_outline, inside):
-        lab[bump, 1] += 12.0
+        lab[bump, :2] += (-4.0, 12.0)  # redder and darker, as blood is
     lab[nostril] = (30.0, 5.0, 5.0)
     lin = np.clip(color.lab_to_linear(lab), 1e-4, 1).astype(np.float32)
     box = HeadBox(outline, 0, nostril)
@@ -367,13 +367,36 @@ def golden_bleeding():
     assert run(lab)["bleeding_spot_count"] == 7
 
 
-def golden_papules():
-    lab = canvas()
+def _bumps(pts, sigma=6.0):
+    """Sum of Gaussian bumps of height 1 at pts, (H, W, 1)."""
     yy, xx = np.mgrid[0:H, 0:W]
+    return sum(np.exp(-((xx - cx) ** 2 + (yy - cy) ** 2) / (2 * sigma**2)) for cx, cy in pts)[..., None]
+
+
+def golden_papules():
+    """Five bumps of blood (hemoglobin added by Beer-Lambert: a* up ~15, L* down ~5 at the top)."""
+    from triage.measure.chromophores import SIGMA_HEMOGLOBIN
+
     pts = [(70, 70), (200, 80), (330, 90), (120, 220), (280, 220)]
-    for cx, cy in pts:
-        lab[..., 1] += 14 * np.exp(-((xx - cx) ** 2 + (yy - cy) ** 2) / (2 * 6.0**2))
-    assert run(lab)["papule_count"] == 5
+    lin = np.clip(color.lab_to_linear(canvas()), 1e-4, 1) * np.exp(-0.5 * SIGMA_HEMOGLOBIN * _bumps(pts))
+    f = features.compute(lin.astype(np.float32), color.linear_to_lab(lin.astype(np.float32)), np.ones((H, W), bool))
+    assert f["papule_count"] == 5
+
+
+def test_a_warm_highlight_is_not_a_papule(monkeypatch):
+    """Warm light on a curve of the nose or a cheek: as red against the skin around it as a
+    papule, but brighter, where blood darkens. None counts; with the darkening test off, all do."""
+    from triage.measure import config
+
+    pts = [(70, 70), (200, 80), (330, 90), (120, 220), (280, 220)]
+    lin = np.clip(color.lab_to_linear(canvas()), 1e-4, 1) * (1 + _bumps(pts) * np.array([0.45, 0.12, 0.08]))
+    lin = np.clip(lin, 0, 1).astype(np.float32)
+    lab = color.linear_to_lab(lin)
+    assert np.all(lab[70, 70] - lab[0, 0] > (1.0, 5.0, -np.inf))  # redder and brighter at the top
+    compute = lambda: features.compute(lin, color.linear_to_lab(lin), np.ones((H, W), bool))["papule_count"]  # noqa: E731
+    assert compute() == 0
+    monkeypatch.setattr(config, "PAPULE_MIN_DARKENING", -np.inf)
+    assert compute() == 5
 
 
 def golden_track():

@@ -190,11 +190,18 @@ def bleeding_spots(m) -> np.ndarray:
 
 
 def papules(m) -> np.ndarray:
-    """Centroids (x, y) of papule-like red bumps (see the feature papule_count); with a face or a
-    head box, not those reaching the edge of the lesion search area (Measurements.search_edge):
-    a red rim there is an ear's fold, a nostril's or an eyelid's rim, the lips' border."""
-    labels, _stats, cents, ids = sized_components((m.a_loc > config.PAPULE_DELTA_A) & m.core, *config.PAPULE_AREA)
-    return cents[clear_of_edge(m, labels, ids)]
+    """Centroids (x, y) of papule-like red bumps (see the feature papule_count): darker than the
+    skin around them (PAPULE_RING px outside, medians) by more than PAPULE_MIN_DARKENING L*, as
+    more blood is (hemoglobin absorbs green: a* rises and L* falls with it); a warm highlight on
+    the nose's or a cheek's curve is redder and brighter. With a face or a head box, not those
+    reaching the edge of the lesion search area (Measurements.search_edge): a red rim there is an
+    ear's fold, a nostril's or an eyelid's rim, the lips' border."""
+    labels, stats, cents, ids = sized_components((m.a_loc > config.PAPULE_DELTA_A) & m.core, *config.PAPULE_AREA)
+    inside = clear_of_edge(m, labels, ids)
+    spot, ring = spot_and_ring(m, labels, stats[inside], ids[inside], *config.PAPULE_RING)
+    with np.errstate(invalid="ignore"):  # NaN (no ring) compares False
+        darker = spot[:, 0] - ring[:, 0] < -config.PAPULE_MIN_DARKENING
+    return cents[inside][darker]
 
 
 def bruises(m) -> np.ndarray:

@@ -72,8 +72,11 @@ def f_bleeding(m: Measurements) -> float:
 def f_papules(m: Measurements) -> float:
     """Number of papule-like red bumps.
 
-    Formula: components of {a_loc > PAPULE_DELTA_A} on the skin with area in PAPULE_AREA px; with
-    a face or a head box, none reaching the edge of its lesion search area (detect.papules).
+    Formula: components of {a_loc > PAPULE_DELTA_A} on the skin with area in PAPULE_AREA px whose
+    median L* is below that of the skin PAPULE_RING px around them by more than
+    PAPULE_MIN_DARKENING (erythema lowers L* as it raises a*: Takiwaki H. J Med Invest
+    1998;44:121-126); with a face or a head box, none reaching the edge of its lesion search area
+    (detect.papules).
     Reference: papules and granulomas after microneedling (Soltani-Arabshahi R et al. JAMA
     Dermatol 2014;150:68-72)."""
     return float(len(m.papules))
