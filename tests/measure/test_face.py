@@ -38,6 +38,11 @@ def test_mesh_of_a_real_face_is_trusted_and_on_the_eyes(portrait):
     assert np.abs(_eyes(found, scale) - EYES).max() < 4.0
     again = face.parse(portrait.rgb.copy())
     assert np.array_equal(found.landmarks, again.landmarks)  # the same photo, the same mesh
+    # a face turned to the camera: the eyes' distance in depth adds little to the plane's; on a
+    # photo twice the size, twice the pixels
+    assert found.interocular < found.interocular_3d < 1.1 * found.interocular
+    bigger = face.parse(np.repeat(np.repeat(portrait.rgb, 2, axis=0), 2, axis=1))
+    assert bigger.interocular_3d == pytest.approx(2 * found.interocular_3d, rel=0.03)
 
 
 def test_mirrored_photo_gives_the_mirrored_mesh(portrait):

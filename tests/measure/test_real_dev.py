@@ -70,3 +70,32 @@ def test_healthy_faces_show_few_dark_patches_or_bruises(healthy_faces):
     dark = np.mean([(m.features["dark_macule_area_fraction"] or 0) > 0 for m in healthy_faces])
     bruise = np.mean([(m.features["bruise_area_fraction"] or 0) > 0 for m in healthy_faces])
     assert dark < 0.2 and bruise < 0.16, (dark, bruise)
+
+
+def test_a_turned_head_keeps_its_scale():
+    """FASSEG multipose shows each person at yaws 0-90 deg (the file name's last angle). Against
+    the eyes-to-mouth distance (a vertical length turning does not shorten), the eye centres'
+    distance in the photo's plane falls as the head turns; in the mesh's three dimensions
+    (Face.interocular_3d) it stays: the scale of Measurements.px_per_mm."""
+    import re
+
+    from triage.measure import face
+    from triage.measure.io import load_image
+
+    ratios = {"frontal": ([], []), "turned": ([], [])}
+    for r in _rows():
+        yaw = re.search(r"\+(-?\d+)\.png$", r["file"]) if r["group"] == "fasseg_multipose" else None
+        if yaw is None or 15 < abs(int(yaw.group(1))) < 60:
+            continue
+        found = face.parse(load_image(REAL_DEV / r["file"]).rgb)
+        if found is None or not found.trusted:
+            continue
+        eyes = (found.landmarks[face.RIGHT_EYE].mean(axis=0) + found.landmarks[face.LEFT_EYE].mean(axis=0)) / 2
+        eyes_to_mouth = float(np.linalg.norm(eyes - found.landmarks[[13, 14]].mean(axis=0)))  # inner lips
+        two_d, three_d = ratios["frontal" if abs(int(yaw.group(1))) <= 15 else "turned"]
+        two_d.append(found.interocular / eyes_to_mouth)
+        three_d.append(found.interocular_3d / eyes_to_mouth)
+    (f2, f3), (t2, t3) = ([np.median(v) for v in ratios[k]] for k in ("frontal", "turned"))
+    assert min(len(v) for k in ratios for v in ratios[k]) >= 20
+    assert t2 / f2 < 0.8  # the plane's distance shortens by a fifth or more
+    assert 0.9 < t3 / f3 < 1.1  # the three-dimensional one holds

@@ -406,7 +406,10 @@ MACULE_MIN_DELTA_MELANIN = 0.2
 #: treated area come as many spots or as larger patches). On the 362 healthy faces of
 #: ../shared/real-dev the dark spots found measure 2.2 / 3.3 / 6.3 mm (P10 / median / P90) and
 #: 93 of 104 faces have at most 2; the rule clears 62 of them and keeps the melasma face's 28
-#: spots (the pigment close-ups have no face: unchanged).
+#: spots (the pigment close-ups have no face: unchanged). The scale is the mesh's 3-D eye
+#: distance (Face.interocular_3d): the 2-D one of a head turned 60-90 deg is 0.57 of a frontal
+#: one's (FASSEG multipose, against the eyes-to-mouth length), which made a turned face's moles
+#: look 5-13 mm across; 15 more healthy faces' lone spots are then mole-sized.
 FACE_INTEROCULAR_MM = 63.0
 MACULE_NAEVUS_MAX_MM = 5.0
 MACULE_PATTERN_MIN_COUNT = 4

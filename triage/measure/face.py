@@ -125,6 +125,10 @@ class Face:
     detection: Detection  #: BlazeFace's box the mesh was fitted in
     presence: float  #: the landmark model's face-presence score, 0-1
     mirror_error: float  #: the mirrored crop's mesh against this one, in inter-ocular distances
+    #: distance between the eye centres in the mesh's three dimensions, px of the photo (the
+    #: landmark model's depth z shares x's scale): unlike `interocular` it does not shorten as
+    #: the head turns. None when only the 2-D mesh is known.
+    interocular_3d: float | None = None
 
     @property
     def trusted(self) -> bool:
@@ -134,7 +138,7 @@ class Face:
     @property
     def interocular(self) -> float:
         """Distance between the eye centres, px."""
-        return float(np.linalg.norm(self.landmarks[RIGHT_EYE].mean(axis=0) - self.landmarks[LEFT_EYE].mean(axis=0)))
+        return _eye_distance(self.landmarks)
 
 
 def _crop_transform(det: Detection) -> np.ndarray:
@@ -151,9 +155,14 @@ def _crop_transform(det: Detection) -> np.ndarray:
 
 
 def _mesh(crop: np.ndarray) -> tuple[np.ndarray, float]:
-    """(468, 2) landmarks in the crop's pixels and the face-presence score."""
+    """(468, 3) landmarks (x, y, depth) in the crop's pixels and the face-presence score."""
     points, flag = _run(LANDMARKER, crop.astype(np.float32) / 255.0)
-    return points.reshape(468, 3)[:, :2], float(_sigmoid(flag.ravel()[0]))
+    return points.reshape(468, 3), float(_sigmoid(flag.ravel()[0]))
+
+
+def _eye_distance(points: np.ndarray) -> float:
+    """Distance between the eye centres of a mesh, in its coordinates (2 or 3 of them)."""
+    return float(np.linalg.norm(points[RIGHT_EYE].mean(axis=0) - points[LEFT_EYE].mean(axis=0)))
 
 
 def parse(rgb: np.ndarray) -> Face | None:
@@ -164,16 +173,17 @@ def parse(rgb: np.ndarray) -> Face | None:
         return None
     to_crop = _crop_transform(det)
     crop = cv2.warpAffine(np.ascontiguousarray(rgb), to_crop, (192, 192), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
-    points, presence = _mesh(crop)
-    mirrored, _p = _mesh(np.ascontiguousarray(crop[:, ::-1]))
+    points3, presence = _mesh(crop)
+    points = points3[:, :2]
+    mirrored = _mesh(np.ascontiguousarray(crop[:, ::-1]))[0][:, :2]
     mirrored[:, 0] = 192.0 - mirrored[:, 0]
     from scipy.spatial import cKDTree
 
-    iod = np.linalg.norm(points[RIGHT_EYE].mean(axis=0) - points[LEFT_EYE].mean(axis=0))
-    mirror_error = float(cKDTree(points).query(mirrored)[0].mean() / max(iod, 1e-6))
+    mirror_error = float(cKDTree(points).query(mirrored)[0].mean() / max(_eye_distance(points), 1e-6))
     back = cv2.invertAffineTransform(to_crop)
     landmarks = (points @ back[:, :2].T + back[:, 2]).astype(np.float32)
-    return Face(landmarks, det, presence, mirror_error)
+    scale = math.sqrt(abs(np.linalg.det(back[:, :2])))  # the crop is a turned, scaled square
+    return Face(landmarks, det, presence, mirror_error, _eye_distance(points3) * scale)
 
 
 @dataclass(frozen=True)
