@@ -22,7 +22,8 @@ are blended in linear light, scaled by the canvas's own shading. Then:
 - the treated region: the whole face (the face treated all over), one or two facial regions, or
   a blob as in the plain generator;
 - lesion sizes follow the canvas's scale: fractions of CANVAS_FRAME_IODS inter-ocular
-  distances (a frame about 12 cm across), as the plain generator's are of a 12 cm frame;
+  distances (a frame about 12 cm across; the mesh's 3-D distance, which a turned head does not
+  shorten), as the plain generator's are of a 12 cm frame;
 - capture: the plain generator's white balance, exposure, blur, noise and JPEG on top, and its
   quality failures (too dark and overexposed relative to this canvas's skin, blurred, too small).
 The label is policy.level_from_truth of the painted ground truth as the photo can show it: a lesion
@@ -89,7 +90,7 @@ class Canvas:
     rgb: np.ndarray  #: uint8 (H, W, 3) at the working size
     skin: np.ndarray  #: bool (H, W)
     regions: np.ndarray | None  #: uint8 (H, W) facial regions (triage.measure.face.REGIONS), or None
-    interocular: float | None  #: px, when a face is parsed
+    interocular: float | None  #: px (in 3-D: Face.interocular_3d), when a face is parsed
     tone: np.ndarray  #: bool (H, W): what a darker skin tone darkens: the skin, and the lips and brows of a face
 
 
@@ -125,7 +126,7 @@ def load_canvas(entry: dict) -> Canvas:
     face = seg.face
     tone = skin if face is None else skin | (face.features & ~eyes_mask(face.face, (h, w)))
     return Canvas(entry["file"], entry["person"], img.rgb, skin, None if face is None else face.regions,
-                  None if face is None else face.face.interocular, tone)  # fmt: skip
+                  None if face is None else face.face.interocular_3d, tone)  # fmt: skip
 
 
 _LOADED: dict[str, Canvas] = {}  # per process: a worker paints many photos on each canvas
