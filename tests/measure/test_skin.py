@@ -143,3 +143,33 @@ def test_a_profile_s_hair_is_not_skin_once_the_head_box_is_known():
     m = skin.skin_mask_lab(lab, head=HeadBox(box.astype(bool), brow_row=130, unsearched=np.zeros((h, w), bool)))
     assert m[hair].mean() < 0.01
     assert m[person].mean() > 0.97
+
+
+def test_a_pink_shirt_joining_the_neck_is_not_skin():
+    """Truth drawn with the colours measured on a real portrait (SFA): a face's outline of skin
+    (L* 50, a* 12, b* 11), the neck below it, and a pink-red shirt joining the neck (L* 45, a*
+    43, b* 3: hue 4 deg, the hue of flushed light skin, 31 a* above the face). Redder-than-skin
+    pixels of the person's b* and L* join their skin as a flush; beyond a face's outline they are
+    clothing (before this rule, the shirt was skin and the redness features read it as +40 a*)."""
+    from types import SimpleNamespace
+
+    import cv2
+
+    h, w = 300, 240
+    yy, xx = np.mgrid[:h, :w]
+    inside = ((xx - 120) / 60.0) ** 2 + ((yy - 100) / 80.0) ** 2 < 1
+    person = inside | ((xx > 85) & (xx < 155) & (yy >= 150) & (yy < 230))  # and the neck
+    shirt = (yy >= 230) & (xx > 20) & (xx < 220)
+    lab = np.empty((h, w, 3), np.float32)
+    lab[...] = (88.0, 0.5, 1.0)  # a light grey backdrop
+    lab[person] = (50.0, 12.0, 11.0)
+    lab[shirt] = (45.0, 43.0, 3.0)
+    rng = np.random.default_rng(8)
+    lab += rng.normal(0, 1.0, lab.shape).astype(np.float32)
+    blotches = cv2.GaussianBlur(rng.normal(0, 1.0, (h, w, 3)).astype(np.float32), (0, 0), 4.0)
+    lab[person] += (3.0 / blotches.std()) * blotches[person]  # mottling and shading: sd 3 in L*, a*, b*
+    lab = normalise(_rgb_of(lab)).lab
+    face = SimpleNamespace(inside=inside, features=np.zeros((h, w), bool))
+    m = skin.skin_mask_lab(lab, face=face)
+    assert m[shirt].mean() < 0.01
+    assert m[person].mean() > 0.97

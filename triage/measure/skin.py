@@ -176,6 +176,8 @@ def _skin_body(
         persons & (hue >= config.SKIN_FLUSH_HUE_MIN_DEG) & (hue < config.SKIN_HUE_DEG[0])
         & (a > med[1] + config.SKIN_FLUSH_MIN_DELTA_A) & (chroma <= config.SKIN_CHROMA[1]) & (L <= config.SKIN_L[1])
     )  # fmt: skip
+    if inside is not None:  # beyond a face's outline pink-red is clothing more often than flush
+        flushed &= inside
     if flushed.any():  # kept only where connected to the person's skin
         n, labels = cv2.connectedComponents((adapted | flushed).astype(np.uint8), connectivity=8)
         touches = np.zeros(n, bool)
