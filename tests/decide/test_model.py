@@ -323,3 +323,28 @@ def test_an_input_that_never_varied_in_training_is_never_beyond_it():
     assert np.allclose(face.scores, flat.scores)
     far = m.decide(input_vector(names, {"redness_delta_a": 40.0, "cheek_redness_asymmetry": 0.0}, 5))
     assert far.beyond_training == ["redness_delta_a"] and far.label != "normal"
+
+
+def test_reasons_are_what_argues_for_the_level_against_normal(model, photo):
+    """A photo with three papules and nothing else: the reasons are what argues for its level
+    against normal (each quoted feature's term in the log-odds against normal is positive), so
+    absent findings ("marked redness covers 0.0%", "0 pinpoint bleeding spots"), which the model
+    weighs alike at every level, are never quoted; and a photo failing the quality gate says so
+    in words."""
+    from triage.decide.explain import explain
+
+    features = dict(analyze(photo, model=model).to_dict()["features"])
+    findings = ("pustule_count", "vesicle_count", "crust_area_fraction", "bleeding_spot_count", "track_aligned_dots",
+                "redness_strong_area_fraction", "bruise_area_fraction", "dark_macule_area_fraction", "dark_macule_count")  # fmt: skip
+    features |= {name: 0.0 for name in findings} | {"papule_count": 3.0}
+    d = model.decide(model.inputs(features, 3))
+    assert d.label != "normal"
+    reasons = explain(model, d, features, 3, [])["reasons"]
+    toward, normal = feature_contributions(model, d, d.label), feature_contributions(model, d, "normal")
+    assert "papule_count" in [r["feature"] for r in reasons]
+    for r in reasons:
+        assert toward[r["feature"]] - normal[r["feature"]] > 0
+        assert r["feature"] not in findings
+    failed = model.decide(model.inputs(features, 3, quality_ok=False), quality_ok=False)
+    summary = explain(model, failed, features, 3, ["blurry"])["summary"]
+    assert "could not be measured" not in summary

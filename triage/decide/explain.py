@@ -4,7 +4,11 @@ Each reason is one feature's contribution to the model's score for the chosen le
 over every model input computed from that feature: its spline terms and its day interactions),
 so the contributions plus the level's intercept add up to the score (see triage.model). The reasons quoted are those
 pushing hardest towards the chosen level (at most MAX_REASONS, none weaker than MIN_REASON_SHARE
-of the strongest); their text quotes the measured value (the same number
+of the strongest): for monitor and seek-care, against normal, by the feature's term in the
+log-odds of that level against normal (its contribution to the level's score minus its
+contribution to normal's: a finding the model weighs alike at both levels, such as "marked
+redness covers 0.0%", decides nothing); for normal, by its contribution to normal's score.
+Their text quotes the measured value (the same number
 as in the row's features) and the range seen on that day in normally healing training photos
 (the model's expected_ranges_, the 95th percentile per policy day band).
 """
@@ -71,6 +75,10 @@ TEXTS = {
     "track_aligned_dots": (lambda v: _n(v, "red dot", "red dots") + " in straight rows like roller track marks", _at_most),
     "bruise_area_fraction": (lambda v: f"Bruise-like discolouration covers {_pct(v)} of the skin", lambda e: f"under {_pct(e)}"),
     "texture_roughness": (lambda v: f"Skin texture roughness {v:.3f} (dryness, flaking)", lambda e: f"under {e:.3f}"),
+    "hemoglobin_index": (lambda v: f"Blood in the skin (hemoglobin index) {v:.2f}", lambda e: f"under {e:.2f}"),
+    "cheek_redness_asymmetry": (lambda v: f"One cheek is {v:.1f} a* units redder than the other", lambda e: f"under {e:.1f}"),
+    "vesicle_count": (lambda v: _n(v, "grouped blister-like spot", "grouped blister-like spots"), _at_most),
+    "quality_failed": (lambda v: "The photo did not pass the quality check", None),
     "ita_deg": (lambda v: f"Skin tone ITA {v:.0f} deg ({ita_band(v).replace('_', ' ')})", None),
     "skin_fraction": (lambda v: f"Skin fills {_pct(v)} of the photo", None),
 }
@@ -108,13 +116,18 @@ def explain(
     skin"), which quote numbers of other photos than this one."""
     label = decision.label
     contrib = feature_contributions(model, decision, label)
+    push = contrib
+    if label != "normal":  # what argues for this level rather than normal: its term in their log-odds
+        normal = feature_contributions(model, decision, "normal")
+        push = {n: c - normal.get(n, 0.0) for n, c in contrib.items()}
     band = day_band(days)
-    ranked = sorted((c, n) for n, c in contrib.items() if c > 0)[::-1][: config.MAX_REASONS]
+    ranked = sorted((p, n) for n, p in push.items() if p > 0)[::-1][: config.MAX_REASONS]
     if ranked:  # quote what decided: drop reasons weaker than a fifth of the strongest
-        ranked = [(c, n) for c, n in ranked if c >= config.MIN_REASON_SHARE * ranked[0][0]]
+        ranked = [(p, n) for p, n in ranked if p >= config.MIN_REASON_SHARE * ranked[0][0]]
     reasons = []
-    for c, name in ranked:
-        value = days if name == "days_since_treatment" else features.get(name)
+    for _p, name in ranked:
+        c = contrib[name]
+        value = {"days_since_treatment": days, "quality_failed": float(bool(quality_issues))}.get(name, features.get(name))
         expected = model.expected_ranges_.get(name, {}).get(band)
         text = (phrases or {}).get(name)
         text = text[:1].upper() + text[1:] if text else reason_text(name, value, expected, days)
