@@ -32,9 +32,13 @@ def disc_mask(cx, cy, r):
 
 
 def run(lab, mask=None):
-    mask = np.ones((H, W), bool) if mask is None else mask
-    lin = np.clip(color.lab_to_linear(lab), 1e-4, 1)
-    return features.compute(lin, color.linear_to_lab(lin), mask)
+    return run_linear(np.clip(color.lab_to_linear(lab), 1e-4, 1), mask)
+
+
+def run_linear(lin, mask=None):
+    """Every feature of a linear-RGB image (H, W, 3), all of it skin unless `mask` says otherwise."""
+    lin = np.asarray(lin, np.float32)
+    return features.compute(lin, color.linear_to_lab(lin), np.ones((H, W), bool) if mask is None else mask)
 
 
 # --- golden values -----------------------------------------------------------------------------
@@ -75,7 +79,7 @@ def golden_erythema_index():
     d_mask[:, -40:] = True  # 10%: P95 of MI falls in it
     lin[r_mask] = red
     lin[d_mask] = dark
-    f = features.compute(lin, color.linear_to_lab(lin), np.ones((H, W), bool))
+    f = run_linear(lin)
     ei = lambda c: 100 * math.log10(c[0] / c[1])  # noqa: E731
     assert f["erythema_index_delta"] == pytest.approx(ei(red) - ei(ref), abs=0.05)
 
@@ -96,7 +100,7 @@ def golden_melanin_index():
         h_map = np.where(blood, 0.8, 0.3)[..., None]
         even = np.exp(-(OD_BASE + m_map * SIGMA_MELANIN + h_map * SIGMA_HEMOGLOBIN)) * exposure
         lin = np.clip(even * shading, 0, 1).astype(np.float32)
-        f = features.compute(lin, color.linear_to_lab(lin), np.ones((H, W), bool))
+        f = run_linear(lin)
         expected = 100 * math.log10(even[150, 200, 0] / even[150, 320, 0])  # skin, then band
         assert f["melanin_index_delta"] == pytest.approx(expected, abs=0.3)
         if more == 0:  # what the shade alone does to the plain MI
@@ -198,7 +202,7 @@ def _face_of_scale(px_per_mm: float):
     marks = np.zeros((468, 2), np.float32)
     marks[RIGHT_EYE] = (40.0, 20.0)
     marks[LEFT_EYE] = (40.0 + px_per_mm * config.FACE_INTEROCULAR_MM, 20.0)
-    face = Face(marks, None, 1.0, 0.0)
+    face = Face(marks, None, 1.0, 0.0, px_per_mm * config.FACE_INTEROCULAR_MM)  # a frontal face: 3-D = 2-D
     none = np.zeros((H, W), bool)
     return FaceMap(face, np.zeros((H, W), np.uint8), ~none, none, none)
 
@@ -245,7 +249,7 @@ def test_a_shade_without_blood_is_not_a_bruise(monkeypatch):
     def bruise_area(gain):
         lin = base.copy()
         lin[blotch] *= gain
-        return features.compute(lin, color.linear_to_lab(lin), np.ones((H, W), bool))["bruise_area_fraction"]
+        return run_linear(lin)["bruise_area_fraction"]
 
     shade, blood = np.array([0.56, 0.44, 0.42], np.float32), np.exp(-0.6 * SIGMA_DEOXY).astype(np.float32)
     assert bruise_area(blood) == pytest.approx(blotch.mean(), rel=0.15)
@@ -329,7 +333,7 @@ def golden_hemoglobin():
     for h, melanin, exposure in [(0.25, 0.5, 1.0), (0.6, 0.5, 1.0), (0.25, 2.0, 0.5), (0.6, 2.0, 1.3)]:
         lin = np.exp(-(OD_BASE + melanin * SIGMA_MELANIN + h * SIGMA_HEMOGLOBIN)) * exposure * shading
         lin = np.clip(lin, 0, 1).astype(np.float32)
-        f = features.compute(lin, color.linear_to_lab(lin), np.ones((H, W), bool))
+        f = run_linear(lin)
         assert f["hemoglobin_index"] == pytest.approx(h, abs=0.01)
 
 
@@ -379,7 +383,7 @@ def golden_papules():
 
     pts = [(70, 70), (200, 80), (330, 90), (120, 220), (280, 220)]
     lin = np.clip(color.lab_to_linear(canvas()), 1e-4, 1) * np.exp(-0.5 * SIGMA_HEMOGLOBIN * _bumps(pts))
-    f = features.compute(lin.astype(np.float32), color.linear_to_lab(lin.astype(np.float32)), np.ones((H, W), bool))
+    f = run_linear(lin)
     assert f["papule_count"] == 5
 
 
@@ -393,10 +397,9 @@ def test_a_warm_highlight_is_not_a_papule(monkeypatch):
     lin = np.clip(lin, 0, 1).astype(np.float32)
     lab = color.linear_to_lab(lin)
     assert np.all(lab[70, 70] - lab[0, 0] > (1.0, 5.0, -np.inf))  # redder and brighter at the top
-    compute = lambda: features.compute(lin, color.linear_to_lab(lin), np.ones((H, W), bool))["papule_count"]  # noqa: E731
-    assert compute() == 0
+    assert run_linear(lin)["papule_count"] == 0
     monkeypatch.setattr(config, "PAPULE_MIN_DARKENING", -np.inf)
-    assert compute() == 5
+    assert run_linear(lin)["papule_count"] == 5
 
 
 def golden_track():
@@ -428,7 +431,7 @@ def golden_texture():
     lin = np.full((H, W, 3), 0.3, np.float32)
     s = 0.05
     lin *= np.exp(rng.normal(0, s, (H, W)))[..., None].astype(np.float32)
-    f = features.compute(lin, color.linear_to_lab(lin), np.ones((H, W), bool))
+    f = run_linear(lin)
     assert f["texture_roughness"] == pytest.approx(s * math.sqrt(1 - 1 / (8 * math.pi * 4)), rel=0.06)
 
 
@@ -516,7 +519,7 @@ def test_registry_complete():
 def test_no_skin_gives_nulls_and_values_are_finite(photo):
     empty = np.zeros((H, W), bool)
     lin = np.full((H, W, 3), 0.3, np.float32)
-    f = features.compute(lin, color.linear_to_lab(lin), empty)
+    f = run_linear(lin, empty)
     assert f["skin_fraction"] == 0.0 and all(v is None for k, v in f.items() if k != "skin_fraction")
     from triage.measure.photo import measure
 

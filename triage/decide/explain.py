@@ -127,7 +127,12 @@ def explain(
     reasons = []
     for _p, name in ranked:
         c = contrib[name]
-        value = {"days_since_treatment": days, "quality_failed": float(bool(quality_issues))}.get(name, features.get(name))
+        if name == "days_since_treatment":
+            value = days
+        elif name == "quality_failed":  # the gate's verdict, not a measured feature
+            value = float(bool(quality_issues))
+        else:
+            value = features.get(name)
         expected = model.expected_ranges_.get(name, {}).get(band)
         text = (phrases or {}).get(name)
         text = text[:1].upper() + text[1:] if text else reason_text(name, value, expected, days)

@@ -127,8 +127,8 @@ class Face:
     mirror_error: float  #: the mirrored crop's mesh against this one, in inter-ocular distances
     #: distance between the eye centres in the mesh's three dimensions, px of the photo (the
     #: landmark model's depth z shares x's scale): unlike `interocular` it does not shorten as
-    #: the head turns. None when only the 2-D mesh is known.
-    interocular_3d: float | None = None
+    #: the head turns
+    interocular_3d: float
 
     @property
     def trusted(self) -> bool:

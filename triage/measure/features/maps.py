@@ -235,14 +235,10 @@ class Measurements:
 
     @cached_property
     def px_per_mm(self) -> float | None:
-        """The photo's scale with a parsed face: its inter-ocular distance (px; in three
-        dimensions, Face.interocular_3d, when known: the eyes of a turned head look closer
-        together, the cheek turned to the camera does not shrink) over FACE_INTEROCULAR_MM; None
-        without one."""
-        if self.face is None:
-            return None
-        face = self.face.face
-        return (face.interocular_3d or face.interocular) / config.FACE_INTEROCULAR_MM
+        """The photo's scale with a parsed face: its inter-ocular distance in three dimensions
+        (px, Face.interocular_3d: the eyes of a turned head look closer together, the cheek
+        turned to the camera does not shrink) over FACE_INTEROCULAR_MM; None without one."""
+        return None if self.face is None else self.face.face.interocular_3d / config.FACE_INTEROCULAR_MM
 
     def share(self, mask: np.ndarray) -> float:
         """|mask| / |S|: the share of the skin a mask covers."""
