@@ -29,22 +29,32 @@ def test_components_match_scipy_labelling(density, connectivity):
 
 def test_sample_is_even_and_not_column_aligned():
     mask = np.ones((768, 1024), bool)
-    rows, cols = regions.sample(mask, 65536)
+    rows, cols = np.divmod(regions.sample_index(mask, 65536), 1024)
     assert 0.5 * 65536 < len(rows) <= 65536
     assert len(np.unique(cols % 8)) == 8  # all positions in JPEG's 8x8 blocks, not one column in 8
     assert abs(rows.mean() - 383.5) < 2 and abs(cols.mean() - 511.5) < 2
     few = np.zeros((50, 60), bool)
     few[10:20, 5:9] = True
-    r, c = regions.sample(few, 1000)  # fewer pixels than asked: all of them
+    r, c = np.divmod(regions.sample_index(few, 1000), 60)  # fewer pixels than asked: all of them
     assert len(r) == 40 and few[r, c].all()
+
+
+def test_gather_is_indexing_by_rows_and_columns():
+    rng = np.random.default_rng(2)
+    img = rng.random((40, 50, 3)).astype(np.float32)
+    mask = rng.random((40, 50)) < 0.3
+    at = regions.sample_index(mask, 200)
+    r, c = np.divmod(at, 50)
+    assert np.array_equal(regions.gather(img, at), img[r, c])
+    assert np.array_equal(regions.gather(img[..., 1], at), img[r, c, 1])
 
 
 def test_sampled_median_is_close_to_the_full_median():
     rng = np.random.default_rng(3)
     img = rng.normal(10.0, 3.0, (768, 1024)).astype(np.float32)
     mask = rng.random((768, 1024)) < 0.7
-    r, c = regions.sample(mask, 65536)
-    assert abs(np.median(img[r, c]) - np.median(img[mask])) < 0.05  # 3 x the standard error
+    px = regions.gather(img, regions.sample_index(mask, 65536))
+    assert abs(np.median(px) - np.median(img[mask])) < 0.05  # 3 x the standard error
 
 
 def test_max_channel_and_lab_match_the_plain_formulas():
@@ -145,3 +155,19 @@ def test_masked_blur_at_reduced_size_is_the_normalised_convolution(sigma):
     assert np.abs(out - full)[mask].mean() < 0.05  # a* / L* units; the signal spans 30 over the frame
     const = maps.blur_masked(np.full((h, w), 7.0, np.float32), mask, sigma)
     assert np.allclose(const[mask], 7.0, atol=1e-3)
+
+
+@pytest.mark.parametrize("n", [1, 2, 7, 64, 65535, 65536])
+def test_median_and_percentile_are_numpys(n):
+    """regions.median and regions.percentile (one partition each) give numpy's numbers: the
+    same float32 medians bit for bit, per column too, NaN where numpy gives NaN; percentiles
+    within rounding."""
+    rng = np.random.default_rng(n)
+    x = (rng.normal(50, 20, (n, 3)) * (rng.random((n, 3)) < 0.9)).astype(np.float32)  # ties at 0
+    assert np.array_equal(regions.median(x, axis=0), np.median(x, axis=0))
+    assert regions.median(x[:, 1]) == np.median(x[:, 1])
+    assert regions.median(x[:, 1]).dtype == np.float32
+    for q in (5, 50, 90, 95, 100):
+        assert regions.percentile(x[:, 2], q) == pytest.approx(float(np.percentile(x[:, 2], q)), rel=1e-6, abs=1e-6)
+    x[n // 2, 0] = np.nan
+    assert np.isnan(regions.median(x, axis=0)[0]) and not np.isnan(regions.median(x, axis=0)[1:]).any()

@@ -306,7 +306,7 @@ CAST_MAX_CHROMA = 45.0
 GRAYSCALE_MAX_CHROMA = 4.0
 
 #: Medians, percentiles and MADs over the skin are taken on at most this many skin pixels,
-#: evenly strided in raster order (triage.measure.regions.sample). The standard error of a median of n
+#: evenly strided in raster order (triage.measure.regions.sample_index). The standard error of a median of n
 #: samples is 1.2533 sigma / sqrt(n): with 65,536 pixels 0.5% of the skin's spread (~0.02 a*),
 #: far below JPEG noise, at a tenth of the cost of all ~500,000 skin pixels. 16,384 would save
 #: 14 ms a photo but leaves the facial regions few pixels each (FACE_REGION_MIN_PIXELS): on the

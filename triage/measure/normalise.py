@@ -19,7 +19,7 @@ import numpy as np
 from . import config
 from .chart import find as find_chart
 from .color import hue_chroma, linear_to_lab, max_channel, srgb_to_linear
-from .regions import disk, sample
+from .regions import disk, gather, median, sample_index
 from .skin import person_region, reduced_radius
 
 
@@ -81,8 +81,8 @@ def keeps_skin_hue(lin: np.ndarray, region: np.ndarray, gains: np.ndarray) -> bo
     correction that brings skin rendered too yellow most of the way back is kept."""
     if not region.any():
         return True
-    median = np.median(lin[sample(region, config.STATS_MAX_PIXELS)], axis=0)
-    lab = linear_to_lab(np.stack([median, median * gains]))
+    mid = median(gather(lin, sample_index(region, config.STATS_MAX_PIXELS)), axis=0)
+    lab = linear_to_lab(np.stack([mid, mid * gains]))
     before, after = (_out_of_skin_hue(math.degrees(math.atan2(b, a))) for _L, a, b in lab)
     return after == 0.0 or after < before
 

@@ -17,7 +17,7 @@ import numpy as np
 from . import config
 from .color import luminance
 from .normalise import Normalised
-from .regions import robust_sd, sample
+from .regions import gather, median, robust_sd, sample_index
 
 
 @dataclass(frozen=True)
@@ -78,8 +78,8 @@ def assess(norm: Normalised, skin: np.ndarray, original_size: tuple[int, int]) -
     skin_fraction = float(skin.mean())
     has_skin = skin_fraction >= config.MIN_SKIN_FRACTION
     region = skin if has_skin else np.ones_like(skin)
-    px = lab[sample(region, config.STATS_MAX_PIXELS)]  # (n, 3): medians are taken on a sample
-    if np.median(px[:, 0]) < config.MIN_SKIN_MEDIAN_L:
+    px = gather(lab, sample_index(region, config.STATS_MAX_PIXELS))  # (n, 3): medians are taken on a sample
+    if median(px[:, 0]) < config.MIN_SKIN_MEDIAN_L:
         issues.append("too_dark")
     if not has_skin:
         issues.append("no_skin")
@@ -102,12 +102,12 @@ def _color_cast(px: np.ndarray, of_skin: bool) -> bool:
     not-dark pixels in a place no room and no skin is (strongly green, blue or saturated).
     px: (n, 3) Lab of the skin (a sample) or of the frame's pixels with L* > 20."""
     if of_skin:
-        a, b = np.median(px[:, 1]), np.median(px[:, 2])
+        a, b = median(px[:, 1:], axis=0)
         hue = np.degrees(np.arctan2(b, a))
         return bool(hue < config.MIN_SKIN_HUE_DEG or hue > config.MAX_SKIN_HUE_DEG)
     if len(px) < 100:
         return False
-    a, b = np.median(px[:, 1]), np.median(px[:, 2])
+    a, b = median(px[:, 1:], axis=0)
     return bool(a < -config.CAST_MAX_NEGATIVE or b < -config.CAST_MAX_NEGATIVE or np.hypot(a, b) > config.CAST_MAX_CHROMA)
 
 

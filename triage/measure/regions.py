@@ -84,19 +84,31 @@ def kept_components(mask: np.ndarray, min_area: int, shape_ok: Callable[[np.ndar
     """The mask's 8-connected components of at least min_area px (and, when given, for which
     shape_ok of the component, a 0/1 uint8 crop around it, is true), and how many there are."""
     labels, stats, _c, ids = sized_components(mask, min_area)
-    keep = np.zeros(labels.max() + 1, bool)
-    if shape_ok is None:
+    if shape_ok is not None:
+        ok = np.array([shape_ok((labels[y: y + h, x: x + w] == i).astype(np.uint8))
+                       for (x, y, w, h, _area), i in zip(stats, ids)], bool)  # fmt: skip
+        stats, ids = stats[ok] if len(ids) else stats, ids[ok] if len(ids) else ids
+    return components_mask(labels, stats, ids), len(ids)
+
+
+def components_mask(labels: np.ndarray, stats: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """bool mask of the listed components (their label ids and stats rows, as sized_components
+    gives them), looked up in the labels only inside the box that holds them all: a lesion mask
+    keeps a few small components, and a look-up over the whole frame costs ~1 ms a time."""
+    out = np.zeros(labels.shape, bool)
+    if len(ids):
+        x0, y0 = int(stats[:, 0].min()), int(stats[:, 1].min())
+        x1, y1 = int((stats[:, 0] + stats[:, 2]).max()), int((stats[:, 1] + stats[:, 3]).max())
+        box = labels[y0:y1, x0:x1]
+        keep = np.zeros(int(box.max()) + 1, bool)
         keep[ids] = True
-    else:
-        for (x, y, w, h, _area), i in zip(stats, ids):
-            keep[i] = shape_ok((labels[y: y + h, x: x + w] == i).astype(np.uint8))
-    return keep[labels], int(keep.sum())
+        out[y0:y1, x0:x1] = keep[box]
+    return out
 
 
 def sample_index(mask: np.ndarray, at_most: int) -> np.ndarray:
     """Raster (flat) indices of at most `at_most` of the mask's pixels, evenly strided in raster
-    order: img.reshape(-1, ...)[index] is a sample of img over the mask for medians and
-    percentiles."""
+    order: gather(img, index) is a sample of img over the mask for medians and percentiles."""
     idx = np.flatnonzero(mask)
     step = max(1, -(-len(idx) // at_most))
     while math.gcd(step, mask.shape[1]) != 1:  # a step sharing a factor with the width would sample
@@ -104,17 +116,51 @@ def sample_index(mask: np.ndarray, at_most: int) -> np.ndarray:
     return idx[::step]
 
 
-def sample(mask: np.ndarray, at_most: int) -> tuple[np.ndarray, np.ndarray]:
-    """(rows, columns) of the pixels sample_index picks: img[rows, cols] is the sample."""
-    return np.divmod(sample_index(mask, at_most), mask.shape[1])
+def gather(img: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """The pixels of a map (H, W) or (H, W, C) at raster indices (sample_index): (n,) or (n, C).
+    One np.take of whole pixels, 10x faster than img[rows, cols] on (H, W, 3)."""
+    img = np.asarray(img)
+    return np.take(img.reshape(-1, *img.shape[2:]), index, axis=0)
+
+
+def median(x: np.ndarray, axis: int | None = None) -> np.ndarray | float:
+    """np.median of float data, the same numbers at a tenth of the cost: one partition at the
+    middle and, for an even count, the largest value below it (np.median partitions at two
+    places and at the end to find NaNs, numpy's slow path: 0.7 ms for 65,536 values, against
+    0.06 ms). NaN where a column holds a NaN, as np.median."""
+    x = np.asarray(x)
+    if not np.issubdtype(x.dtype, np.floating) or x.size == 0:
+        return np.median(x, axis=axis)
+    cols = x.ravel() if axis is None else np.moveaxis(x, axis, -1)
+    cols = cols.copy(order="C")  # partitioned in place
+    n, k = cols.shape[-1], cols.shape[-1] // 2
+    cols.partition(k, axis=-1)
+    out = cols[..., k] if n % 2 else (cols[..., :k].max(axis=-1) + cols[..., k]) / 2
+    nan = np.isnan(cols[..., k:]).any(axis=-1)  # NaN sorts last: above the middle
+    return np.where(nan, np.nan, out).astype(x.dtype)[()]
+
+
+def percentile(v: np.ndarray, q: float) -> float:
+    """np.percentile(v, q) of a 1-D float array (its default 'linear' method): the values at
+    ranks floor(r) and floor(r) + 1, r = (n - 1) q / 100, interpolated, by one partition and a
+    minimum (np.percentile partitions at two places, numpy's slow path)."""
+    v = np.asarray(v)
+    r = (len(v) - 1) * q / 100.0
+    k = int(math.floor(r))
+    part = np.partition(v, k)
+    lo = float(part[k])
+    if k + 1 >= len(v):
+        return lo
+    hi, t = float(part[k + 1:].min()), r - k
+    return lo + (hi - lo) * t if t < 0.5 else hi - (hi - lo) * (1 - t)
 
 
 def median_and_sd(px: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Robust location and spread of the rows of px ((n,) or (n, channels)), per column: the
     median and 1.4826 * median(|x - median|), the MAD scaled to equal the standard deviation of a
     normal distribution (Rousseeuw PJ, Croux C. J Am Stat Assoc 1993;88:1273-1283)."""
-    med = np.median(px, axis=0)
-    return med, 1.4826 * np.median(np.abs(px - med), axis=0)
+    med = median(px, axis=0)
+    return med, 1.4826 * median(np.abs(px - med), axis=0)
 
 
 def robust_sd(v: np.ndarray) -> float:

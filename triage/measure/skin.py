@@ -34,7 +34,7 @@ import numpy as np
 from . import config
 from .color import hue_chroma
 from .face import FaceMap, HeadBox
-from .regions import components, disk, enclosed_holes, median_and_sd, resized_mask, sample
+from .regions import components, disk, enclosed_holes, gather, median_and_sd, resized_mask, sample_index
 
 
 def _prior(lab: np.ndarray, hue: np.ndarray, chroma: np.ndarray, min_chroma: float = config.SKIN_CHROMA[0]) -> np.ndarray:
@@ -162,14 +162,14 @@ def _skin_body(
         central = core & _central_box(h, w)
         learn = central if np.count_nonzero(central) >= min_px else core
         k, margins = config.SKIN_MAHALANOBIS, config.SKIN_MARGINS
-    at = sample(learn, config.STATS_MAX_PIXELS)
-    med, mad = median_and_sd(lab[at])
+    at = sample_index(learn, config.STATS_MAX_PIXELS)
+    med, mad = median_and_sd(gather(lab, at))
     mad = mad + 1e-3
     (m_L, m_a, m_b), L, a, b = margins, lab[..., 0], lab[..., 1], lab[..., 2]
     persons = (np.abs(b - med[2]) < k * mad[2] + m_b) & (L > med[0] - (k * mad[0] + m_L))  # their b*, L*
     adapted = prior & persons & (a > med[1] - (k * mad[1] + m_a))
     if inside is not None:  # outside the face's outline: the face's a* and hue (no clothing, hair)
-        h_med, h_mad = median_and_sd(hue[at])
+        h_med, h_mad = median_and_sd(gather(hue, at))
         adapted &= inside | ((a < med[1] + k * mad[1] + m_a) & (np.abs(hue - h_med) < k * h_mad + config.SKIN_FACE_HUE_MARGIN))
         adapted &= ~head_hair(lab, inside, brow_row, med, mad, among=adapted)
     flushed = (

@@ -10,7 +10,7 @@ L_loc = L* minus its local mean over the skin (Gaussian, sigma LOCAL_SIGMA, norm
 convolution), a_loc likewise with sigma DOT_SIGMA; |S| = skin pixels; lesions are looked for in
 the skin's interior S' (S eroded by LESION_EDGE_MARGIN px: colour bleeds across the outline); all
 pixel sizes at the working resolution (config.WORK_LONG_SIDE). Medians and percentiles "over S"
-are taken on an even sample of at most config.STATS_MAX_PIXELS skin pixels (regions.sample;
+are taken on an even sample of at most config.STATS_MAX_PIXELS skin pixels (regions.sample_index;
 standard error ~0.5% of the spread); counts and areas use every pixel.
 
 Modules: maps (shared maps), detect (lesion detections), registry; the features by domain in

@@ -15,7 +15,7 @@ import numpy as np
 
 from .. import config
 from ..chromophores import decompose
-from ..regions import disk, elongation_solidity, half_blur, kept_components, resized_mask, sized_components
+from ..regions import components_mask, disk, elongation_solidity, half_blur, kept_components, median, resized_mask, sized_components
 
 
 def macule_shaped(blob: np.ndarray) -> bool:
@@ -55,9 +55,7 @@ def macule_regions(m) -> tuple[np.ndarray, int]:
     with np.errstate(invalid="ignore"):  # NaN (no ring) compares False
         browner = decompose(spot_lin)[0] - decompose(ring_lin)[0] > config.MACULE_MIN_DELTA_MELANIN
     browner &= ~lone_moles(m, stats[:, cv2.CC_STAT_AREA], browner)
-    keep = np.zeros(labels.max() + 1, bool)
-    keep[ids[browner]] = True
-    return keep[labels], int(browner.sum())
+    return components_mask(labels, stats[browner], ids[browner]), int(browner.sum())
 
 
 def lone_moles(m, areas: np.ndarray, dark: np.ndarray) -> np.ndarray:
@@ -92,7 +90,7 @@ def component_medians(image: np.ndarray, labels, stats, ids) -> np.ndarray:
     out = np.full((len(ids), 3), np.nan, np.float32)
     for n, ((x, y, w, h, _area), i) in enumerate(zip(stats, ids)):
         box = np.s_[y: y + h, x: x + w]
-        out[n] = np.median(image[box][labels[box] == i], axis=0)
+        out[n] = median(image[box][labels[box] == i], axis=0)
     return out
 
 
@@ -109,7 +107,7 @@ def spot_and_ring(m, labels, stats, ids, inner: int, outer: int, image: np.ndarr
         blob = (labels[box] == i).astype(np.uint8)
         around = cv2.dilate(blob, far).astype(bool) & ~cv2.dilate(blob, near).astype(bool) & m.skin[box]
         if around.any():
-            ring[n] = np.median(image[box][around], axis=0)
+            ring[n] = median(image[box][around], axis=0)
     return component_medians(image, labels, stats, ids), ring
 
 
@@ -224,6 +222,5 @@ def bruises(m) -> np.ndarray:
     found = resized_mask(found, (w, h)) & m.core
     labels, stats, _c, ids = sized_components(found)
     blood = decompose(component_medians(m.linear, labels, stats, ids))[1]
-    keep = np.zeros(labels.max() + 1, bool)
-    keep[ids[blood - m.reference_hemoglobin > config.BRUISE_MIN_DELTA_HEMOGLOBIN]] = True
-    return keep[labels]
+    held = blood - m.reference_hemoglobin > config.BRUISE_MIN_DELTA_HEMOGLOBIN
+    return components_mask(labels, stats[held], ids[held])

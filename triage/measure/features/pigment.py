@@ -6,6 +6,7 @@ import numpy as np
 
 from ..chromophores import SIGMA_MELANIN
 from ..color import ita_deg
+from ..regions import median, percentile
 from .maps import Measurements
 from .registry import feature
 
@@ -29,8 +30,8 @@ def f_melanin_index(m: Measurements) -> float:
     Graph (SIGGRAPH) 2003;22:770-779 (decomposition)."""
     mel = m.skin_chromophores[0]
     searched = m.skin_sample(m.core)
-    high = np.percentile(mel[searched] if searched.any() else mel, 95)
-    return float((high - np.median(mel[m.reference_set])) * MI_PER_MELANIN)
+    high = percentile(mel[searched] if searched.any() else mel, 95)
+    return float((high - median(mel[m.reference_set])) * MI_PER_MELANIN)
 
 
 @feature("dark_macule_count", "count")
@@ -78,4 +79,4 @@ def f_ita_drop(m: Measurements) -> float:
         return 0.0
     px = m.lab[m.macules]
     L_ref, _a, b_ref = m.reference
-    return float(ita_deg(L_ref, b_ref) - ita_deg(np.median(px[:, 0]), np.median(px[:, 2])))
+    return float(ita_deg(L_ref, b_ref) - ita_deg(*median(px[:, [0, 2]], axis=0)))

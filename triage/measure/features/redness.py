@@ -9,7 +9,7 @@ import numpy as np
 
 from .. import config
 from ..face import REGIONS
-from ..regions import sized_components
+from ..regions import median, percentile, sized_components
 from .maps import Measurements
 from .registry import feature
 
@@ -22,7 +22,7 @@ def f_redness_delta_a(m: Measurements) -> float:
     (maps.Measurements.reference_map), or of the less-red half of the skin without a face.
     Reference: Takiwaki H. Measurement of skin color: practical application and theoretical
     considerations. J Med Invest 1998;44:121-126 (a* tracks erythema)."""
-    return float(np.percentile(m.skin_sample(m.da), 90))
+    return percentile(m.skin_sample(m.da), 90)
 
 
 @feature("erythema_index_delta", "EI units")
@@ -35,7 +35,7 @@ def f_erythema_index(m: Measurements) -> float:
     Technol 2008;14:26-34 (RGB erythema and melanin indices)."""
     R, G = m.skin_linear[:, 0], m.skin_linear[:, 1]
     ei = 100.0 * np.log10((R + 1e-4) / (G + 1e-4))
-    return float(np.percentile(ei, 90) - np.median(ei[m.reference_set]))
+    return float(percentile(ei, 90) - median(ei[m.reference_set]))
 
 
 @feature("redness_area_fraction", "fraction of the skin")
@@ -92,7 +92,7 @@ def f_hemoglobin_index(m: Measurements) -> float:
     then solved for melanin m and hemoglobin h by least squares on the two absorption vectors.
     Independent of exposure and, to first order, of melanin; a white-balance error moves it.
     Reference: Tsumura N et al. ACM Trans Graph (SIGGRAPH) 2003;22:770-779."""
-    return m.reference_hemoglobin if m.regional is not None else float(np.median(m.skin_chromophores[1]))
+    return m.reference_hemoglobin if m.regional is not None else float(median(m.skin_chromophores[1]))
 
 
 @feature("cheek_redness_asymmetry", "a* units")
