@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 
 import cv2
 import numpy as np
@@ -19,7 +20,7 @@ import numpy as np
 from . import config
 from .chart import find as find_chart
 from .color import hue_chroma, linear_to_lab, max_channel, srgb_to_linear
-from .regions import disk, gather, median, sample_index
+from .regions import disk, gather, halved, median, sample_index
 from .skin import person_region, reduced_radius
 
 
@@ -31,6 +32,12 @@ class Normalised:
     hue: np.ndarray  #: float (H, W) hue angle of lab, degrees (hue_chroma)
     chroma: np.ndarray  #: float32 (H, W) chroma of lab
     chart: np.ndarray | None = None  #: bool (H, W): the ColorChecker used, when one was
+
+    @cached_property
+    def lab_half(self) -> np.ndarray:
+        """lab at half size (regions.halved), computed once: the skin's body, the bruise search
+        and the collage seams are looked for on it."""
+        return halved(self.lab)
 
 
 #: srgb_to_linear of the 256 8-bit codes: a look-up gives the same float32 values, 30x faster

@@ -89,7 +89,7 @@ def assess(norm: Normalised, skin: np.ndarray, original_size: tuple[int, int]) -
     sharp = sharpness(lin, skin, max(original_size)) if has_skin else None
     if sharp is not None and sharp < config.MIN_SHARPNESS:
         issues.append("blurry")
-    if collage_seams(lab, skin) is not None:
+    if collage_seams(lab, skin, norm.lab_half) is not None:
         issues.append("collage")
     if "grayscale" not in issues and _color_cast(px if has_skin else lab[lab[..., 0] > 20], has_skin):
         issues.append("color_cast")
@@ -111,7 +111,7 @@ def _color_cast(px: np.ndarray, of_skin: bool) -> bool:
     return bool(a < -config.CAST_MAX_NEGATIVE or b < -config.CAST_MAX_NEGATIVE or np.hypot(a, b) > config.CAST_MAX_CHROMA)
 
 
-def collage_seams(lab: np.ndarray, skin: np.ndarray) -> tuple[int | None, int | None] | None:
+def collage_seams(lab: np.ndarray, skin: np.ndarray, lab_half: np.ndarray | None = None) -> tuple[int | None, int | None] | None:
     """Where the pictures of a collage meet, in the photo's pixels, or None for one picture:
     (x, y) where four meet in a cross of a full-height and a full-width straight seam; (x, None)
     or (None, y) where two meet side by side or one above the other (thresholds and their reasons
@@ -122,7 +122,7 @@ def collage_seams(lab: np.ndarray, skin: np.ndarray) -> tuple[int | None, int | 
     COLLAGE_SINGLE_SPAN) and their seam cuts through skin: in at least COLLAGE_SKIN_BOTH_SIDES of
     its length there is skin on both sides, and the colour steps in at least
     COLLAGE_SKIN_STEP_SHARE of those rows (a straight line through skin is no feature of skin)."""
-    small, s = _reduced(lab)
+    small, s = _reduced(lab, lab_half)
     across, down = _seams(small), _seams(small.transpose(1, 0, 2))
     (x, x_rows), (y, y_rows) = _best(across, 0.05, 0.95), _best(down, 0.05, 0.95)
     if min(x_rows.mean(), y_rows.mean()) >= config.COLLAGE_MIN_SHARE:
@@ -143,11 +143,14 @@ def collage_seams(lab: np.ndarray, skin: np.ndarray) -> tuple[int | None, int | 
     return max(two, key=lambda t: t[0])[1] if two else None
 
 
-def _reduced(lab: np.ndarray) -> tuple[np.ndarray, float]:
-    """Lab at most COLLAGE_SIZE px on its long side (area average), and the scale used."""
+def _reduced(lab: np.ndarray, lab_half: np.ndarray | None = None) -> tuple[np.ndarray, float]:
+    """Lab at most COLLAGE_SIZE px on its long side (area average), and the scale used; the
+    half-size lab (regions.halved) itself when it is that size (the working size's photos)."""
     h, w = lab.shape[:2]
     s = min(1.0, config.COLLAGE_SIZE / max(h, w))
     size = (max(8, round(w * s)), max(8, round(h * s)))
+    if lab_half is not None and lab_half.shape[1::-1] == size:
+        return lab_half, s
     return cv2.resize(np.ascontiguousarray(lab), size, interpolation=cv2.INTER_AREA), s
 
 

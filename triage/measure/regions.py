@@ -58,14 +58,19 @@ def resized_mask(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return cv2.resize(mask.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST).astype(bool)
 
 
-def half_blur(img: np.ndarray, sigma: float) -> np.ndarray:
-    """The Gaussian of sigma px (at img's size) of img, at half its size: a 2x2 area average,
-    itself a blur of variance 1/4 px^2 there, then a Gaussian of sigma' = sqrt(sigma^2 - 1) / 2.
-    Equal to the full-size Gaussian averaged over the same 2x2 blocks, at a quarter of the pixels
-    (tests/measure/test_fast_paths.py)."""
+def halved(img: np.ndarray) -> np.ndarray:
+    """img at half its size (w // 2, h // 2; at least 1 px), each pixel the mean of a 2x2 block
+    (INTER_AREA): where the area statistics of a photo are taken."""
     h, w = img.shape[:2]
-    half = cv2.resize(img, (w // 2, h // 2), interpolation=cv2.INTER_AREA)
-    return cv2.GaussianBlur(half, (0, 0), math.sqrt(sigma**2 - 1.0) / 2)
+    return cv2.resize(np.ascontiguousarray(img), (max(1, w // 2), max(1, h // 2)), interpolation=cv2.INTER_AREA)
+
+
+def half_blur(img: np.ndarray, sigma: float, half: np.ndarray | None = None) -> np.ndarray:
+    """The Gaussian of sigma px (at img's size) of img, at half its size: a 2x2 area average
+    (halved; `half` when the caller has it already), itself a blur of variance 1/4 px^2 there,
+    then a Gaussian of sigma' = sqrt(sigma^2 - 1) / 2. Equal to the full-size Gaussian averaged
+    over the same 2x2 blocks, at a quarter of the pixels (tests/measure/test_fast_paths.py)."""
+    return cv2.GaussianBlur(halved(img) if half is None else half, (0, 0), math.sqrt(sigma**2 - 1.0) / 2)
 
 
 def sized_components(mask: np.ndarray, min_area: int = 1, max_area: int | None = None):

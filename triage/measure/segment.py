@@ -28,4 +28,4 @@ def segment(rgb: np.ndarray) -> Segmented:
     face = head = None
     if found is not None:
         face, head = map_face(found, rgb.shape[:2]), head_box(found, rgb.shape[:2])
-    return Segmented(norm, face, skin_mask_lab(norm.lab, exclude=norm.chart, face=face, head=head), head)
+    return Segmented(norm, face, skin_mask_lab(norm.lab, exclude=norm.chart, face=face, head=head, lab_half=norm.lab_half), head)

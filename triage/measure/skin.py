@@ -90,11 +90,13 @@ def person_region(
 
 
 def skin_mask_lab(
-    lab: np.ndarray, exclude: np.ndarray | None = None, face: FaceMap | None = None, head: HeadBox | None = None
-) -> np.ndarray:
+    lab: np.ndarray, exclude: np.ndarray | None = None, face: FaceMap | None = None, head: HeadBox | None = None,
+    lab_half: np.ndarray | None = None,
+) -> np.ndarray:  # fmt: skip
     """Skin mask (bool, H x W) of a float Lab image (see module docstring); exclude: pixels
     that are not skin whatever their colour (a ColorChecker's skin patches); face: the parsed
-    face, when the photo shows one.
+    face, when the photo shows one; lab_half: lab at half size (regions.halved), when the caller
+    has it.
 
     The skin's body (steps 1-3 but the hair) is an area: it is worked out on the image reduced by
     SKIN_SCALE (area average) and brought back by bilinear interpolation of the mask, halfway;
@@ -102,7 +104,10 @@ def skin_mask_lab(
     h, w = lab.shape[:2]
     k = config.SKIN_SCALE
     size = (max(1, w // k), max(1, h // k))
-    small = cv2.resize(lab, size, interpolation=cv2.INTER_AREA)
+    if lab_half is not None and lab_half.shape[1::-1] == size:
+        small = lab_half
+    else:
+        small = cv2.resize(lab, size, interpolation=cv2.INTER_AREA)
     inside = features = brow_row = None
     if face is not None:
         inside, features = resized_mask(face.inside, size), resized_mask(face.features, size)

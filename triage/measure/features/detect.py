@@ -214,7 +214,7 @@ def bruises(m) -> np.ndarray:
     h, w = m.lab.shape[:2]
     size = (w // 2, h // 2)
     ref = m.reference if m.regional is None else m.regional[cv2.resize(m.face.regions, size, interpolation=cv2.INTER_NEAREST)]
-    d = half_blur(m.lab, 5.0) - ref
+    d = half_blur(m.lab, 5.0, m.lab_half) - ref
     dL, da, db = d[..., 0], d[..., 1], d[..., 2]
     k = max(float(m.reference[0]), 1.0) / 65.0
     cand = (dL < -config.BRUISE_DELTA_L * k) & (db < -config.BRUISE_DELTA_B * k) & (da > 2.0 * k) & (-dL > 1.2 * da)

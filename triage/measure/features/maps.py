@@ -28,7 +28,7 @@ from .. import config
 from ..chromophores import decompose
 from ..color import hue_chroma
 from ..face import REGIONS, FaceMap, HeadBox
-from ..regions import disk, enclosed_holes, gather, half_blur, median, percentile, sample_index
+from ..regions import disk, enclosed_holes, gather, half_blur, halved, median, percentile, sample_index
 from . import detect
 
 #: (len(REGIONS), 3): each region's usual (L*, a*, b*) offset from the face's level; row 0 none
@@ -72,8 +72,10 @@ class Measurements:
         chroma: np.ndarray | None = None,
         face: FaceMap | None = None,
         head: HeadBox | None = None,
+        lab_half: np.ndarray | None = None,
     ):
         self.linear, self.lab, self.skin, self.face = linear, lab, skin, face
+        self._lab_half = lab_half
         #: where lesions may be: a parsed face's outline off its features, or a head box off its
         #: keypoints (face.HeadBox); None: all of the skin
         self._searched = face if face is not None else head
@@ -94,6 +96,11 @@ class Measurements:
         if self._searched is not None:
             area &= self._searched.inside & ~self._searched.unsearched
         return area
+
+    @cached_property
+    def lab_half(self) -> np.ndarray:
+        """lab at half size (regions.halved): the one given, or made once."""
+        return halved(self.lab) if self._lab_half is None else self._lab_half
 
     @cached_property
     def hue_chroma(self) -> tuple[np.ndarray, np.ndarray]:
