@@ -171,3 +171,15 @@ def test_median_and_percentile_are_numpys(n):
         assert regions.percentile(x[:, 2], q) == pytest.approx(float(np.percentile(x[:, 2], q)), rel=1e-6, abs=1e-6)
     x[n // 2, 0] = np.nan
     assert np.isnan(regions.median(x, axis=0)[0]) and not np.isnan(regions.median(x, axis=0)[1:]).any()
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_labels_and_areas_are_the_components(seed):
+    """regions.labels_and_areas (no statistics pass) gives the labels of regions.components and
+    their areas, on masks from sparse to covering the frame."""
+    rng = np.random.default_rng(seed)
+    mask = ndimage.gaussian_filter(rng.random((384, 512)), 3) > 0.5 - 0.02 * seed
+    n, labels, stats, _c = regions.components(mask)
+    n2, labels2, area = regions.labels_and_areas(mask)
+    assert n2 == n and np.array_equal(labels2, labels)
+    assert np.array_equal(area[1:], stats[1:, 4])

@@ -34,7 +34,7 @@ import numpy as np
 from . import config
 from .color import hue_chroma
 from .face import FaceMap, HeadBox
-from .regions import components, disk, enclosed_holes, gather, median_and_sd, resized_mask, sample_index
+from .regions import components, disk, enclosed_holes, gather, labels_and_areas, median_and_sd, resized_mask, sample_index
 
 
 def _prior(lab: np.ndarray, hue: np.ndarray, chroma: np.ndarray, min_chroma: float = config.SKIN_CHROMA[0]) -> np.ndarray:
@@ -58,13 +58,13 @@ def _person_component(mask: np.ndarray) -> np.ndarray:
     """The skin-coloured component the photo is of: the one with the most pixels in the central
     box (photos of treated skin are framed on it; a skin-coloured backdrop is larger but around
     it), else the largest."""
-    n, labels, stats, _ = components(mask)
+    n, labels, area = labels_and_areas(mask)
     if n <= 1:
         return mask
     h, w = mask.shape
     in_box = np.bincount(labels[_central_box(h, w)], minlength=n)
     in_box[0] = 0
-    pick = int(np.argmax(in_box)) if in_box.max() > 0 else 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+    pick = int(np.argmax(in_box)) if in_box.max() > 0 else 1 + int(np.argmax(area[1:]))
     return labels == pick
 
 
@@ -192,9 +192,9 @@ def _skin_body(
     mask = cv2.morphologyEx(adapted.astype(np.uint8), cv2.MORPH_OPEN, disk(radius))
     mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, disk(max(1, radius - 1)))
     mask = _fill_small_holes(mask.astype(bool), lab, med, max_area=int(0.004 * h * w))
-    n, labels, stats, _ = components(mask)
+    n, labels, area = labels_and_areas(mask)
     keep = np.zeros(n, bool)
-    keep[1:] = stats[1:, cv2.CC_STAT_AREA] >= min_px
+    keep[1:] = area[1:] >= min_px
     if inside is not None:  # the face's skin and what joins it (neck, ears), not the backdrop
         keep &= np.bincount(labels[inside], minlength=n) > 0
     return keep[labels]

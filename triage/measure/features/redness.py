@@ -9,7 +9,7 @@ import numpy as np
 
 from .. import config
 from ..face import REGIONS
-from ..regions import median, percentile, sized_components
+from ..regions import labels_and_areas, median, percentile
 from .maps import Measurements
 from .registry import feature
 
@@ -65,8 +65,8 @@ def f_redness_largest(m: Measurements) -> float:
     Formula: max over 8-connected components C of the red mask (redness_area_fraction) of |C| / |S|.
     Reference: confluent vs. scattered erythema (spreading redness as an infection sign,
     Dermatol Surg 2021 microneedling review)."""
-    _l, stats, _c, _ids = sized_components(m.red)
-    return float(stats[:, cv2.CC_STAT_AREA].max() / m.n_skin) if len(stats) else 0.0
+    n, _labels, area = labels_and_areas(m.red)
+    return float(area[1:].max() / m.n_skin) if n > 1 else 0.0
 
 
 @feature("redness_spread", "ratio")
