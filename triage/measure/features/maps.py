@@ -39,17 +39,16 @@ _LEVEL_REGIONS = {REGIONS.index(r) for r in config.FACE_LEVEL_REGIONS}
 
 def blur_masked(img: np.ndarray, mask: np.ndarray, sigma: float) -> np.ndarray:
     """Normalised convolution: Gaussian mean of img over mask, computed at reduced size
-    (sigma/4 px) and brought back; outside the mask it extrapolates the nearby skin."""
+    (sigma/4 px) and brought back; outside the mask it extrapolates the nearby skin. The
+    numerator img * mask and the denominator mask are reduced and blurred as the two channels
+    of one image (mask: bool, or already float32 0/1)."""
     h, w = img.shape
     f = max(1, int(sigma // 4))
     size = (max(1, w // f), max(1, h // f))
-    m = cv2.resize(mask.astype(np.float32), size, interpolation=cv2.INTER_AREA)
-    v = cv2.resize(img * mask, size, interpolation=cv2.INTER_AREA)
-    s = sigma / f
-    num = cv2.GaussianBlur(v, (0, 0), s)
-    den = cv2.GaussianBlur(m, (0, 0), s)
-    out = num / np.maximum(den, 1e-4)
-    return cv2.resize(out, (w, h), interpolation=cv2.INTER_LINEAR)
+    weight = mask if mask.dtype == np.float32 else mask.astype(np.float32)
+    both = cv2.merge([cv2.multiply(np.ascontiguousarray(img, np.float32), weight), weight])
+    num, den = cv2.split(cv2.GaussianBlur(cv2.resize(both, size, interpolation=cv2.INTER_AREA), (0, 0), sigma / f))
+    return cv2.resize(num / np.maximum(den, 1e-4), (w, h), interpolation=cv2.INTER_LINEAR)
 
 
 def smooth_half(img: np.ndarray, sigma: float) -> np.ndarray:
@@ -205,14 +204,19 @@ class Measurements:
         return (self.da_smooth > config.REDNESS_DELTA_A) & self.skin
 
     @cached_property
+    def _skin_weight(self) -> np.ndarray:
+        """The skin mask as float32 0/1, the weight of the local backgrounds (blur_masked)."""
+        return self.skin.astype(np.float32)
+
+    @cached_property
     def L_loc(self) -> np.ndarray:
         L = self.lab[..., 0]
-        return L - blur_masked(L, self.skin, config.LOCAL_SIGMA)
+        return L - blur_masked(L, self._skin_weight, config.LOCAL_SIGMA)
 
     @cached_property
     def a_loc(self) -> np.ndarray:
         a = self.lab[..., 1]
-        return a - blur_masked(a, self.skin, config.DOT_SIGMA)
+        return a - blur_masked(a, self._skin_weight, config.DOT_SIGMA)
 
     @cached_property
     def enclosed_core(self) -> np.ndarray:
