@@ -73,6 +73,11 @@ def ita_deg(L: np.ndarray | float, b: np.ndarray | float) -> np.ndarray | float:
     return np.degrees(np.arctan2(np.asarray(L, dtype=np.float64) - 50.0, np.asarray(b, dtype=np.float64)))
 
 
+def chroma(lab: np.ndarray) -> np.ndarray:
+    """CIE chroma C*_ab = sqrt(a*^2 + b*^2), float32 (the chroma of hue_chroma)."""
+    return cv2.magnitude(np.ascontiguousarray(lab[..., 1], np.float32), np.ascontiguousarray(lab[..., 2], np.float32))
+
+
 def hue_chroma(lab: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """CIE hue angle h_ab = atan2(b*, a*) in degrees (-180, 180] and chroma C*_ab = sqrt(a*^2 + b*^2).
 

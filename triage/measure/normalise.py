@@ -29,8 +29,6 @@ class Normalised:
     linear: np.ndarray  #: float32 (H, W, 3) linear RGB after correction
     lab: np.ndarray  #: float32 (H, W, 3) CIE L*a*b*
     method: str  #: "colorchecker", "shades_of_gray" or "none"
-    hue: np.ndarray  #: float (H, W) hue angle of lab, degrees (hue_chroma)
-    chroma: np.ndarray  #: float32 (H, W) chroma of lab
     chart: np.ndarray | None = None  #: bool (H, W): the ColorChecker used, when one was
 
     @cached_property
@@ -51,13 +49,13 @@ def normalise(rgb: np.ndarray) -> Normalised:
     if chart is not None:
         lin = chart.apply(lin)
         lab = linear_to_lab(lin)
-        return Normalised(lin, lab, "colorchecker", *hue_chroma(lab), chart.mask)
+        return Normalised(lin, lab, "colorchecker", chart.mask)
     gains = white_balance_gains(lin)
     if gains is not None:  # lin * gains clipped to 1 (lin >= 0): cv2's per-channel product, 3x numpy's clip
         lin = cv2.multiply(lin, (*map(float, gains), 0.0))
         cv2.threshold(lin, 1.0, 1.0, cv2.THRESH_TRUNC, dst=lin)
     lab = linear_to_lab(lin)
-    return Normalised(lin, lab, "none" if gains is None else "shades_of_gray", *hue_chroma(lab))
+    return Normalised(lin, lab, "none" if gains is None else "shades_of_gray")
 
 
 def white_balance_gains(lin: np.ndarray) -> np.ndarray | None:

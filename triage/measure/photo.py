@@ -36,7 +36,7 @@ def measure(rgb: np.ndarray, original_size: tuple[int, int] | None = None) -> Me
     seg = segment(rgb)
     norm, face, mask = seg.normalised, seg.face, seg.skin
     q = assess(norm, mask, original_size or (rgb.shape[1], rgb.shape[0]))
-    maps = features.Measurements(norm.linear, norm.lab, mask, norm.hue, norm.chroma, face, seg.head, norm.lab_half)
+    maps = features.Measurements(norm.linear, norm.lab, mask, face, seg.head, norm.lab_half)
     return Measured(norm, mask, q, features.values(maps), maps, face, seg.head)
 
 

@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 
 from . import config
-from .color import luminance
+from .color import chroma, luminance
 from .normalise import Normalised
 from .regions import gather, median, robust_sd, sample_index
 
@@ -73,7 +73,7 @@ def assess(norm: Normalised, skin: np.ndarray, original_size: tuple[int, int]) -
     issues: list[str] = []
     if max(original_size) < config.MIN_LONG_SIDE:
         issues.append("low_resolution")
-    if np.count_nonzero(norm.chroma >= config.GRAYSCALE_MAX_CHROMA) < 0.01 * skin.size:  # P99 of C* below it
+    if np.count_nonzero(chroma(lab) >= config.GRAYSCALE_MAX_CHROMA) < 0.01 * skin.size:  # P99 of C* below it
         issues.append("grayscale")
     skin_fraction = float(skin.mean())
     has_skin = skin_fraction >= config.MIN_SKIN_FRACTION

@@ -15,6 +15,7 @@ import numpy as np
 
 from .. import config
 from ..chromophores import decompose
+from ..color import hue_chroma
 from ..regions import components_mask, disk, elongation_solidity, half_blur, kept_components, median, resized_mask, sized_components
 
 
@@ -166,7 +167,7 @@ def vesicles(m) -> np.ndarray:
 def crusts(m) -> np.ndarray:
     """Mask of yellow crust-like regions (see the feature crust_area_fraction), searched in the
     skin with its holes filled (Measurements.enclosed_core): a thick crust is not skin-coloured."""
-    hue, chroma = m.hue_chroma
+    hue, chroma = hue_chroma(m.lab)  # made here and let go: two full-size maps fewer held
     L_ref, a_ref, b_ref = m.reference
     hue_ref = math.degrees(math.atan2(b_ref, a_ref))
     cand = (hue >= max(config.CRUST_HUE_DEG[0], hue_ref + config.CRUST_MIN_HUE_STEP)) & (hue <= config.CRUST_HUE_DEG[1])

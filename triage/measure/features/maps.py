@@ -26,7 +26,6 @@ import numpy as np
 
 from .. import config
 from ..chromophores import decompose
-from ..color import hue_chroma
 from ..face import REGIONS, FaceMap, HeadBox
 from ..regions import disk, enclosed_holes, gather, half_blur, halved, median, percentile, sample_index
 from . import detect
@@ -67,8 +66,6 @@ class Measurements:
         linear: np.ndarray,
         lab: np.ndarray,
         skin: np.ndarray,
-        hue: np.ndarray | None = None,
-        chroma: np.ndarray | None = None,
         face: FaceMap | None = None,
         head: HeadBox | None = None,
         lab_half: np.ndarray | None = None,
@@ -78,7 +75,6 @@ class Measurements:
         #: where lesions may be: a parsed face's outline off its features, or a head box off its
         #: keypoints (face.HeadBox); None: all of the skin
         self._searched = face if face is not None else head
-        self._hue_chroma = (hue, chroma) if hue is not None and chroma is not None else None
         self.n_skin = int(skin.sum())
         #: the skin's interior: lesions are looked for only here, since colour bleeds across the
         #: skin's outline (JPEG 4:2:0 chroma, lens blur) and makes false spots on it; with a parsed
@@ -100,10 +96,6 @@ class Measurements:
     def lab_half(self) -> np.ndarray:
         """lab at half size (regions.halved): the one given, or made once."""
         return halved(self.lab) if self._lab_half is None else self._lab_half
-
-    @cached_property
-    def hue_chroma(self) -> tuple[np.ndarray, np.ndarray]:
-        return self._hue_chroma or hue_chroma(self.lab)
 
     @cached_property
     def _sample(self) -> np.ndarray:
@@ -204,19 +196,14 @@ class Measurements:
         return (self.da_smooth > config.REDNESS_DELTA_A) & self.skin
 
     @cached_property
-    def _skin_weight(self) -> np.ndarray:
-        """The skin mask as float32 0/1, the weight of the local backgrounds (blur_masked)."""
-        return self.skin.astype(np.float32)
-
-    @cached_property
     def L_loc(self) -> np.ndarray:
         L = self.lab[..., 0]
-        return L - blur_masked(L, self._skin_weight, config.LOCAL_SIGMA)
+        return L - blur_masked(L, self.skin, config.LOCAL_SIGMA)
 
     @cached_property
     def a_loc(self) -> np.ndarray:
         a = self.lab[..., 1]
-        return a - blur_masked(a, self._skin_weight, config.DOT_SIGMA)
+        return a - blur_masked(a, self.skin, config.DOT_SIGMA)
 
     @cached_property
     def enclosed_core(self) -> np.ndarray:
