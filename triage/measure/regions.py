@@ -1,6 +1,7 @@
 """Helpers over masks and pixel sets shared by segmentation, the quality gate and the features:
 structuring elements, connected components (filtered by size and shape), holes, even samples,
-robust spread, shape descriptors, and the half-size resampling the area statistics use."""
+medians and percentiles by one partition, robust spread, shape descriptors, and the half-size
+resampling the area statistics use."""
 
 from __future__ import annotations
 
