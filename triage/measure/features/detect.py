@@ -129,7 +129,7 @@ def bright_spots(m) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     labels, stats, cents, ids = sized_components(cand, int(math.pi * rmin**2), int(math.pi * rmax**2))
     top, ring = spot_and_ring(m, labels, stats, ids, *config.SPOT_RING)
     at = np.rint(cents).astype(int)
-    ref = np.broadcast_to(m.reference_map, m.lab.shape)[at[:, 1], at[:, 0]] if len(at) else np.zeros((0, 3), np.float32)
+    ref = m.reference_at(at) if len(at) else np.zeros((0, 3), np.float32)
     with np.errstate(invalid="ignore"):  # NaN (no ring) compares False
         dL = top[:, 0] - ring[:, 0]
         found = (ring[:, 1] - ref[:, 1] > config.SPOT_HALO_DELTA_A) & (dL > config.SPOT_RING_DELTA_L)
@@ -214,10 +214,9 @@ def bruises(m) -> np.ndarray:
     or a beard's shade is darker and bluer without holding blood."""
     h, w = m.lab.shape[:2]
     size = (w // 2, h // 2)
-    ref = m.reference if m.regional is None else m.regional[cv2.resize(m.face.regions, size, interpolation=cv2.INTER_NEAREST)]
-    blurred = half_blur(m.lab, 5.0, m.lab_half)
-    d = cv2.subtract(blurred, (*map(float, ref), 0.0)) if ref.ndim == 1 else cv2.subtract(blurred, ref)
-    dL, da, db = cv2.split(d)  # contiguous planes: numpy's ops on interleaved channels cost 3x
+    regions = None if m.regional is None else cv2.resize(m.face.regions, size, interpolation=cv2.INTER_NEAREST)
+    planes = cv2.split(half_blur(m.lab, 5.0, m.lab_half))  # contiguous: numpy's ops on interleaved channels cost 3x
+    dL, da, db = (plane - m.reference_plane(c, regions) for c, plane in enumerate(planes))
     k = max(float(m.reference[0]), 1.0) / 65.0
     cand = (dL < -config.BRUISE_DELTA_L * k) & (db < -config.BRUISE_DELTA_B * k) & (da > 2.0 * k) & (-dL > 1.2 * da)
     found = kept_components(cand & resized_mask(m.core, size), config.BRUISE_MIN_AREA // 4, macule_shaped)[0]

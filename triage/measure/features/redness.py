@@ -19,7 +19,7 @@ def f_redness_delta_a(m: Measurements) -> float:
     """How much redder the reddest tenth of the skin is than the person's untreated skin.
 
     Formula: P90 over S of (a* - a*_ref), a*_ref the reference of each pixel's facial region
-    (maps.Measurements.reference_map), or of the less-red half of the skin without a face.
+    (maps.Measurements.reference_plane), or of the less-red half of the skin without a face.
     Reference: Takiwaki H. Measurement of skin color: practical application and theoretical
     considerations. J Med Invest 1998;44:121-126 (a* tracks erythema)."""
     return percentile(m.skin_sample(m.da), 90)
