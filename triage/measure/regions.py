@@ -144,15 +144,21 @@ def median(x: np.ndarray, axis: int | None = None) -> np.ndarray | float:
     places and at the end to find NaNs, numpy's slow path: 0.7 ms for 65,536 values, against
     0.06 ms). NaN where a column holds a NaN, as np.median."""
     x = np.asarray(x)
-    if not np.issubdtype(x.dtype, np.floating) or x.size == 0:
+    if x.dtype.kind != "f" or x.size == 0:
         return np.median(x, axis=axis)
-    cols = x.ravel() if axis is None else np.moveaxis(x, axis, -1)
-    cols = cols.copy(order="C")  # partitioned in place
+    if axis is None:
+        cols = x.ravel().copy()  # partitioned in place
+    elif x.ndim == 2 and axis in (0, -2):  # the common case, (pixels, channels): no moveaxis
+        cols = x.T.copy()
+    else:
+        cols = np.moveaxis(x, axis, -1).copy(order="C")
     n, k = cols.shape[-1], cols.shape[-1] // 2
     cols.partition(k, axis=-1)
     out = cols[..., k] if n % 2 else (cols[..., :k].max(axis=-1) + cols[..., k]) / 2
-    nan = np.isnan(cols[..., k:]).any(axis=-1)  # NaN sorts last: above the middle
-    return np.where(nan, np.nan, out).astype(x.dtype)[()]
+    upper = np.isnan(cols[..., k:])  # NaN sorts last: above the middle
+    if upper.any():
+        out = np.where(upper.any(axis=-1), np.nan, out).astype(x.dtype)[()]
+    return out
 
 
 def percentile(v: np.ndarray, q: float) -> float:
