@@ -183,3 +183,34 @@ def test_labels_and_areas_are_the_components(seed):
     n2, labels2, area = regions.labels_and_areas(mask)
     assert n2 == n and np.array_equal(labels2, labels)
     assert np.array_equal(area[1:], stats[1:, 4])
+
+
+def test_crusts_searched_in_the_box_of_the_search_area_are_the_whole_frames():
+    """detect.crusts makes hue and chroma only inside the box of the lesion search area: the same
+    mask as the feature's formula over the whole frame (honey-coloured patches on skin, one of
+    them outside the skin), and nothing, without an error, when there is no skin."""
+    import cv2
+
+    from triage.measure import config
+    from triage.measure.features import detect
+
+    h, w = 120, 160
+    lab = np.zeros((h, w, 3), np.float32)
+    lab[...] = (62.0, 14.0, 16.0)  # skin, hue ~49 deg
+    for x, y in ((40, 40), (100, 70), (150, 10)):  # honey crusts, hue ~73 deg, chroma ~40
+        lab[y - 8: y + 8, x - 8: x + 8] = (58.0, 12.0, 38.0)
+    skin = np.zeros((h, w), bool)
+    skin[10:110, 10:140] = True
+    lin = color.lab_to_linear(lab)
+    m = maps.Measurements(lin, lab, skin)
+    found = detect.crusts(m)
+    hue, chroma = color.hue_chroma(lab)
+    a_ref, b_ref = m.reference[1], m.reference[2]
+    hue_ref = np.degrees(np.arctan2(b_ref, a_ref))
+    cand = (hue >= max(config.CRUST_HUE_DEG[0], hue_ref + config.CRUST_MIN_HUE_STEP)) & (hue <= config.CRUST_HUE_DEG[1])
+    cand &= chroma >= max(config.CRUST_MIN_CHROMA, np.hypot(a_ref, b_ref) + config.CRUST_DELTA_CHROMA)
+    cand &= (lab[..., 0] >= config.CRUST_MIN_L) & m.enclosed_core
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(cand.astype(np.uint8), connectivity=8)
+    expected = np.isin(labels, [i for i in range(1, n) if stats[i, 4] >= config.CRUST_MIN_AREA])
+    assert expected.sum() > 2 * config.CRUST_MIN_AREA and np.array_equal(found, expected)
+    assert not detect.crusts(maps.Measurements(lin, lab, np.zeros((h, w), bool))).any()

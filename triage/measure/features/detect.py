@@ -166,13 +166,21 @@ def vesicles(m) -> np.ndarray:
 
 def crusts(m) -> np.ndarray:
     """Mask of yellow crust-like regions (see the feature crust_area_fraction), searched in the
-    skin with its holes filled (Measurements.enclosed_core): a thick crust is not skin-coloured."""
-    hue, chroma = hue_chroma(m.lab)  # made here and let go: two full-size maps fewer held
+    skin with its holes filled (Measurements.enclosed_core): a thick crust is not skin-coloured.
+    Hue and chroma are made inside the box of that search area only (a face's is a third of a
+    portrait) and let go."""
+    x, y, w, h = cv2.boundingRect(m.enclosed_core.astype(np.uint8))
+    if w == 0:
+        return np.zeros(m.enclosed_core.shape, bool)
+    box = np.s_[y: y + h, x: x + w]
+    lab = m.lab[box]
+    hue, chroma = hue_chroma(lab)
     L_ref, a_ref, b_ref = m.reference
     hue_ref = math.degrees(math.atan2(b_ref, a_ref))
-    cand = (hue >= max(config.CRUST_HUE_DEG[0], hue_ref + config.CRUST_MIN_HUE_STEP)) & (hue <= config.CRUST_HUE_DEG[1])
-    cand &= (chroma >= max(config.CRUST_MIN_CHROMA, math.hypot(a_ref, b_ref) + config.CRUST_DELTA_CHROMA))
-    cand &= (m.lab[..., 0] >= config.CRUST_MIN_L) & m.enclosed_core
+    cand = np.zeros(m.enclosed_core.shape, bool)
+    cand[box] = (hue >= max(config.CRUST_HUE_DEG[0], hue_ref + config.CRUST_MIN_HUE_STEP)) & (hue <= config.CRUST_HUE_DEG[1])
+    cand[box] &= (chroma >= max(config.CRUST_MIN_CHROMA, math.hypot(a_ref, b_ref) + config.CRUST_DELTA_CHROMA))
+    cand[box] &= (lab[..., 0] >= config.CRUST_MIN_L) & m.enclosed_core[box]
     return kept_components(cand, config.CRUST_MIN_AREA)[0]
 
 
