@@ -32,7 +32,7 @@ import numpy as np
 
 from . import config
 from .color import srgb_to_linear
-from .regions import components
+from .regions import components, reduced
 
 #: Published sRGB (8-bit, D65) values of the 24 patches of the ColorChecker Classic, row by row
 #: from dark skin to black (X-Rite / BabelColor values as tabulated for the chart since 2014).
@@ -70,7 +70,7 @@ def _candidates(gray: np.ndarray) -> np.ndarray:
     """(n, 3) rows of (cx, cy, side) of square, filled regions between edges,
     found at 1/CHART_SCALE of the working size (a quarter of the pixels to label)."""
     k = config.CHART_SCALE
-    gray = cv2.resize(gray, (gray.shape[1] // k, gray.shape[0] // k), interpolation=cv2.INTER_AREA)
+    gray = reduced(gray, k)
     h, w = gray.shape
     min_side = config.CHART_MIN_PATCH_SIDE / k
     edges = cv2.Canny(gray, *config.CHART_CANNY)

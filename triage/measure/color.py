@@ -73,16 +73,21 @@ def ita_deg(L: np.ndarray | float, b: np.ndarray | float) -> np.ndarray | float:
     return np.degrees(np.arctan2(np.asarray(L, dtype=np.float64) - 50.0, np.asarray(b, dtype=np.float64)))
 
 
+def _ab(lab: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """a* and b* of a Lab image as contiguous float32 planes (what cv2.phase and cv2.magnitude take)."""
+    return np.ascontiguousarray(lab[..., 1], np.float32), np.ascontiguousarray(lab[..., 2], np.float32)
+
+
 def chroma(lab: np.ndarray) -> np.ndarray:
     """CIE chroma C*_ab = sqrt(a*^2 + b*^2), float32 (the chroma of hue_chroma)."""
-    return cv2.magnitude(np.ascontiguousarray(lab[..., 1], np.float32), np.ascontiguousarray(lab[..., 2], np.float32))
+    return cv2.magnitude(*_ab(lab))
 
 
 def hue_chroma(lab: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """CIE hue angle h_ab = atan2(b*, a*) in degrees (-180, 180] and chroma C*_ab = sqrt(a*^2 + b*^2).
 
     cv2.phase (within 0.01 deg of numpy's arctan2, 4x faster), taken from [0, 360) to (-180, 180]."""
-    a, b = np.ascontiguousarray(lab[..., 1], np.float32), np.ascontiguousarray(lab[..., 2], np.float32)
+    a, b = _ab(lab)
     hue = cv2.phase(a, b, angleInDegrees=True)
     hue[hue > 180.0] -= 360.0
     return hue, cv2.magnitude(a, b)

@@ -20,7 +20,7 @@ import numpy as np
 from . import config
 from .chart import find as find_chart
 from .color import hue_chroma, linear_to_lab, max_channel, srgb_to_linear
-from .regions import disk, gather, halved, median, sample_index
+from .regions import disk, gather, halved, median, reduced, sample_index
 from .skin import person_region, reduced_radius
 
 
@@ -66,7 +66,7 @@ def white_balance_gains(lin: np.ndarray) -> np.ndarray | None:
     gains are means over thousands of pixels, and the region only keeps the skin out of them."""
     h, w = lin.shape[:2]
     k = config.WB_SCALE
-    small = cv2.resize(lin, (max(1, w // k), max(1, h // k)), interpolation=cv2.INTER_AREA)
+    small = reduced(lin, k)
     lab = linear_to_lab(small)
     hue, chroma = hue_chroma(lab)
     person = person_region(lab, hue, chroma, radius=reduced_radius(k))

@@ -68,11 +68,17 @@ def resized_mask(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return cv2.resize(mask.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST).astype(bool)
 
 
-def halved(img: np.ndarray) -> np.ndarray:
-    """img at half its size (w // 2, h // 2; at least 1 px), each pixel the mean of a 2x2 block
-    (INTER_AREA): where the area statistics of a photo are taken."""
+def reduced(img: np.ndarray, k: int) -> np.ndarray:
+    """img reduced by the integer factor k, (w // k, h // k) and at least 1 px, each pixel the
+    mean of the k x k block under it (INTER_AREA): where area statistics are taken."""
     h, w = img.shape[:2]
-    return cv2.resize(np.ascontiguousarray(img), (max(1, w // 2), max(1, h // 2)), interpolation=cv2.INTER_AREA)
+    return cv2.resize(np.ascontiguousarray(img), (max(1, w // k), max(1, h // k)), interpolation=cv2.INTER_AREA)
+
+
+def halved(img: np.ndarray) -> np.ndarray:
+    """img at half its size (reduced by 2): the skin's body, the bruise search and the collage
+    seams are looked for on it."""
+    return reduced(img, 2)
 
 
 def half_blur(img: np.ndarray, sigma: float, half: np.ndarray | None = None) -> np.ndarray:
@@ -102,7 +108,7 @@ def kept_components(mask: np.ndarray, min_area: int, shape_ok: Callable[[np.ndar
     if shape_ok is not None:
         ok = np.array([shape_ok((labels[y: y + h, x: x + w] == i).astype(np.uint8))
                        for (x, y, w, h, _area), i in zip(stats, ids)], bool)  # fmt: skip
-        stats, ids = stats[ok] if len(ids) else stats, ids[ok] if len(ids) else ids
+        stats, ids = stats[ok], ids[ok]
     return components_mask(labels, stats, ids), len(ids)
 
 

@@ -51,7 +51,7 @@ def macule_regions(m) -> tuple[np.ndarray, int]:
     shaped = np.array([macule_shaped((labels[y: y + h, x: x + w] == i).astype(np.uint8))
                        for (x, y, w, h, _area), i in zip(stats, ids)], bool)  # fmt: skip
     shaped &= clear_of_edge(m, labels, ids)  # not an eye socket's, nostril's, the jaw's or an ear's shade
-    stats, ids = stats[shaped] if len(ids) else stats, ids[shaped] if len(ids) else ids
+    stats, ids = stats[shaped], ids[shaped]
     spot_lin, ring_lin = spot_and_ring(m, labels, stats, ids, *config.MACULE_RING, image=m.linear)
     with np.errstate(invalid="ignore"):  # NaN (no ring) compares False
         browner = decompose(spot_lin)[0] - decompose(ring_lin)[0] > config.MACULE_MIN_DELTA_MELANIN
@@ -221,7 +221,7 @@ def bruises(m) -> np.ndarray:
     person's reference pixels by BRUISE_MIN_DELTA_HEMOGLOBIN (chromophores.decompose): a shadow
     or a beard's shade is darker and bluer without holding blood."""
     h, w = m.lab.shape[:2]
-    size = (w // 2, h // 2)
+    size = m.lab_half.shape[1::-1]
     regions = None if m.regional is None else cv2.resize(m.face.regions, size, interpolation=cv2.INTER_NEAREST)
     planes = cv2.split(half_blur(m.lab, 5.0, m.lab_half))  # contiguous: numpy's ops on interleaved channels cost 3x
     dL, da, db = (plane - m.reference_plane(c, regions) for c, plane in enumerate(planes))

@@ -27,7 +27,7 @@ import numpy as np
 from .. import config
 from ..chromophores import decompose
 from ..face import REGIONS, FaceMap, HeadBox
-from ..regions import disk, enclosed_holes, gather, half_blur, halved, median, percentile, sample_index
+from ..regions import disk, enclosed_holes, gather, half_blur, halved, median, percentile, reduced, sample_index
 from . import detect
 
 #: (len(REGIONS), 3): each region's usual (L*, a*, b*) offset from the face's level; row 0 none
@@ -40,13 +40,12 @@ def blur_masked(img: np.ndarray, mask: np.ndarray, sigma: float) -> np.ndarray:
     """Normalised convolution: Gaussian mean of img over mask, computed at reduced size
     (sigma/4 px) and brought back; outside the mask it extrapolates the nearby skin. The
     numerator img * mask and the denominator mask are reduced and blurred as the two channels
-    of one image (mask: bool, or already float32 0/1)."""
+    of one image."""
     h, w = img.shape
     f = max(1, int(sigma // 4))
-    size = (max(1, w // f), max(1, h // f))
-    weight = mask if mask.dtype == np.float32 else mask.astype(np.float32)
+    weight = mask.astype(np.float32)
     both = cv2.merge([cv2.multiply(np.ascontiguousarray(img, np.float32), weight), weight])
-    num, den = cv2.split(cv2.GaussianBlur(cv2.resize(both, size, interpolation=cv2.INTER_AREA), (0, 0), sigma / f))
+    num, den = cv2.split(cv2.GaussianBlur(reduced(both, f), (0, 0), sigma / f))
     return cv2.resize(num / np.maximum(den, 1e-4), (w, h), interpolation=cv2.INTER_LINEAR)
 
 
