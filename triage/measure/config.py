@@ -302,7 +302,7 @@ MAX_SKIN_HUE_DEG = 85.0
 CAST_MAX_NEGATIVE = 6.0
 CAST_MAX_CHROMA = 45.0
 #: Fewer than 1% of the pixels with chroma at or above this (its 99th percentile below it): a
-#: black-and-white photo (JPEG noise keeps C* ~ 1-2).
+#: black-and-white photo (JPEG noise keeps C* ~ 1-2). Counted on the photo halved (2 x 2 means).
 GRAYSCALE_MAX_CHROMA = 4.0
 
 #: Medians, percentiles and MADs over the skin are taken on at most this many skin pixels,

@@ -73,7 +73,8 @@ def assess(norm: Normalised, skin: np.ndarray, original_size: tuple[int, int]) -
     issues: list[str] = []
     if max(original_size) < config.MIN_LONG_SIDE:
         issues.append("low_resolution")
-    if np.count_nonzero(chroma(lab) >= config.GRAYSCALE_MAX_CHROMA) < 0.01 * skin.size:  # P99 of C* below it
+    half = norm.lab_half  # a share of the frame: an area statistic, taken at half size
+    if np.count_nonzero(chroma(half) >= config.GRAYSCALE_MAX_CHROMA) < 0.01 * half.shape[0] * half.shape[1]:  # P99 of C* below it
         issues.append("grayscale")
     skin_fraction = float(skin.mean())
     has_skin = skin_fraction >= config.MIN_SKIN_FRACTION
@@ -89,7 +90,7 @@ def assess(norm: Normalised, skin: np.ndarray, original_size: tuple[int, int]) -
     sharp = sharpness(lin, skin, max(original_size)) if has_skin else None
     if sharp is not None and sharp < config.MIN_SHARPNESS:
         issues.append("blurry")
-    if collage_seams(lab, skin, norm.lab_half) is not None:
+    if collage_seams(lab, skin, half) is not None:
         issues.append("collage")
     if "grayscale" not in issues and _color_cast(px if has_skin else lab[lab[..., 0] > 20], has_skin):
         issues.append("color_cast")

@@ -54,6 +54,12 @@ def labels_and_areas(mask: np.ndarray) -> tuple[int, np.ndarray, np.ndarray]:
     return n, labels, np.bincount(labels.ravel(), minlength=n)
 
 
+def lookup(keep: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """bool mask of the labels whose entry in `keep` (bool per label) is True: keep[labels] as a
+    np.take of keep's bytes (2x faster than numpy's boolean fancy indexing of a frame)."""
+    return np.take(np.ascontiguousarray(keep, bool).view(np.uint8), labels).view(bool)
+
+
 def enclosed_holes(mask: np.ndarray) -> np.ndarray:
     """The holes of a mask: its 4-connected background components that do not reach the
     frame's edge (bool, same shape): everything outside the mask minus what a 4-connected flood
@@ -81,12 +87,12 @@ def halved(img: np.ndarray) -> np.ndarray:
     return reduced(img, 2)
 
 
-def half_blur(img: np.ndarray, sigma: float, half: np.ndarray | None = None) -> np.ndarray:
-    """The Gaussian of sigma px (at img's size) of img, at half its size: a 2x2 area average
-    (halved; `half` when the caller has it already), itself a blur of variance 1/4 px^2 there,
-    then a Gaussian of sigma' = sqrt(sigma^2 - 1) / 2. Equal to the full-size Gaussian averaged
-    over the same 2x2 blocks, at a quarter of the pixels (tests/measure/test_fast_paths.py)."""
-    return cv2.GaussianBlur(halved(img) if half is None else half, (0, 0), math.sqrt(sigma**2 - 1.0) / 2)
+def halved_gaussian(half: np.ndarray, sigma: float) -> np.ndarray:
+    """The Gaussian of sigma full-size px of an image, at half its size, from the image already
+    halved (2x2 area means: itself a blur of variance 1/4 px^2 there): the rest of the Gaussian,
+    sigma' = sqrt(sigma^2 - 1) / 2 half-size px. Equal to the full-size Gaussian averaged over
+    the same 2x2 blocks, at a quarter of the pixels (tests/measure/test_fast_paths.py)."""
+    return cv2.GaussianBlur(half, (0, 0), math.sqrt(sigma**2 - 1.0) / 2)
 
 
 def sized_components(mask: np.ndarray, min_area: int = 1, max_area: int | None = None):
@@ -123,7 +129,7 @@ def components_mask(labels: np.ndarray, stats: np.ndarray, ids: np.ndarray) -> n
         box = labels[y0:y1, x0:x1]
         keep = np.zeros(int(box.max()) + 1, bool)
         keep[ids] = True
-        out[y0:y1, x0:x1] = keep[box]
+        out[y0:y1, x0:x1] = lookup(keep, box)
     return out
 
 

@@ -34,7 +34,7 @@ import numpy as np
 from . import config
 from .color import hue_chroma
 from .face import FaceMap, HeadBox
-from .regions import components, disk, enclosed_holes, gather, labels_and_areas, median_and_sd, reduced, resized_mask, sample_index
+from .regions import components, disk, enclosed_holes, gather, labels_and_areas, lookup, median_and_sd, reduced, resized_mask, sample_index
 
 
 def _prior(lab: np.ndarray, hue: np.ndarray, chroma: np.ndarray, min_chroma: float = config.SKIN_CHROMA[0]) -> np.ndarray:
@@ -185,7 +185,7 @@ def _skin_body(
         touches = np.zeros(n, bool)
         touches[np.unique(labels[adapted])] = True
         touches[0] = False
-        adapted = touches[labels]
+        adapted = lookup(touches, labels)
     mask = cv2.morphologyEx(adapted.astype(np.uint8), cv2.MORPH_OPEN, disk(radius))
     mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, disk(max(1, radius - 1)))
     mask = _fill_small_holes(mask.astype(bool), lab, med, max_area=int(0.004 * h * w))
@@ -194,7 +194,7 @@ def _skin_body(
     keep[1:] = area[1:] >= min_px
     if inside is not None:  # the face's skin and what joins it (neck, ears), not the backdrop
         keep &= np.bincount(labels[inside], minlength=n) > 0
-    return keep[labels]
+    return lookup(keep, labels)
 
 
 def head_hair(
@@ -247,7 +247,7 @@ def hair_like(L: np.ndarray) -> np.ndarray:
     n, labels, stats, _ = components(bh > config.HAIR_BLACKHAT * 255 / 100)
     long_ = np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]) >= config.HAIR_MIN_LENGTH
     long_[0] = False
-    return cv2.dilate(long_[labels].astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    return cv2.dilate(lookup(long_, labels).view(np.uint8), np.ones((3, 3), np.uint8)).view(bool)
 
 
 def _fill_small_holes(mask: np.ndarray, lab: np.ndarray, skin_median: np.ndarray, max_area: int) -> np.ndarray:
@@ -269,4 +269,4 @@ def _fill_small_holes(mask: np.ndarray, lab: np.ndarray, skin_median: np.ndarray
     chroma = np.hypot(means[:, 1], means[:, 2])
     dark_grey = (means[:, 0] < skin_median[0] - 15) & (chroma < np.hypot(skin_median[1], skin_median[2]))
     fill = small & ~dark_grey
-    return mask | fill[labels]
+    return mask | lookup(fill, labels)

@@ -16,7 +16,7 @@ import numpy as np
 from .. import config
 from ..chromophores import decompose
 from ..color import hue_chroma
-from ..regions import components_mask, disk, elongation_solidity, half_blur, kept_components, median, resized_mask, sized_components
+from ..regions import components_mask, disk, elongation_solidity, halved_gaussian, kept_components, median, resized_mask, sized_components
 
 
 def macule_shaped(blob: np.ndarray) -> bool:
@@ -216,15 +216,14 @@ def bruises(m) -> np.ndarray:
     a macule (macule_shaped): the shading along the side of the nose, under the eyes and in the
     nasolabial folds is darker and bluer too, but in long bands and crescents. A bruise is a
     blotch of BRUISE_MIN_AREA px and more: it is looked for on the photo reduced by 2, smoothed
-    by the Gaussian of sigma 5 px taken there (regions.half_blur), and brought back inside the
+    by the Gaussian of sigma 5 px taken there (regions.halved_gaussian of lab_half), and brought back inside the
     lesion search area; there, only the blotches whose median colour holds more blood than the
     person's reference pixels by BRUISE_MIN_DELTA_HEMOGLOBIN (chromophores.decompose): a shadow
     or a beard's shade is darker and bluer without holding blood."""
     h, w = m.lab.shape[:2]
     size = m.lab_half.shape[1::-1]
-    regions = None if m.regional is None else cv2.resize(m.face.regions, size, interpolation=cv2.INTER_NEAREST)
-    planes = cv2.split(half_blur(m.lab, 5.0, m.lab_half))  # contiguous: numpy's ops on interleaved channels cost 3x
-    dL, da, db = (plane - m.reference_plane(c, regions) for c, plane in enumerate(planes))
+    planes = cv2.split(halved_gaussian(m.lab_half, 5.0))  # contiguous: numpy's ops on interleaved channels cost 3x
+    dL, da, db = (plane - m.reference_plane(c, m.regions_half) for c, plane in enumerate(planes))
     k = max(float(m.reference[0]), 1.0) / 65.0
     cand = (dL < -config.BRUISE_DELTA_L * k) & (db < -config.BRUISE_DELTA_B * k) & (da > 2.0 * k) & (-dL > 1.2 * da)
     found = kept_components(cand & resized_mask(m.core, size), config.BRUISE_MIN_AREA // 4, macule_shaped)[0]

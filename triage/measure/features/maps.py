@@ -27,7 +27,7 @@ import numpy as np
 from .. import config
 from ..chromophores import decompose
 from ..face import REGIONS, FaceMap, HeadBox
-from ..regions import disk, enclosed_holes, gather, half_blur, halved, median, percentile, reduced, sample_index
+from ..regions import disk, enclosed_holes, gather, halved, halved_gaussian, median, percentile, reduced, sample_index
 from . import detect
 
 #: (len(REGIONS), 3): each region's usual (L*, a*, b*) offset from the face's level; row 0 none
@@ -47,14 +47,6 @@ def blur_masked(img: np.ndarray, mask: np.ndarray, sigma: float) -> np.ndarray:
     both = cv2.merge([cv2.multiply(np.ascontiguousarray(img, np.float32), weight), weight])
     num, den = cv2.split(cv2.GaussianBlur(reduced(both, f), (0, 0), sigma / f))
     return cv2.resize(num / np.maximum(den, 1e-4), (w, h), interpolation=cv2.INTER_LINEAR)
-
-
-def smooth_half(img: np.ndarray, sigma: float) -> np.ndarray:
-    """Gaussian smoothing of sigma px computed at half size (regions.half_blur) and enlarged
-    bilinearly. For sigma = 3 on a photo's a* the mean difference from the full-size blur is
-    under 0.05 a* (tests/measure/test_fast_paths.py), at a third of the cost."""
-    h, w = img.shape[:2]
-    return cv2.resize(half_blur(img, sigma), (w, h), interpolation=cv2.INTER_LINEAR)
 
 
 class Measurements:
@@ -190,18 +182,52 @@ class Measurements:
         return self.regional[self.face.regions[xy[:, 1], xy[:, 0]]]
 
     @cached_property
+    def regions_half(self) -> np.ndarray | None:
+        """The face's regions map (face.FaceMap.regions) at half size (nearest: every second
+        pixel); None without a parsed face."""
+        return None if self.face is None else cv2.resize(self.face.regions, self.lab_half.shape[1::-1], interpolation=cv2.INTER_NEAREST)
+
+    @cached_property
+    def skin_half(self) -> np.ndarray:
+        """The skin mask at half size: the 2 x 2 blocks of which at least two pixels are skin
+        (regions.halved of the 0/255 mask, >= 128). Redness areas are shares of it."""
+        return halved(self.skin.view(np.uint8) * np.uint8(255)) >= 128
+
+    @cached_property
+    def skin_da(self) -> np.ndarray:
+        """(n,) a* - a*_ref of the skin sample (skin_sample), a*_ref each pixel's (reference_plane)."""
+        if self.regional is None:
+            return self.skin_a - self.reference[1]
+        return self.skin_a - self.regional[self.skin_sample(self.face.regions), 1]
+
+    @cached_property
     def da(self) -> np.ndarray:
-        """a* - a*_ref, the reference of each pixel (reference_plane)."""
+        """a* - a*_ref at the working size, the reference of each pixel (reference_plane): for the
+        stage images (`triage inspect`); the features take it on the skin sample (skin_da) or at
+        half size (da_smooth)."""
         return self.lab[..., 1] - self.reference_plane(1)
 
     @cached_property
     def da_smooth(self) -> np.ndarray:
-        """da smoothed by a Gaussian of REDNESS_SMOOTH_SIGMA px (smooth_half: a redness map is an area)."""
-        return smooth_half(self.da, config.REDNESS_SMOOTH_SIGMA)
+        """a* - a*_ref smoothed by a Gaussian of REDNESS_SMOOTH_SIGMA px, at half size (a
+        redness map is an area): the half-size a* (lab_half, a 2 x 2 area mean) minus the
+        reference of the half-size regions map, then the Gaussian of sigma' = sqrt(sigma^2 - 1) / 2
+        there (regions.halved_gaussian: the full-size Gaussian averaged over 2 x 2 blocks)."""
+        da = self.lab_half[..., 1] - self.reference_plane(1, self.regions_half)
+        return halved_gaussian(da, config.REDNESS_SMOOTH_SIGMA)
 
     @cached_property
     def red(self) -> np.ndarray:
-        return (self.da_smooth > config.REDNESS_DELTA_A) & self.skin
+        """Visibly red skin at half size: da_smooth > REDNESS_DELTA_A within skin_half."""
+        return (self.da_smooth > config.REDNESS_DELTA_A) & self.skin_half
+
+    @cached_property
+    def n_skin_half(self) -> int:
+        return max(int(np.count_nonzero(self.skin_half)), 1)
+
+    def share_half(self, mask: np.ndarray) -> float:
+        """|mask| / |skin_half|: the share of the skin a half-size mask covers."""
+        return float(np.count_nonzero(mask) / self.n_skin_half)
 
     @cached_property
     def L_loc(self) -> np.ndarray:

@@ -19,10 +19,11 @@ def f_redness_delta_a(m: Measurements) -> float:
     """How much redder the reddest tenth of the skin is than the person's untreated skin.
 
     Formula: P90 over S of (a* - a*_ref), a*_ref the reference of each pixel's facial region
-    (maps.Measurements.reference_plane), or of the less-red half of the skin without a face.
+    (maps.Measurements.reference_plane), or of the less-red half of the skin without a face; on
+    the skin sample (maps.Measurements.skin_da).
     Reference: Takiwaki H. Measurement of skin color: practical application and theoretical
     considerations. J Med Invest 1998;44:121-126 (a* tracks erythema)."""
-    return percentile(m.skin_sample(m.da), 90)
+    return percentile(m.skin_da, 90)
 
 
 @feature("erythema_index_delta", "EI units")
@@ -43,30 +44,32 @@ def f_redness_area(m: Measurements) -> float:
     """Share of the skin that is visibly red compared with the person's untreated skin.
 
     Formula: |{x in S : G_s * (a* - a*_ref)(x) > REDNESS_DELTA_A}| / |S|, G_s a Gaussian of
-    sigma REDNESS_SMOOTH_SIGMA px (pores and noise are smaller).
+    sigma REDNESS_SMOOTH_SIGMA px (pores and noise are smaller); on the photo halved (an area:
+    maps.Measurements.da_smooth, skin_half).
     Reference: graded area of erythema as in the Clinician Erythema Assessment; a* threshold
     after Takiwaki 1998."""
-    return m.share(m.red)
+    return m.share_half(m.red)
 
 
 @feature("redness_strong_area_fraction", "fraction of the skin")
 def f_redness_strong_area(m: Measurements) -> float:
     """Share of the skin that is markedly red.
 
-    Formula: |{x in S : G_s * (a* - a*_ref)(x) > REDNESS_STRONG_DELTA_A}| / |S|.
+    Formula: |{x in S : G_s * (a* - a*_ref)(x) > REDNESS_STRONG_DELTA_A}| / |S|, on the photo halved.
     Reference: as redness_area_fraction, at the 'marked' step of the erythema scale."""
-    return m.share((m.da_smooth > config.REDNESS_STRONG_DELTA_A) & m.skin)
+    return m.share_half((m.da_smooth > config.REDNESS_STRONG_DELTA_A) & m.skin_half)
 
 
 @feature("redness_largest_region_fraction", "fraction of the skin")
 def f_redness_largest(m: Measurements) -> float:
     """Size of the largest connected red region.
 
-    Formula: max over 8-connected components C of the red mask (redness_area_fraction) of |C| / |S|.
+    Formula: max over 8-connected components C of the red mask (redness_area_fraction) of
+    |C| / |S|, on the photo halved.
     Reference: confluent vs. scattered erythema (spreading redness as an infection sign,
     Dermatol Surg 2021 microneedling review)."""
     n, _labels, area = labels_and_areas(m.red)
-    return float(area[1:].max() / m.n_skin) if n > 1 else 0.0
+    return float(area[1:].max() / m.n_skin_half) if n > 1 else 0.0
 
 
 @feature("redness_spread", "ratio")
@@ -78,7 +81,7 @@ def f_redness_spread(m: Measurements) -> float:
     Reference: second moments of a region (Hu MK. IRE Trans Inf Theory 1962;8:179-187)."""
     if np.count_nonzero(m.red) < 2:
         return 0.0
-    return float(math.sqrt(_spread2(m.red)) / max(math.sqrt(_spread2(m.skin)), 1e-6))
+    return float(math.sqrt(_spread2(m.red)) / max(math.sqrt(_spread2(m.skin_half)), 1e-6))
 
 
 @feature("hemoglobin_index", "optical density")
