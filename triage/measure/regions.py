@@ -76,14 +76,21 @@ def resized_mask(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 
 def reduced(img: np.ndarray, k: int) -> np.ndarray:
     """img reduced by the integer factor k, (w // k, h // k) and at least 1 px, each pixel the
-    mean of the k x k block under it (INTER_AREA): where area statistics are taken."""
+    area mean of the pixels under it (INTER_AREA: the k x k block when k divides the size, a
+    little more than it, fractions of its neighbours, when not): where area statistics are
+    taken."""
     h, w = img.shape[:2]
     return cv2.resize(np.ascontiguousarray(img), (max(1, w // k), max(1, h // k)), interpolation=cv2.INTER_AREA)
 
 
 def halved(img: np.ndarray) -> np.ndarray:
-    """img at half its size (reduced by 2): the skin's body, the bruise search and the collage
-    seams are looked for on it."""
+    """img at half its size, (w // 2, h // 2), each pixel the mean of its own 2 x 2 block (an odd
+    last row or column is left out: at most 1 px of the frame's edge, where no block is whole):
+    the skin's body, the redness map, the local backgrounds, the bruise search and the collage
+    seams are taken on it."""
+    h, w = img.shape[:2]
+    if h >= 2 and w >= 2:
+        img = img[: h - h % 2, : w - w % 2]
     return reduced(img, 2)
 
 

@@ -12,7 +12,7 @@ The reference is the person's untreated-looking skin in the same photo, per pixe
 A whole face that is red raises its own reference: the hemoglobin index (redness feature
 hemoglobin_index) is the measure that does not cancel out.
 L_loc = L* minus its local mean over the skin (Gaussian, sigma LOCAL_SIGMA, normalised
-convolution), a_loc likewise with sigma DOT_SIGMA; lesions are looked for in the skin's interior
+convolution, from the photo halved: local_mean), a_loc likewise with sigma DOT_SIGMA; lesions are looked for in the skin's interior
 `core` (S eroded by LESION_EDGE_MARGIN px). Medians and percentiles over the skin are taken on
 an even sample of at most STATS_MAX_PIXELS skin pixels (regions.sample_index).
 """
@@ -36,17 +36,31 @@ _REGION_OFFSETS = np.array([(0.0, 0.0, 0.0)] + [config.FACE_REGION_OFFSETS[r] fo
 _LEVEL_REGIONS = {REGIONS.index(r) for r in config.FACE_LEVEL_REGIONS}
 
 
-def blur_masked(img: np.ndarray, mask: np.ndarray, sigma: float) -> np.ndarray:
-    """Normalised convolution: Gaussian mean of img over mask, computed at reduced size
-    (sigma/4 px) and brought back; outside the mask it extrapolates the nearby skin. The
-    numerator img * mask and the denominator mask are reduced and blurred as the two channels
-    of one image."""
-    h, w = img.shape
-    f = max(1, int(sigma // 4))
-    weight = mask.astype(np.float32)
-    both = cv2.merge([cv2.multiply(np.ascontiguousarray(img, np.float32), weight), weight])
-    num, den = cv2.split(cv2.GaussianBlur(reduced(both, f), (0, 0), sigma / f))
-    return cv2.resize(num / np.maximum(den, 1e-4), (w, h), interpolation=cv2.INTER_LINEAR)
+def masked_half(half: np.ndarray, share: np.ndarray, img: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """The 2x2 block means of I m (an image I times a mask m) at half size (regions.halved), from
+    I's block means `half` and m's `share`: half * share wherever a block is all inside the mask
+    or all outside it, the block's own mean of I m on the blocks the mask's outline crosses
+    (0 < share < 1: a few thousand, gathered from the full-size img and mask). The same numbers
+    as halving I m, without a full-size product."""
+    out = cv2.multiply(half, share)
+    ys, xs = np.nonzero((share > 0.0) & (share < 1.0))
+    total = np.zeros(len(ys), np.float32)
+    for y, x in ((2 * ys, 2 * xs), (2 * ys + 1, 2 * xs), (2 * ys, 2 * xs + 1), (2 * ys + 1, 2 * xs + 1)):
+        total += np.where(mask[y, x], img[y, x], 0.0)
+    out[ys, xs] = total / 4.0
+    return out
+
+
+def local_mean(weighted: np.ndarray, share: np.ndarray, sigma: float, size: tuple[int, int]) -> np.ndarray:
+    """The normalised convolution G*(I m) / G*m (G a Gaussian of sigma px): the local mean of an
+    image I over a mask m, extrapolating the nearby skin outside it, at the full size `size`
+    (w, h), from the photo halved: `weighted` the block means of I m (masked_half), `share` m's.
+    Numerator and weight are reduced by f = max(1, sigma // 6) more as the two channels of one
+    image (a grid of 2f px, sigma at least 3 of its cells), blurred by sigma / 2f there and
+    enlarged bilinearly."""
+    f = max(1, int(sigma // 6))
+    num, den = cv2.split(cv2.GaussianBlur(reduced(cv2.merge([weighted, share]), f), (0, 0), sigma / (2 * f)))
+    return cv2.resize(num / np.maximum(den, 1e-4), size, interpolation=cv2.INTER_LINEAR)
 
 
 class Measurements:
@@ -188,10 +202,19 @@ class Measurements:
         return None if self.face is None else cv2.resize(self.face.regions, self.lab_half.shape[1::-1], interpolation=cv2.INTER_NEAREST)
 
     @cached_property
+    def skin_share_half(self) -> np.ndarray:
+        """How much of each 2 x 2 block is skin (0, 1/4, ... 1; regions.halved of the mask), float32."""
+        return halved(self.skin.astype(np.float32))
+
+    @cached_property
     def skin_half(self) -> np.ndarray:
-        """The skin mask at half size: the 2 x 2 blocks of which at least two pixels are skin
-        (regions.halved of the 0/255 mask, >= 128). Redness areas are shares of it."""
-        return halved(self.skin.view(np.uint8) * np.uint8(255)) >= 128
+        """The skin mask at half size: the 2 x 2 blocks of which at least two pixels are skin.
+        Redness areas are shares of it."""
+        return self.skin_share_half >= 0.5
+
+    def _skin_weighted_half(self, channel: int) -> np.ndarray:
+        """Block means at half size of one Lab channel times the skin mask (masked_half)."""
+        return masked_half(cv2.extractChannel(self.lab_half, channel), self.skin_share_half, self.lab[..., channel], self.skin)
 
     @cached_property
     def skin_da(self) -> np.ndarray:
@@ -231,13 +254,13 @@ class Measurements:
 
     @cached_property
     def L_loc(self) -> np.ndarray:
-        L = self.lab[..., 0]
-        return L - blur_masked(L, self.skin, config.LOCAL_SIGMA)
+        """L* minus its local mean over the skin (local_mean, sigma LOCAL_SIGMA), full size."""
+        return self.lab[..., 0] - local_mean(self._skin_weighted_half(0), self.skin_share_half, config.LOCAL_SIGMA, self.skin.shape[::-1])
 
     @cached_property
     def a_loc(self) -> np.ndarray:
-        a = self.lab[..., 1]
-        return a - blur_masked(a, self.skin, config.DOT_SIGMA)
+        """a* minus its local mean over the skin (local_mean, sigma DOT_SIGMA), full size."""
+        return self.lab[..., 1] - local_mean(self._skin_weighted_half(1), self.skin_share_half, config.DOT_SIGMA, self.skin.shape[::-1])
 
     @cached_property
     def enclosed_core(self) -> np.ndarray:
