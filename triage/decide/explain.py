@@ -7,7 +7,9 @@ pushing hardest towards the chosen level (at most MAX_REASONS, none weaker than 
 of the strongest): for monitor and seek-care, against normal, by the feature's term in the
 log-odds of that level against normal (its contribution to the level's score minus its
 contribution to normal's: a finding the model weighs alike at both levels, such as "marked
-redness covers 0.0%", decides nothing); for normal, by its contribution to normal's score.
+redness covers 0.0%", decides nothing), and never a finding measured as 0 (absent: "0 pinpoint
+bleeding spots" does not argue for monitor in words, whatever its spline term); for normal, by
+its contribution to normal's score.
 Their text quotes the measured value (the same number
 as in the row's features) and the range seen on that day in normally healing training photos
 (the model's expected_ranges_, the 95th percentile per policy day band).
@@ -37,6 +39,8 @@ GUIDANCE = {
     "seek-care": "Contact the patient today for clinician review.",
 }
 DISCLAIMER = "Decision support for clinic staff, not a diagnosis."
+#: model inputs that are not measured findings (their value is not a feature's)
+_NOT_MEASURED = ("days_since_treatment", "quality_failed")
 
 def _day_phrase(days: int | None) -> str:
     return "on day %d" % days if days is not None else "on an unknown day, judged as days 2-3"
@@ -120,6 +124,10 @@ def explain(
     if label != "normal":  # what argues for this level rather than normal: its term in their log-odds
         normal = feature_contributions(model, decision, "normal")
         push = {n: c - normal.get(n, 0.0) for n, c in contrib.items()}
+        # a finding measured as 0 is absent: never quoted as what argues for the level. A spline
+        # term is relative to the training photos' average, so "0 bleeding spots" can carry a
+        # small positive term against normal (the refit of 2026-12-02 gave one on healthy faces)
+        push = {n: p for n, p in push.items() if n in (phrases or {}) or n in _NOT_MEASURED or features.get(n) != 0}
     band = day_band(days)
     ranked = sorted((p, n) for n, p in push.items() if p > 0)[::-1][: config.MAX_REASONS]
     if ranked:  # quote what decided: drop reasons weaker than a fifth of the strongest
