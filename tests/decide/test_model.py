@@ -350,26 +350,31 @@ def test_reasons_are_what_argues_for_the_level_against_normal(model, photo):
     assert "could not be measured" not in summary
 
 
-def test_an_absent_finding_is_never_a_reason_for_monitor_or_seek_care(model):
-    """Every shipped sample photo the shipped model flags: no reason quotes a finding measured as 0
-    ("0 pinpoint bleeding spots"), although a spline term, relative to the training photos'
-    average, can argue a little for monitor at 0 (the shipped model's bleeding term does on
-    s424242_00007: checked below, so that the test keeps exercising the case)."""
+def test_reasons_for_monitor_or_seek_care_are_findings_the_photo_shows(model):
+    """Every shipped sample photo the shipped model flags: each reason is a finding that is there
+    (not "0 pinpoint bleeding spots"), beyond its expected range for the day (the model's
+    expected_ranges_: not "redness spread 0.44, expected under 0.91") and not the photo's
+    context (skin tone, skin fraction), although spline terms relative to the training photos'
+    average can argue a little for monitor there: the shipped model's bleeding term does at 0 on
+    s424242_00007, its skin tone term too (checked, so that the test keeps exercising the case)."""
     from pathlib import Path
 
+    from triage.decide.bands import day_band
     from triage.decide.explain import explain
     from triage.measure.io import load_image
 
     root = Path(__file__).resolve().parents[2] / "sample_images"
-    pushed_at_zero = 0
+    pushed_but_not_shown = 0
     for path in sorted(root.glob("*.jpg")):
-        row = analyze(load_image(path).rgb, model=model).to_dict()
-        features = row["features"]
+        features = analyze(load_image(path).rgb, model=model).to_dict()["features"]
         d = model.decide(model.inputs(features, None))
         if d.label == "normal":
             continue
         toward, normal = feature_contributions(model, d, d.label), feature_contributions(model, d, "normal")
-        pushed_at_zero += any(features.get(n) == 0 and toward[n] - normal[n] > 0 for n in toward)
+        pushed = {n for n in toward if toward[n] - normal[n] > 0}
+        pushed_but_not_shown += bool(pushed & {n for n in features if features[n] == 0} | pushed & {"ita_deg", "skin_fraction"})
         for r in explain(model, d, features, None, [])["reasons"]:
-            assert r["value"] != 0, (path.name, r["text"])
-    assert pushed_at_zero >= 1
+            expected = model.expected_ranges_.get(r["feature"], {}).get(day_band(None))
+            assert r["value"] != 0 and r["feature"] not in ("ita_deg", "skin_fraction"), (path.name, r["text"])
+            assert expected is None or r["value"] > expected, (path.name, r["text"])
+    assert pushed_but_not_shown >= 1

@@ -7,9 +7,10 @@ pushing hardest towards the chosen level (at most MAX_REASONS, none weaker than 
 of the strongest): for monitor and seek-care, against normal, by the feature's term in the
 log-odds of that level against normal (its contribution to the level's score minus its
 contribution to normal's: a finding the model weighs alike at both levels, such as "marked
-redness covers 0.0%", decides nothing), and never a finding measured as 0 (absent: "0 pinpoint
-bleeding spots" does not argue for monitor in words, whatever its spline term); for normal, by
-its contribution to normal's score.
+redness covers 0.0%", decides nothing), and only findings the photo shows beyond what normally
+healing photos show that day (_is_finding: not "0 pinpoint bleeding spots", not a redness spread
+within its expected range, not the skin tone, whatever their spline terms); for normal, by its
+contribution to normal's score.
 Their text quotes the measured value (the same number
 as in the row's features) and the range seen on that day in normally healing training photos
 (the model's expected_ranges_, the 95th percentile per policy day band).
@@ -39,8 +40,6 @@ GUIDANCE = {
     "seek-care": "Contact the patient today for clinician review.",
 }
 DISCLAIMER = "Decision support for clinic staff, not a diagnosis."
-#: model inputs that are not measured findings (their value is not a feature's)
-_NOT_MEASURED = ("days_since_treatment", "quality_failed")
 
 def _day_phrase(days: int | None) -> str:
     return "on day %d" % days if days is not None else "on an unknown day, judged as days 2-3"
@@ -88,6 +87,21 @@ TEXTS = {
 }
 
 
+def _is_finding(model: TriageModel, name: str, value: float | None, band: str) -> bool:
+    """Whether a model input may be quoted as a reason for monitor or seek-care: the day, the
+    quality gate's verdict, or a finding that is there and beyond what normally healing training
+    photos show on that day (model.expected_ranges_, when known). Never a finding measured as 0
+    (absent: a spline term, relative to the training photos' average, can give "0 bleeding spots"
+    a small term against normal), one within its expected range ("redness spread 0.44, expected
+    under 0.91"), or the photo's context (skin tone, how much of it is skin)."""
+    if name in ("days_since_treatment", "quality_failed"):
+        return True
+    if (name in TEXTS and TEXTS[name][1] is None) or value is None or value == 0:
+        return False
+    expected = model.expected_ranges_.get(name, {}).get(band)
+    return expected is None or value > expected
+
+
 def feature_contributions(model: TriageModel, decision: Decision, level: str) -> dict[str, float]:
     """Contribution of each feature (and of the day) to the score of `level`: the contributions
     of all inputs computed from it (model.input_feature), summed."""
@@ -124,11 +138,9 @@ def explain(
     if label != "normal":  # what argues for this level rather than normal: its term in their log-odds
         normal = feature_contributions(model, decision, "normal")
         push = {n: c - normal.get(n, 0.0) for n, c in contrib.items()}
-        # a finding measured as 0 is absent: never quoted as what argues for the level. A spline
-        # term is relative to the training photos' average, so "0 bleeding spots" can carry a
-        # small positive term against normal (the refit of 2026-12-02 gave one on healthy faces)
-        push = {n: p for n, p in push.items() if n in (phrases or {}) or n in _NOT_MEASURED or features.get(n) != 0}
     band = day_band(days)
+    if label != "normal":  # quoted: what the photo shows, not what it is like
+        push = {n: p for n, p in push.items() if n in (phrases or {}) or _is_finding(model, n, features.get(n), band)}
     ranked = sorted((p, n) for n, p in push.items() if p > 0)[::-1][: config.MAX_REASONS]
     if ranked:  # quote what decided: drop reasons weaker than a fifth of the strongest
         ranked = [(p, n) for p, n in ranked if p >= config.MIN_REASON_SHARE * ranked[0][0]]
