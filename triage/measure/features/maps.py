@@ -12,9 +12,10 @@ The reference is the person's untreated-looking skin in the same photo, per pixe
 A whole face that is red raises its own reference: the hemoglobin index (redness feature
 hemoglobin_index) is the measure that does not cancel out.
 L_loc = L* minus its local mean over the skin (Gaussian, sigma LOCAL_SIGMA, normalised
-convolution, from the photo halved: local_mean), a_loc likewise with sigma DOT_SIGMA; lesions are looked for in the skin's interior
-`core` (S eroded by LESION_EDGE_MARGIN px). Medians and percentiles over the skin are taken on
-an even sample of at most STATS_MAX_PIXELS skin pixels (regions.sample_index).
+convolution, from the photo halved: local_mean), a_loc likewise with sigma DOT_SIGMA; lesions
+are looked for in the skin's interior `core` (S eroded by LESION_EDGE_MARGIN px). Redness areas
+are taken on the photo halved (da_smooth, skin_half). Medians and percentiles over the skin are
+taken on an even sample of at most STATS_MAX_PIXELS skin pixels (regions.sample_index).
 """
 
 from __future__ import annotations
