@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from . import config
 from .bands import day_band, ita_band
-from .model import Decision, TriageModel, input_feature
+from .model import CONTEXT_FEATURES, Decision, TriageModel, input_feature
 
 #: What to fix when retaking, per quality issue (triage.measure.quality names them).
 RETAKE_ADVICE = {
@@ -93,10 +93,11 @@ def _is_finding(model: TriageModel, name: str, value: float | None, band: str) -
     photos show on that day (model.expected_ranges_, when known). Never a finding measured as 0
     (absent: a spline term, relative to the training photos' average, can give "0 bleeding spots"
     a small term against normal), one within its expected range ("redness spread 0.44, expected
-    under 0.91"), or the photo's context (skin tone, how much of it is skin)."""
+    under 0.91"), or the photo's context (model.CONTEXT_FEATURES: skin tone, how much of it is
+    skin)."""
     if name in ("days_since_treatment", "quality_failed"):
         return True
-    if (name in TEXTS and TEXTS[name][1] is None) or value is None or value == 0:
+    if name in CONTEXT_FEATURES or value is None or value == 0:
         return False
     expected = model.expected_ranges_.get(name, {}).get(band)
     return expected is None or value > expected

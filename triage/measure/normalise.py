@@ -33,8 +33,9 @@ class Normalised:
 
     @cached_property
     def lab_half(self) -> np.ndarray:
-        """lab at half size (regions.halved), computed once: the skin's body, the bruise search
-        and the collage seams are looked for on it."""
+        """lab at half size (regions.halved), computed once: the skin's body, the greyscale test
+        and the collage seams, and the features' redness map, local backgrounds and bruise search
+        (features.Measurements) are taken on it."""
         return halved(self.lab)
 
 

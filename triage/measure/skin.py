@@ -34,7 +34,7 @@ import numpy as np
 from . import config
 from .color import hue_chroma
 from .face import FaceMap, HeadBox
-from .regions import components, disk, enclosed_holes, gather, labels_and_areas, lookup, median_and_sd, reduced, resized_mask, sample_index
+from .regions import components, disk, enclosed_holes, gather, halved, labels_and_areas, lookup, median_and_sd, reduced, resized_mask, sample_index
 
 
 def _prior(lab: np.ndarray, hue: np.ndarray, chroma: np.ndarray, min_chroma: float = config.SKIN_CHROMA[0]) -> np.ndarray:
@@ -103,7 +103,10 @@ def skin_mask_lab(
     hair strands, 2-5 px wide, the face's features and `exclude` are taken out at full size."""
     h, w = lab.shape[:2]
     k = config.SKIN_SCALE
-    small = lab_half if lab_half is not None and k == 2 else reduced(lab, k)
+    if k == 2:  # the same half-size image whether the caller has it or not (regions.halved)
+        small = halved(lab) if lab_half is None else lab_half
+    else:
+        small = reduced(lab, k)
     size = small.shape[1::-1]
     inside = features = brow_row = None
     if face is not None:

@@ -247,6 +247,7 @@ class Measurements:
 
     @cached_property
     def n_skin_half(self) -> int:
+        """|skin_half| (at least 1): what half-size areas are shares of."""
         return max(int(np.count_nonzero(self.skin_half)), 1)
 
     def share_half(self, mask: np.ndarray) -> float:
