@@ -37,19 +37,25 @@ _REGION_OFFSETS = np.array([(0.0, 0.0, 0.0)] + [config.FACE_REGION_OFFSETS[r] fo
 _LEVEL_REGIONS = {REGIONS.index(r) for r in config.FACE_LEVEL_REGIONS}
 
 
-def masked_half(half: np.ndarray, share: np.ndarray, img: np.ndarray, mask: np.ndarray) -> np.ndarray:
+def masked_half(half: np.ndarray, share: np.ndarray, img: np.ndarray, mask: np.ndarray, outline: tuple | None = None) -> np.ndarray:
     """The 2x2 block means of I m (an image I times a mask m) at half size (regions.halved), from
     I's block means `half` and m's `share`: half * share wherever a block is all inside the mask
     or all outside it, the block's own mean of I m on the blocks the mask's outline crosses
     (0 < share < 1: a few thousand, gathered from the full-size img and mask). The same numbers
-    as halving I m, without a full-size product."""
+    as halving I m, without a full-size product. outline: those blocks' (rows, columns), when
+    the caller has them (outline_blocks)."""
     out = cv2.multiply(half, share)
-    ys, xs = np.nonzero((share > 0.0) & (share < 1.0))
+    ys, xs = outline_blocks(share) if outline is None else outline
     total = np.zeros(len(ys), np.float32)
     for y, x in ((2 * ys, 2 * xs), (2 * ys + 1, 2 * xs), (2 * ys, 2 * xs + 1), (2 * ys + 1, 2 * xs + 1)):
         total += np.where(mask[y, x], img[y, x], 0.0)
     out[ys, xs] = total / 4.0
     return out
+
+
+def outline_blocks(share: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(rows, columns) of the half-size blocks a mask's outline crosses: 0 < share < 1."""
+    return np.nonzero((share > 0.0) & (share < 1.0))
 
 
 def local_mean(weighted: np.ndarray, share: np.ndarray, sigma: float, size: tuple[int, int]) -> np.ndarray:
@@ -213,9 +219,14 @@ class Measurements:
         Redness areas are shares of it."""
         return self.skin_share_half >= 0.5
 
+    @cached_property
+    def _skin_outline_blocks(self) -> tuple[np.ndarray, np.ndarray]:
+        return outline_blocks(self.skin_share_half)
+
     def _skin_weighted_half(self, channel: int) -> np.ndarray:
         """Block means at half size of one Lab channel times the skin mask (masked_half)."""
-        return masked_half(cv2.extractChannel(self.lab_half, channel), self.skin_share_half, self.lab[..., channel], self.skin)
+        half = cv2.extractChannel(self.lab_half, channel)
+        return masked_half(half, self.skin_share_half, self.lab[..., channel], self.skin, self._skin_outline_blocks)
 
     @cached_property
     def skin_da(self) -> np.ndarray:
