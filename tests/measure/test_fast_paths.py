@@ -218,6 +218,7 @@ def test_crusts_searched_in_the_box_of_the_search_area_are_the_whole_frames():
     cand &= chroma >= max(config.CRUST_MIN_CHROMA, np.hypot(a_ref, b_ref) + config.CRUST_DELTA_CHROMA)
     cand &= (lab[..., 0] >= config.CRUST_MIN_L) & m.enclosed_core
     n, labels, stats, _ = cv2.connectedComponentsWithStats(cand.astype(np.uint8), connectivity=8)
-    expected = np.isin(labels, [i for i in range(1, n) if stats[i, 4] >= config.CRUST_MIN_AREA])
+    plaques = [i for i in range(1, n) if stats[i, 4] >= config.CRUST_MIN_AREA and regions.thickness((labels == i).astype(np.uint8)) >= config.CRUST_MIN_THICKNESS]
+    expected = np.isin(labels, plaques)
     assert expected.sum() > 2 * config.CRUST_MIN_AREA and np.array_equal(found, expected)
     assert not detect.crusts(maps.Measurements(lin, lab, np.zeros((h, w), bool))).any()

@@ -153,6 +153,19 @@ def test_elongation_and_solidity_of_known_shapes(shape, elongation, solidity):
     assert s == pytest.approx(solidity, abs=0.03)
 
 
+@pytest.mark.parametrize(
+    "shape, expected",
+    [
+        (lambda: disc_mask(200, 150, 30), 30.0),  # a disc: 2 pi r^2 / (2 pi r) = r
+        (lambda: _box(100, 104, 40, 360), 4.0),  # a 4 x 320 band: ~ its width
+        (lambda: _box(120, 180, 80, 320), 2 * 60 * 240 / (2 * 60 + 2 * 240)),  # 60 x 240: 2 A / P
+    ],
+)
+def test_thickness_of_known_shapes(shape, expected):
+    """regions.thickness is 2 A / P: a disc's radius, a long band's width."""
+    assert regions.thickness(shape().astype(np.uint8)) == pytest.approx(expected, rel=0.06)
+
+
 def test_shading_bands_are_not_macules():
     """The shading of a face's relief darkens long or curved bands (the side of the nose, an eye
     socket): as dark as a macule and as large, but not circumscribed. Only the disc counts."""
@@ -338,9 +351,12 @@ def golden_hemoglobin():
 
 
 def golden_crusts():
+    """Two overlapping honey-coloured discs are one crust; a lock of blonde hair as honey-hued
+    (a 3-px strand 240 px long, 720 px: seven times the least crust area) is not."""
     lab = canvas()
     crust = disc_mask(200, 150, 30) | disc_mask(225, 160, 25)
     lab[crust] = (62.0, 18.0, 55.0)  # honey: hue 72 deg, chroma 58 vs skin 20
+    lab[60:63, 60:300] = (62.0, 18.0, 55.0)
     f = run(lab)
     assert f["crust_area_fraction"] == pytest.approx(crust.mean(), rel=0.1)
     assert run(canvas())["crust_area_fraction"] == 0.0

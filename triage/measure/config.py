@@ -456,6 +456,13 @@ CRUST_MIN_CHROMA = 22.0
 CRUST_DELTA_CHROMA = 5.0
 CRUST_MIN_L = 20.0
 CRUST_MIN_AREA = 100
+#: ...and a plaque, not a strand: thickness 2 A / P (regions.thickness: a band's width, a disc's
+#: radius) at least this (px). Blonde and light-brown hair falling over the forehead and temples
+#: is honey-hued: on the 362 healthy faces of ../shared/real-dev, those with crusts >= 0.1% of the
+#: skin fall from 14 to 7 (the 7 dropped are hair locks, 2-5 px wide); the impetigo close-ups keep
+#: theirs (12 of 23), and on 1,000 generated photos the crusts found stay 22 of 28, with none on
+#: the 972 without. A 100-px disc (CRUST_MIN_AREA) is ~6 px thick.
+CRUST_MIN_THICKNESS = 6.0
 #: Pinpoint bleeding: small (2..BLEED_MAX_AREA px) spots darker than the skin around them
 #: (L_loc < BLEED_DELTA_L; pores reach -8..-10, generated blood -20..-33 on light skin) and
 #: redder (a_loc > BLEED_DELTA_A), or much redder whatever their darkness (a_loc >

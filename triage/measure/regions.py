@@ -208,6 +208,16 @@ def robust_sd(v: np.ndarray) -> float:
     return float(median_and_sd(v)[1])
 
 
+def thickness(blob: np.ndarray) -> float:
+    """2 A / P of one component (a 0/1 uint8 mask, cropped around it): its area in px over half
+    the length of its outer outline (through the boundary pixels' centres). A band's width (2 w L
+    / (2 L + 2 w) -> w), a disc's radius (2 pi r^2 / 2 pi r = r): how thick a region is
+    whatever its length."""
+    contours, _ = cv2.findContours(blob, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+    perimeter = cv2.arcLength(max(contours, key=cv2.contourArea), True)
+    return 2.0 * float(np.count_nonzero(blob)) / max(perimeter, 1.0)
+
+
 def elongation_solidity(blob: np.ndarray) -> tuple[float, float]:
     """Shape of one component (a 0/1 uint8 mask, cropped around it) from its outer outline:
 

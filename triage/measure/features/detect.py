@@ -16,7 +16,7 @@ import numpy as np
 from .. import config
 from ..chromophores import decompose
 from ..color import hue_chroma
-from ..regions import components_mask, disk, elongation_solidity, halved_gaussian, kept_components, median, resized_mask, sized_components
+from ..regions import components_mask, disk, elongation_solidity, halved_gaussian, kept_components, median, resized_mask, sized_components, thickness
 
 
 def macule_shaped(blob: np.ndarray) -> bool:
@@ -24,6 +24,11 @@ def macule_shaped(blob: np.ndarray) -> bool:
     >= MACULE_MIN_SOLIDITY (regions.elongation_solidity)."""
     elongation, solidity = elongation_solidity(blob)
     return elongation <= config.MACULE_MAX_ELONGATION and solidity >= config.MACULE_MIN_SOLIDITY
+
+
+def crust_shaped(blob: np.ndarray) -> bool:
+    """A plaque, not a strand: thickness (regions.thickness, 2 A / P) >= CRUST_MIN_THICKNESS."""
+    return thickness(blob) >= config.CRUST_MIN_THICKNESS
 
 
 def clear_of_edge(m, labels: np.ndarray, ids: np.ndarray) -> np.ndarray:
@@ -167,6 +172,7 @@ def vesicles(m) -> np.ndarray:
 def crusts(m) -> np.ndarray:
     """Mask of yellow crust-like regions (see the feature crust_area_fraction), searched in the
     skin with its holes filled (Measurements.enclosed_core): a thick crust is not skin-coloured.
+    Plaques only (crust_shaped): a lock of blonde hair over the forehead is honey-hued too.
     Hue and chroma are made inside the box of that search area only (a face's is a third of a
     portrait) and let go."""
     x, y, w, h = cv2.boundingRect(m.enclosed_core.astype(np.uint8))
@@ -181,7 +187,7 @@ def crusts(m) -> np.ndarray:
     cand[box] = (hue >= max(config.CRUST_HUE_DEG[0], hue_ref + config.CRUST_MIN_HUE_STEP)) & (hue <= config.CRUST_HUE_DEG[1])
     cand[box] &= (chroma >= max(config.CRUST_MIN_CHROMA, math.hypot(a_ref, b_ref) + config.CRUST_DELTA_CHROMA))
     cand[box] &= (lab[..., 0] >= config.CRUST_MIN_L) & m.enclosed_core[box]
-    return kept_components(cand, config.CRUST_MIN_AREA)[0]
+    return kept_components(cand, config.CRUST_MIN_AREA, crust_shaped)[0]
 
 
 def bleeding_spots(m) -> np.ndarray:

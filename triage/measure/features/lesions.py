@@ -45,8 +45,11 @@ def f_vesicles(m: Measurements) -> float:
 def f_crusts(m: Measurements) -> float:
     """Share of the skin covered by yellow / honey-coloured crust-like regions.
 
-    Formula: |{x in S : hue in CRUST_HUE_DEG and C* - C*_ref > CRUST_DELTA_CHROMA}| in components
-    of at least CRUST_MIN_AREA px, / |S|; hue = atan2(b*, a*), C* = sqrt(a*^2 + b*^2).
+    Formula: |{x in S' : hue in CRUST_HUE_DEG, hue >= hue_ref + CRUST_MIN_HUE_STEP, C* >=
+    max(CRUST_MIN_CHROMA, C*_ref + CRUST_DELTA_CHROMA), L* >= CRUST_MIN_L}| in components of at
+    least CRUST_MIN_AREA px and thickness 2 A / P >= CRUST_MIN_THICKNESS px (plaques, not hair
+    strands), / |S|; hue = atan2(b*, a*), C* = sqrt(a*^2 + b*^2), S' the lesion search area
+    with the skin's holes filled.
     Reference: honey-coloured crusts as the sign of impetiginisation (Hartman-Adams H et al.
     Am Fam Physician 2014;90:229-235)."""
     return m.share(m.crusts)
