@@ -10,7 +10,10 @@ pustular acne, spreading redness on cellulitis, ...; OWN_FINDING below). Overall
   the second, ties half);
 - healthy faces (label normal) called normal, all and among those passing the quality gate; and
   called normal by the plain policy rules on their features alone (days 2-3), the measuring
-  target that does not depend on the model;
+  target that does not depend on the model; and, issue 18's wording of that target, with their
+  redness and pigment findings in the range the policy calls normal for days 2-3 (erythema grade
+  from redness_delta_a by the rules' bounds at most the day's expected maximum, no dark patch),
+  beside the median of each lesion count over the healthy faces;
 - seek-care stand-ins flagged (not normal) and called seek-care; monitor stand-ins flagged;
 - how often the model's "beyond training" safety net fired, per label;
 - among the healthy faces the model flagged, the features its explanation names (the leading
@@ -50,6 +53,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA = ROOT.parent / "shared" / "real-dev"
 LEVELS = ("normal", "monitor", "seek-care")
+#: the lesion counts whose median over the healthy faces is issue 18's target (0 each)
+LESION_COUNTS = ("pustule_count", "vesicle_count", "bleeding_spot_count", "papule_count", "dark_macule_count", "track_aligned_dots")
 #: findings whose medians are printed per group (absent features are skipped)
 FINDINGS = (
     "redness_delta_a", "redness_area_fraction", "redness_strong_area_fraction", "pustule_count",
@@ -172,7 +177,15 @@ def main() -> int:
         print(f"real_benchmark: {args.data} is not present; nothing to measure")
         return 0
 
+    from triage.decide.policy import expected_max_grade
+    from triage.learn.config import RULE_GRADE_DELTA_A
     from triage.learn.evaluate import rules_level
+
+    def redness_and_pigment_normal(f: dict) -> bool:
+        """Erythema grade (rules' bounds on redness_delta_a) within the expected maximum for days
+        2-3 (day unknown) and no dark patch: the policy's normal row for colour findings."""
+        grade = int(np.searchsorted(RULE_GRADE_DELTA_A, f["redness_delta_a"], side="right"))
+        return grade <= expected_max_grade(None) and not f["dark_macule_area_fraction"]
     from triage.util.files import atomic_write_bytes, atomic_write_text
     from triage.util.pool import default_workers, imap_unordered
     from triage.util.progress import Progress
@@ -248,6 +261,10 @@ def main() -> int:
             rules_level(x["row"]["features"], None, x["row"]["quality"]["ok"]) == "normal" for x in normal),
         "healthy_normal_by_rules_ignoring_quality": _share(
             rules_level(x["row"]["features"], None, True) == "normal" for x in normal),
+        "healthy_redness_and_pigment_normal_days_2_3": _share(
+            x["row"]["quality"]["ok"] and redness_and_pigment_normal(x["row"]["features"]) for x in normal),
+        "healthy_lesion_count_medians": {k: float(np.median([x["row"]["features"][k] or 0 for x in normal])) if normal else None
+                                         for k in LESION_COUNTS},
         "seek_care_flagged": _share(x["row"]["label"] != "normal" for x in seek),
         "seek_care_called_seek_care": _share(x["row"]["label"] == "seek-care" for x in seek),
         "monitor_flagged": _share(x["row"]["label"] != "normal" for x in monitor),
@@ -267,7 +284,8 @@ def main() -> int:
     print()
     for k, v in overall.items():
         if isinstance(v, dict):
-            v = ", ".join(f"{kk} {_pct(vv)}" for kk, vv in v.items())
+            fmt = (lambda x: "-" if x is None else f"{x:g}") if k.endswith("_medians") else _pct
+            v = ", ".join(f"{kk} {fmt(vv)}" for kk, vv in v.items())
         elif isinstance(v, float) and not k.startswith("auroc") and not k.startswith("skin_mask"):
             v = _pct(v)
         elif isinstance(v, float):
