@@ -192,22 +192,28 @@ def test_labels_and_areas_are_the_components(seed):
     assert np.array_equal(area[1:], stats[1:, 4])
 
 
-def test_crusts_searched_in_the_box_of_the_search_area_are_the_whole_frames():
-    """detect.crusts makes hue and chroma only inside the box of the lesion search area: the same
-    mask as the feature's formula over the whole frame (honey-coloured patches on skin, one of
-    them outside the skin), and nothing, without an error, when there is no skin."""
+def test_crusts_found_in_windows_are_the_whole_frames():
+    """detect.crusts takes the colour test at full size only in windows around the blocks of the
+    photo halved that can lie inside a crust: the same mask as the feature's formula over the
+    whole frame (honey-coloured patches on skin, one of them outside the skin, one with a 1-px
+    tail 44 px long, just crust-coloured, which no block of the halved photo passes for: its
+    window must grow along it), and nothing,
+    without an error, when there is no skin."""
     import cv2
 
     from triage.measure import config
     from triage.measure.features import detect
 
-    h, w = 120, 160
+    h, w = 160, 200
     lab = np.zeros((h, w, 3), np.float32)
     lab[...] = (62.0, 14.0, 16.0)  # skin, hue ~49 deg
     for x, y in ((40, 40), (100, 70), (150, 10)):  # honey crusts, hue ~73 deg, chroma ~40
         lab[y - 8: y + 8, x - 8: x + 8] = (58.0, 12.0, 38.0)
+    yy, xx = np.mgrid[0:h, 0:w]
+    lab[(yy - 120) ** 2 + (xx - 60) ** 2 <= 16**2] = (58.0, 12.0, 38.0)  # a disc with a tail
+    lab[120, 76:120] = (58.0, 13.5, 23.4)  # hue 60, chroma 27: half of a block of it and skin fails the test
     skin = np.zeros((h, w), bool)
-    skin[10:110, 10:140] = True
+    skin[10:150, 10:180] = True
     lin = color.lab_to_linear(lab)
     m = maps.Measurements(lin, lab, skin)
     found = detect.crusts(m)
@@ -220,5 +226,5 @@ def test_crusts_searched_in_the_box_of_the_search_area_are_the_whole_frames():
     n, labels, stats, _ = cv2.connectedComponentsWithStats(cand.astype(np.uint8), connectivity=8)
     plaques = [i for i in range(1, n) if stats[i, 4] >= config.CRUST_MIN_AREA and regions.thickness((labels == i).astype(np.uint8)) >= config.CRUST_MIN_THICKNESS]
     expected = np.isin(labels, plaques)
-    assert expected.sum() > 2 * config.CRUST_MIN_AREA and np.array_equal(found, expected)
+    assert expected[120, 76:116].all() and np.array_equal(found, expected)
     assert not detect.crusts(maps.Measurements(lin, lab, np.zeros((h, w), bool))).any()

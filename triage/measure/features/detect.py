@@ -16,7 +16,7 @@ import numpy as np
 from .. import config
 from ..chromophores import decompose
 from ..color import hue_chroma
-from ..regions import components_mask, disk, elongation_solidity, halved_gaussian, kept_components, median, resized_mask, sized_components, thickness
+from ..regions import components_mask, disk, elongation_solidity, halved, halved_gaussian, kept_components, median, resized_mask, sized_components, thickness
 
 
 def macule_shaped(blob: np.ndarray) -> bool:
@@ -172,22 +172,54 @@ def vesicles(m) -> np.ndarray:
 def crusts(m) -> np.ndarray:
     """Mask of yellow crust-like regions (see the feature crust_area_fraction), searched in the
     skin with its holes filled (Measurements.enclosed_core): a thick crust is not skin-coloured.
-    Plaques only (crust_shaped): a lock of blonde hair over the forehead is honey-hued too.
-    Hue and chroma are made inside the box of that search area only (a face's is a third of a
-    portrait) and let go."""
-    x, y, w, h = cv2.boundingRect(m.enclosed_core.astype(np.uint8))
-    if w == 0:
+    Plaques only (crust_shaped): a lock of blonde hair over the forehead is honey-hued too. The
+    colour test runs at full size only around where a crust can be (crust_candidates)."""
+    if not m.enclosed_core.any():
         return np.zeros(m.enclosed_core.shape, bool)
-    box = np.s_[y: y + h, x: x + w]
-    lab = m.lab[box]
-    hue, chroma = hue_chroma(lab)
     L_ref, a_ref, b_ref = m.reference
-    hue_ref = math.degrees(math.atan2(b_ref, a_ref))
-    cand = np.zeros(m.enclosed_core.shape, bool)
-    cand[box] = (hue >= max(config.CRUST_HUE_DEG[0], hue_ref + config.CRUST_MIN_HUE_STEP)) & (hue <= config.CRUST_HUE_DEG[1])
-    cand[box] &= (chroma >= max(config.CRUST_MIN_CHROMA, math.hypot(a_ref, b_ref) + config.CRUST_DELTA_CHROMA))
-    cand[box] &= (lab[..., 0] >= config.CRUST_MIN_L) & m.enclosed_core[box]
-    return kept_components(cand, config.CRUST_MIN_AREA, crust_shaped)[0]
+    lo = max(config.CRUST_HUE_DEG[0], math.degrees(math.atan2(b_ref, a_ref)) + config.CRUST_MIN_HUE_STEP)
+    c_min = max(config.CRUST_MIN_CHROMA, math.hypot(a_ref, b_ref) + config.CRUST_DELTA_CHROMA)
+    cand = crust_candidates(m, lo, config.CRUST_HUE_DEG[1], c_min)
+    return kept_components(cand, config.CRUST_MIN_AREA, crust_shaped)[0] if cand.any() else cand
+
+
+def crust_coloured(lab: np.ndarray, lo: float, hi: float, c_min: float, l_min: float) -> np.ndarray:
+    """hue in [lo, hi] deg, chroma >= c_min and L* >= l_min (color.hue_chroma)."""
+    hue, chroma = hue_chroma(lab)
+    return (hue >= lo) & (hue <= hi) & (chroma >= c_min) & (lab[..., 0] >= l_min)
+
+
+def crust_candidates(m, lo: float, hi: float, c_min: float) -> np.ndarray:
+    """crust_coloured & the lesion search area, the same mask as the test over the whole frame
+    wherever a component of it can be a crust, made at full size only in windows around it.
+    Seeds: the 2 x 2 blocks of the photo halved (lab_half: block means) inside the search area
+    whose mean passes the test with its chroma limit lowered to c_min cos((hi - lo) / 2). Every
+    block inside a crust does: the mean of colours in a hue sector narrower than 180 deg stays in
+    it, its chroma at least the limit times the cosine of half the sector (0.05 deg and 1% of
+    slack for cv2.phase's and float32's rounding); and a component kept as a crust (>=
+    CRUST_MIN_AREA px, CRUST_MIN_THICKNESS px thick) holds whole blocks. Windows: the boxes of
+    the seeds grown by 2 half-size px (4 px), each grown further until the test finds nothing on
+    its edges inside the frame (a component running out of a window continues beyond it)."""
+    h, w = m.enclosed_core.shape
+    cand = np.zeros((h, w), bool)
+    slack = 0.99 * math.cos(math.radians(max(hi - lo, 0.0)) / 2.0)
+    seeds = crust_coloured(m.lab_half, lo - 0.05, hi + 0.05, c_min * slack, config.CRUST_MIN_L - 0.01)
+    if lo > hi or not seeds.any():  # most photos: nothing more to do
+        return cand
+    seeds &= halved(m.enclosed_core.view(np.uint8) * np.uint8(4)) == 4  # all four pixels in the search area
+    near = cv2.dilate(seeds.view(np.uint8), np.ones((5, 5), np.uint8))  # seeds 4 px apart share a window
+    _n, _labels, stats, _c = cv2.connectedComponentsWithStats(near, connectivity=8)
+    for x, y, bw, bh, _area in stats[1:]:
+        y0, y1, x0, x1, grow = 2 * y, min(h, 2 * (y + bh)), 2 * x, min(w, 2 * (x + bw)), 4
+        while True:
+            found = crust_coloured(m.lab[y0:y1, x0:x1], lo, hi, c_min, config.CRUST_MIN_L) & m.enclosed_core[y0:y1, x0:x1]
+            if not ((y0 > 0 and found[0].any()) or (y1 < h and found[-1].any())
+                    or (x0 > 0 and found[:, 0].any()) or (x1 < w and found[:, -1].any())):  # fmt: skip
+                break
+            grow *= 2
+            y0, y1, x0, x1 = max(0, y0 - grow), min(h, y1 + grow), max(0, x0 - grow), min(w, x1 + grow)
+        cand[y0:y1, x0:x1] |= found
+    return cand
 
 
 def bleeding_spots(m) -> np.ndarray:
