@@ -34,7 +34,7 @@ import numpy as np
 from . import config
 from .color import hue_chroma
 from .face import FaceMap, HeadBox
-from .regions import components, disk, enclosed_holes, gather, halved, labels_and_areas, lookup, median_and_sd, reduced, resized_mask, sample_index
+from .regions import components, components_mask, disk, enclosed_holes, gather, halved, labels_and_areas, lookup, median_and_sd, reduced, resized_mask, sample_index
 
 
 def _prior(lab: np.ndarray, hue: np.ndarray, chroma: np.ndarray, min_chroma: float = config.SKIN_CHROMA[0]) -> np.ndarray:
@@ -244,13 +244,20 @@ def hair_like(L: np.ndarray) -> np.ndarray:
     diameter HAIR_KERNEL px above HAIR_BLACKHAT L* units, in components at least HAIR_MIN_LENGTH
     px long (hair is long; pinpoint bleeding and pores are dots), dilated by one pixel to take
     the anti-aliased edges. Pores are as thin but only ~8-10 L* darker than the skin. L* is taken
-    to 8 bits (0.39 L* steps) for the black-hat: 4x faster than in float, the same strands."""
+    to 8 bits (0.39 L* steps) for the black-hat: 4x faster than in float, the same strands.
+    The strands are looked up and dilated only inside the box around them, grown by the pixel."""
     L8 = cv2.convertScaleAbs(L, alpha=255 / 100)
     bh = cv2.morphologyEx(L8, cv2.MORPH_BLACKHAT, disk(config.HAIR_KERNEL // 2))
-    n, labels, stats, _ = components(bh > config.HAIR_BLACKHAT * 255 / 100)
-    long_ = np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]) >= config.HAIR_MIN_LENGTH
-    long_[0] = False
-    return cv2.dilate(lookup(long_, labels).view(np.uint8), np.ones((3, 3), np.uint8)).view(bool)
+    _n, labels, stats, _ = components(bh > config.HAIR_BLACKHAT * 255 / 100)
+    ids = np.flatnonzero(np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]) >= config.HAIR_MIN_LENGTH)
+    ids = ids[ids > 0]
+    strands = components_mask(labels, stats[ids], ids)
+    if len(ids):
+        x0, y0 = np.maximum(stats[ids, :2].min(axis=0) - 1, 0)
+        x1, y1 = (stats[ids, :2] + stats[ids, 2:4]).max(axis=0) + 1
+        box = np.s_[y0:y1, x0:x1]
+        strands[box] = cv2.dilate(strands[box].view(np.uint8), np.ones((3, 3), np.uint8)).view(bool)
+    return strands
 
 
 def _fill_small_holes(mask: np.ndarray, lab: np.ndarray, skin_median: np.ndarray, max_area: int) -> np.ndarray:
