@@ -32,7 +32,6 @@ THRESHOLDS = [(4.0, 3.0), (6.0, 4.0), (8.0, 5.0)]
 def _photo(path: str):
     """[(windows, search-area tiles, detections in a window, detections)] per threshold pair."""
     from triage.measure import config
-    from triage.measure.features.maps import local_mean, masked_half
     from triage.measure.io import load_image
     from triage.measure.photo import measure
     from triage.measure.regions import resized_mask
@@ -44,10 +43,7 @@ def _photo(path: str):
     if not m.core.any():
         return None
     hh, hw = m.lab_half.shape[:2]
-    loc = []
-    for c, sigma in ((0, config.LOCAL_SIGMA), (1, config.DOT_SIGMA)):
-        weighted = masked_half(np.ascontiguousarray(m.lab_half[..., c]), m.skin_share_half, m.lab[..., c], m.skin)
-        loc.append(m.lab_half[..., c] - local_mean(weighted, m.skin_share_half, sigma, (hw, hh)))
+    loc = [m.lab_half[..., c] - m.local_background(c, sigma, (hw, hh)) for c, sigma in ((0, config.LOCAL_SIGMA), (1, config.DOT_SIGMA))]
     core = resized_mask(m.core, (hw, hh))
     ny, nx = -(-hh // TILE), -(-hw // TILE)
 

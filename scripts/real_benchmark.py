@@ -77,6 +77,15 @@ OWN_FINDING = {
 }  # fmt: skip
 
 
+def redness_and_pigment_normal(f: dict) -> bool:
+    """Erythema grade (the plain rules' reading of redness_delta_a) within the expected maximum
+    for days 2-3 (day unknown) and no dark patch: the policy's normal row for colour findings."""
+    from triage.decide.policy import expected_max_grade
+    from triage.learn.evaluate import rules_grade
+
+    return rules_grade(f["redness_delta_a"]) <= expected_max_grade(None) and not f["dark_macule_area_fraction"]
+
+
 def _job(args):
     """One photo: (result row, skin-mask IoU or None)."""
     import hashlib
@@ -177,15 +186,7 @@ def main() -> int:
         print(f"real_benchmark: {args.data} is not present; nothing to measure")
         return 0
 
-    from triage.decide.policy import expected_max_grade
-    from triage.learn.config import RULE_GRADE_DELTA_A
     from triage.learn.evaluate import rules_level
-
-    def redness_and_pigment_normal(f: dict) -> bool:
-        """Erythema grade (rules' bounds on redness_delta_a) within the expected maximum for days
-        2-3 (day unknown) and no dark patch: the policy's normal row for colour findings."""
-        grade = int(np.searchsorted(RULE_GRADE_DELTA_A, f["redness_delta_a"], side="right"))
-        return grade <= expected_max_grade(None) and not f["dark_macule_area_fraction"]
     from triage.util.files import atomic_write_bytes, atomic_write_text
     from triage.util.pool import default_workers, imap_unordered
     from triage.util.progress import Progress

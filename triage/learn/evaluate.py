@@ -74,15 +74,20 @@ def metrics(y_true, y_pred, proba: np.ndarray | None = None) -> dict:
     return out
 
 
+def rules_grade(redness_delta_a: float) -> int:
+    """The erythema grade (0-4) the plain rules read from delta a*: the number of the bounds
+    RULE_GRADE_DELTA_A it reaches."""
+    return int(np.searchsorted(config.RULE_GRADE_DELTA_A, redness_delta_a, side="right"))
+
+
 def rules_level(f: dict, days: int | None, quality_ok: bool) -> str:
     """The policy table applied to measured features with fixed thresholds, no learning: the
     baseline the model has to beat. The erythema grade is read from delta a* with the bounds
     RULE_GRADE_DELTA_A; lesion findings from their counts and areas."""
     if f.get("redness_delta_a") is None:
         return "monitor"
-    grade = int(np.searchsorted(config.RULE_GRADE_DELTA_A, f["redness_delta_a"], side="right"))
     findings = policy.Findings(
-        erythema_grade=grade,
+        erythema_grade=rules_grade(f["redness_delta_a"]),
         days_since_treatment=days,
         pustules=int(f["pustule_count"]),
         crusts=int(f["crust_area_fraction"] > 0.001),

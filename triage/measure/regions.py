@@ -131,13 +131,19 @@ def components_mask(labels: np.ndarray, stats: np.ndarray, ids: np.ndarray) -> n
     keeps a few small components, and a look-up over the whole frame costs ~1 ms a time."""
     out = np.zeros(labels.shape, bool)
     if len(ids):
-        x0, y0 = int(stats[:, 0].min()), int(stats[:, 1].min())
-        x1, y1 = int((stats[:, 0] + stats[:, 2]).max()), int((stats[:, 1] + stats[:, 3]).max())
-        box = labels[y0:y1, x0:x1]
-        keep = np.zeros(int(box.max()) + 1, bool)
+        box = components_box(stats)
+        keep = np.zeros(int(labels[box].max()) + 1, bool)
         keep[ids] = True
-        out[y0:y1, x0:x1] = lookup(keep, box)
+        out[box] = lookup(keep, labels[box])
     return out
+
+
+def components_box(stats: np.ndarray, margin: int = 0) -> tuple[slice, slice]:
+    """(rows, columns) slices of the box holding every listed component (stats rows, at least
+    one), grown by `margin` px and cut at the frame's top and left (slicing cuts the rest)."""
+    x0, y0 = (stats[:, :2].min(axis=0) - margin).clip(0)
+    x1, y1 = (stats[:, :2] + stats[:, 2:4]).max(axis=0) + margin
+    return np.s_[int(y0): int(y1), int(x0): int(x1)]
 
 
 def sample_index(mask: np.ndarray, at_most: int) -> np.ndarray:
@@ -213,9 +219,13 @@ def thickness(blob: np.ndarray) -> float:
     the length of its outer outline (through the boundary pixels' centres). A band's width (2 w L
     / (2 L + 2 w) -> w), a disc's radius (2 pi r^2 / 2 pi r = r): how thick a region is
     whatever its length."""
+    return 2.0 * float(np.count_nonzero(blob)) / max(cv2.arcLength(_outer_outline(blob), True), 1.0)
+
+
+def _outer_outline(blob: np.ndarray) -> np.ndarray:
+    """The largest outer contour of a 0/1 uint8 mask, every boundary pixel (CHAIN_APPROX_NONE)."""
     contours, _ = cv2.findContours(blob, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
-    perimeter = cv2.arcLength(max(contours, key=cv2.contourArea), True)
-    return 2.0 * float(np.count_nonzero(blob)) / max(perimeter, 1.0)
+    return max(contours, key=cv2.contourArea)
 
 
 def elongation_solidity(blob: np.ndarray) -> tuple[float, float]:
@@ -227,8 +237,7 @@ def elongation_solidity(blob: np.ndarray) -> tuple[float, float]:
     for a crescent or a curved band (Gonzalez RC, Woods RE. Digital Image Processing, 4th ed.,
     ch. 11, region descriptors). Pixel areas of the outline polygon, so a blob of a few pixels
     reads as a disc (1, 1)."""
-    contours, _ = cv2.findContours(blob, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
-    outline = max(contours, key=cv2.contourArea)
+    outline = _outer_outline(blob)
     mo = cv2.moments(outline)
     if mo["m00"] < 1.0:
         return 1.0, 1.0

@@ -34,7 +34,7 @@ import numpy as np
 from . import config
 from .color import hue_chroma
 from .face import FaceMap, HeadBox
-from .regions import components, components_mask, disk, enclosed_holes, gather, halved, labels_and_areas, lookup, median_and_sd, reduced, resized_mask, sample_index
+from .regions import components, components_box, components_mask, disk, enclosed_holes, gather, halved, labels_and_areas, lookup, median_and_sd, reduced, resized_mask, sample_index
 
 
 def _prior(lab: np.ndarray, hue: np.ndarray, chroma: np.ndarray, min_chroma: float = config.SKIN_CHROMA[0]) -> np.ndarray:
@@ -253,9 +253,7 @@ def hair_like(L: np.ndarray) -> np.ndarray:
     ids = ids[ids > 0]
     strands = components_mask(labels, stats[ids], ids)
     if len(ids):
-        x0, y0 = np.maximum(stats[ids, :2].min(axis=0) - 1, 0)
-        x1, y1 = (stats[ids, :2] + stats[ids, 2:4]).max(axis=0) + 1
-        box = np.s_[y0:y1, x0:x1]
+        box = components_box(stats[ids], margin=1)
         strands[box] = cv2.dilate(strands[box].view(np.uint8), np.ones((3, 3), np.uint8)).view(bool)
     return strands
 

@@ -202,9 +202,11 @@ def crust_candidates(m, lo: float, hi: float, c_min: float) -> np.ndarray:
     its edges inside the frame (a component running out of a window continues beyond it)."""
     h, w = m.enclosed_core.shape
     cand = np.zeros((h, w), bool)
-    slack = 0.99 * math.cos(math.radians(max(hi - lo, 0.0)) / 2.0)
+    if lo > hi:  # the skin itself is as yellow as a crust may be
+        return cand
+    slack = 0.99 * math.cos(math.radians(hi - lo) / 2.0)
     seeds = crust_coloured(m.lab_half, lo - 0.05, hi + 0.05, c_min * slack, config.CRUST_MIN_L - 0.01)
-    if lo > hi or not seeds.any():  # most photos: nothing more to do
+    if not seeds.any():  # most photos: nothing more to do
         return cand
     seeds &= halved(m.enclosed_core.view(np.uint8) * np.uint8(4)) == 4  # all four pixels in the search area
     near = cv2.dilate(seeds.view(np.uint8), np.ones((5, 5), np.uint8))  # seeds 4 px apart share a window

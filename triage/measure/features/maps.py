@@ -223,10 +223,12 @@ class Measurements:
     def _skin_outline_blocks(self) -> tuple[np.ndarray, np.ndarray]:
         return outline_blocks(self.skin_share_half)
 
-    def _skin_weighted_half(self, channel: int) -> np.ndarray:
-        """Block means at half size of one Lab channel times the skin mask (masked_half)."""
+    def local_background(self, channel: int, sigma: float, size: tuple[int, int]) -> np.ndarray:
+        """The local mean over the skin of one Lab channel (local_mean, Gaussian of sigma px) at
+        size (w, h), from the block means of the channel times the skin mask (masked_half)."""
         half = cv2.extractChannel(self.lab_half, channel)
-        return masked_half(half, self.skin_share_half, self.lab[..., channel], self.skin, self._skin_outline_blocks)
+        weighted = masked_half(half, self.skin_share_half, self.lab[..., channel], self.skin, self._skin_outline_blocks)
+        return local_mean(weighted, self.skin_share_half, sigma, size)
 
     @cached_property
     def skin_da(self) -> np.ndarray:
@@ -268,12 +270,12 @@ class Measurements:
     @cached_property
     def L_loc(self) -> np.ndarray:
         """L* minus its local mean over the skin (local_mean, sigma LOCAL_SIGMA), full size."""
-        return self.lab[..., 0] - local_mean(self._skin_weighted_half(0), self.skin_share_half, config.LOCAL_SIGMA, self.skin.shape[::-1])
+        return self.lab[..., 0] - self.local_background(0, config.LOCAL_SIGMA, self.skin.shape[::-1])
 
     @cached_property
     def a_loc(self) -> np.ndarray:
         """a* minus its local mean over the skin (local_mean, sigma DOT_SIGMA), full size."""
-        return self.lab[..., 1] - local_mean(self._skin_weighted_half(1), self.skin_share_half, config.DOT_SIGMA, self.skin.shape[::-1])
+        return self.lab[..., 1] - self.local_background(1, config.DOT_SIGMA, self.skin.shape[::-1])
 
     @cached_property
     def enclosed_core(self) -> np.ndarray:
