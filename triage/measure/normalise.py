@@ -19,7 +19,7 @@ import numpy as np
 
 from . import config
 from .chart import find as find_chart
-from .color import hue_chroma, linear_to_lab, max_channel, srgb_to_linear
+from .color import hue_chroma, linear_to_lab, luminance, max_channel, srgb_to_linear
 from .regions import disk, gather, halved, median, reduced, sample_index
 from .skin import person_region, reduced_radius
 
@@ -37,6 +37,12 @@ class Normalised:
         and the collage seams, and the features' redness map, local backgrounds and bruise search
         (features.Measurements) are taken on it."""
         return halved(self.lab)
+
+    @cached_property
+    def luminance(self) -> np.ndarray:
+        """Relative luminance Y of `linear` (color.luminance), computed once: the sharpness gate
+        and the texture feature are taken on it."""
+        return luminance(self.linear)
 
 
 #: srgb_to_linear of the 256 8-bit codes: a look-up gives the same float32 values, 30x faster

@@ -35,8 +35,8 @@ def measure(rgb: np.ndarray, original_size: tuple[int, int] | None = None) -> Me
     an RGB photo."""
     seg = segment(rgb)
     norm, face, mask = seg.normalised, seg.face, seg.skin
-    q = assess(norm, mask, original_size or (rgb.shape[1], rgb.shape[0]))
-    maps = features.Measurements(norm.linear, norm.lab, mask, face, seg.head, norm.lab_half)
+    q = assess(norm, mask, original_size or (rgb.shape[1], rgb.shape[0]), seg.skin_sample)
+    maps = features.Measurements(norm.linear, norm.lab, mask, face, seg.head, norm.lab_half, norm.luminance, seg.skin_sample)
     return Measured(norm, mask, q, features.values(maps), maps, face, seg.head)
 
 

@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 
 from . import config
-from .color import chroma, luminance
+from .color import chroma
 from .normalise import Normalised
 from .regions import gather, median, robust_sd, sample_index
 
@@ -29,16 +29,16 @@ class Quality:
         return {"ok": self.ok, "issues": list(self.issues)}
 
 
-def sharpness(lin: np.ndarray, region: np.ndarray, original_long: int | None = None) -> float:
-    """(1.4826 MAD)^2 of Laplacian(log Y) over `region` (eroded by 3/256 of the frame), on Y reduced
-    to n / SHARPNESS_SCALE px on its long side, n = min(working long side, original_long).
+def sharpness(y: np.ndarray, region: np.ndarray, original_long: int | None = None) -> float:
+    """(1.4826 MAD)^2 of Laplacian(log Y) over `region` (eroded by 3/256 of the frame), on the
+    luminance Y (color.luminance) reduced to n / SHARPNESS_SCALE px on its long side, n =
+    min(working long side, original_long).
 
     Log-luminance makes it independent of exposure (a darker photo is not a blurrier one); the
     reduced image averages out pixel noise, which would otherwise pass for detail. Each reduced
     pixel spans at least SHARPNESS_SCALE of the photo's own pixels, so a photo enlarged to the
     working size is judged at its own resolution: detail near its own pixel scale, which
     demosaicing, JPEG and the enlargement soften in any small photo, is not asked of it."""
-    y = luminance(lin)
     long = max(y.shape)
     n = long if original_long is None else min(long, original_long)
     s = n / (config.SHARPNESS_SCALE * long)
@@ -52,23 +52,22 @@ def sharpness(lin: np.ndarray, region: np.ndarray, original_long: int | None = N
     return robust_sd(vals) ** 2
 
 
-def overexposed(lin: np.ndarray, region: np.ndarray) -> bool:
-    """Blown out: n = the number of channels >= CLIP_LEVEL per pixel of `region`;
-    share(n >= CLIP_MIN_CHANNELS) > MAX_CLIPPED_SKIN_FRACTION (lightness and texture lost), or
-    share(n >= 1) > MAX_ANY_CLIPPED_SKIN_FRACTION (no unclipped skin left to measure colour on: all
-    the mask keeps of a blown-out skin is its clipped rim). Red alone clipped on part of the skin
-    (erythema, sunburn, a flash close-up's vivid rendering) is neither."""
-    clipped = (lin >= config.CLIP_LEVEL).view(np.uint8)
-    n = clipped[..., 0] + clipped[..., 1] + clipped[..., 2]  # per-plane adds: 10x a reduce over 3
-    n_region = np.count_nonzero(region)
-    return bool(
-        np.count_nonzero((n >= config.CLIP_MIN_CHANNELS) & region) / n_region > config.MAX_CLIPPED_SKIN_FRACTION
-        or np.count_nonzero((n >= 1) & region) / n_region > config.MAX_ANY_CLIPPED_SKIN_FRACTION
-    )
+def overexposed(px: np.ndarray) -> bool:
+    """Blown out: n = the number of channels >= CLIP_LEVEL per pixel of px, (n, 3) linear RGB of
+    the skin (an even sample: the shares are area statistics); share(n >= CLIP_MIN_CHANNELS) >
+    MAX_CLIPPED_SKIN_FRACTION (lightness and texture lost), or share(n >= 1) >
+    MAX_ANY_CLIPPED_SKIN_FRACTION (no unclipped skin left to measure colour on: all the mask keeps
+    of a blown-out skin is its clipped rim). Red alone clipped on part of the skin (erythema,
+    sunburn, a flash close-up's vivid rendering) is neither."""
+    n = np.count_nonzero(px >= config.CLIP_LEVEL, axis=1)
+    return bool(np.mean(n >= config.CLIP_MIN_CHANNELS) > config.MAX_CLIPPED_SKIN_FRACTION
+                or np.mean(n >= 1) > config.MAX_ANY_CLIPPED_SKIN_FRACTION)  # fmt: skip
 
 
-def assess(norm: Normalised, skin: np.ndarray, original_size: tuple[int, int]) -> Quality:
-    """The quality verdict of a normalised photo and its skin mask."""
+def assess(norm: Normalised, skin: np.ndarray, original_size: tuple[int, int], skin_sample: np.ndarray | None = None) -> Quality:
+    """The quality verdict of a normalised photo and its skin mask. skin_sample: the raster
+    indices of an even sample of the skin (regions.sample_index, STATS_MAX_PIXELS), when the
+    caller has them: medians and clipped shares are taken on it."""
     lin, lab = norm.linear, norm.lab
     issues: list[str] = []
     if max(original_size) < config.MIN_LONG_SIDE:
@@ -78,16 +77,16 @@ def assess(norm: Normalised, skin: np.ndarray, original_size: tuple[int, int]) -
         issues.append("grayscale")
     skin_fraction = float(skin.mean())
     has_skin = skin_fraction >= config.MIN_SKIN_FRACTION
-    region = skin if has_skin else np.ones_like(skin)
-    px = gather(lab, sample_index(region, config.STATS_MAX_PIXELS))  # (n, 3): medians are taken on a sample
+    sample = skin_sample if has_skin and skin_sample is not None else sample_index(skin if has_skin else np.ones_like(skin), config.STATS_MAX_PIXELS)
+    px = gather(lab, sample)  # (n, 3) of the skin, or of the frame without skin: medians are taken on a sample
     if median(px[:, 0]) < config.MIN_SKIN_MEDIAN_L:
         issues.append("too_dark")
     if not has_skin:
         issues.append("no_skin")
-    if overexposed(lin, region):
+    if overexposed(gather(lin, sample)):
         issues.append("overexposed")
     # sharpness of a frame without skin means nothing
-    sharp = sharpness(lin, skin, max(original_size)) if has_skin else None
+    sharp = sharpness(norm.luminance, skin, max(original_size)) if has_skin else None
     if sharp is not None and sharp < config.MIN_SHARPNESS:
         issues.append("blurry")
     if collage_seams(lab, skin, half) is not None:

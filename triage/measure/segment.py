@@ -5,11 +5,14 @@ the generator uses it to find the skin of a real photo it paints on (triage.synt
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
+from . import config
 from .face import FaceMap, HeadBox, head_box, map_face, parse
 from .normalise import Normalised, normalise
+from .regions import sample_index
 from .skin import skin_mask_lab
 
 
@@ -19,6 +22,12 @@ class Segmented:
     face: FaceMap | None  #: the parsed face, when the photo shows one
     skin: np.ndarray  #: bool (H, W)
     head: HeadBox | None = None  #: where a face is whose mesh is not trusted (a profile)
+
+    @cached_property
+    def skin_sample(self) -> np.ndarray:
+        """Raster indices of an even sample of the skin (regions.sample_index, at most
+        STATS_MAX_PIXELS), made once: the quality gate's and the features' medians are taken on it."""
+        return sample_index(self.skin, config.STATS_MAX_PIXELS)
 
 
 def segment(rgb: np.ndarray) -> Segmented:

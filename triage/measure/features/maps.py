@@ -27,6 +27,7 @@ import numpy as np
 
 from .. import config
 from ..chromophores import decompose
+from ..color import luminance
 from ..face import REGIONS, FaceMap, HeadBox
 from ..regions import disk, enclosed_holes, gather, halved, halved_gaussian, median, percentile, reduced, sample_index
 from . import detect
@@ -81,9 +82,13 @@ class Measurements:
         face: FaceMap | None = None,
         head: HeadBox | None = None,
         lab_half: np.ndarray | None = None,
+        luminance: np.ndarray | None = None,
+        sample: np.ndarray | None = None,
     ):
+        """lab_half, luminance, sample: lab at half size, the luminance of linear and the skin
+        sample's raster indices, when the caller has them (else made on first use)."""
         self.linear, self.lab, self.skin, self.face = linear, lab, skin, face
-        self._lab_half = lab_half
+        self._lab_half, self._luminance, self._given_sample = lab_half, luminance, sample
         #: where lesions may be: a parsed face's outline off its features, or a head box off its
         #: keypoints (face.HeadBox); None: all of the skin
         self._searched = face if face is not None else head
@@ -110,7 +115,14 @@ class Measurements:
         return halved(self.lab) if self._lab_half is None else self._lab_half
 
     @cached_property
+    def luminance(self) -> np.ndarray:
+        """Relative luminance Y of linear (color.luminance): the one given, or made once."""
+        return luminance(self.linear) if self._luminance is None else self._luminance
+
+    @cached_property
     def _sample(self) -> np.ndarray:
+        if self._given_sample is not None:
+            return self._given_sample
         return sample_index(self.skin, config.STATS_MAX_PIXELS)
 
     def skin_sample(self, img: np.ndarray) -> np.ndarray:

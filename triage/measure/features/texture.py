@@ -5,7 +5,6 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from ..color import luminance
 from ..regions import robust_sd
 from .maps import Measurements
 from .registry import feature
@@ -19,7 +18,7 @@ def f_texture(m: Measurements) -> float:
     Y the linear luminance.
     Reference: skin surface texture from image band-pass energy (e.g. Haralick-free roughness
     in Bielfeldt S et al. Skin Res Technol 2018; MAD as robust scale, Rousseeuw & Croux 1993)."""
-    logy = np.log(luminance(m.linear) + 1e-3)
+    logy = np.log(m.luminance + 1e-3)
     band = logy - cv2.GaussianBlur(logy, (0, 0), 2.0)
     v = m.skin_sample(band)
     return robust_sd(v)
