@@ -31,6 +31,19 @@ def test_srgb_to_lab_reference_values(rgb, lab):
     assert np.allclose(got, lab, atol=0.01)
 
 
+def test_near_black_follows_the_cie_linear_segment_among_bright_pixels():
+    """CIE 15:2004: L* = kappa Y for Y <= (6/29)^3, kappa = 24389/27 (~903.3); a neutral has
+    a* = b* = 0. Near-black greys interleaved with bright colours in one frame (the dark values
+    are set apart from the cube roots around them)."""
+    greys = np.array([0.0, 0.0005, 0.002, 0.005, 0.0088], np.float32)
+    frame = np.tile(np.array([[0.9, 0.2, 0.4]], np.float32), (2 * len(greys), 1))
+    frame[::2] = greys[:, None]
+    lab = linear_to_lab(frame.reshape(1, -1, 3))[0]
+    assert np.allclose(lab[::2, 0], 24389 / 27 * greys, atol=1e-3)
+    assert np.allclose(lab[::2, 1:], 0.0, atol=1e-3)
+    assert np.allclose(lab[1::2], lab[1], atol=1e-6)  # the bright pixels untouched by the dark ones
+
+
 def test_lab_round_trip():
     rng = np.random.default_rng(1)
     lin = rng.uniform(0.01, 1, (500, 3)).astype(np.float32)
