@@ -145,12 +145,13 @@ def collage_seams(lab: np.ndarray, skin: np.ndarray, lab_half: np.ndarray | None
 
 def _reduced(lab: np.ndarray, lab_half: np.ndarray | None = None) -> tuple[np.ndarray, float]:
     """Lab at most COLLAGE_SIZE px on its long side (area average), and the scale used; the
-    half-size lab (regions.halved) itself when it is that size (the working size's photos)."""
+    half-size lab (regions.halved: whole 2 x 2 blocks, an odd last row or column left out)
+    itself when its long side is that size (the working size's photos, 1024 x 683 ones too)."""
     h, w = lab.shape[:2]
     s = min(1.0, config.COLLAGE_SIZE / max(h, w))
-    size = (max(8, round(w * s)), max(8, round(h * s)))
-    if lab_half is not None and lab_half.shape[1::-1] == size:
+    if lab_half is not None and s == 0.5 and max(lab_half.shape[:2]) == config.COLLAGE_SIZE:
         return lab_half, s
+    size = (max(8, round(w * s)), max(8, round(h * s)))
     return cv2.resize(np.ascontiguousarray(lab), size, interpolation=cv2.INTER_AREA), s
 
 
