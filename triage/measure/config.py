@@ -321,7 +321,7 @@ STATS_MAX_PIXELS = 65536
 FACE_LESION_MARGIN = 0.08
 #: ...and with a face or a head box, a dark macule that reaches within this many px of the edge of
 #: where lesions are looked for (that margin, the face's outline, the jaw's, hairline's and ears'
-#: edge; Measurements.search_edge) is that edge's shade running into the search area. On the 340
+#: edge; detect.clear_of_edge) is that edge's shade running into the search area. On the 340
 #: parsed healthy faces of ../shared/real-dev half of the dark-macule pieces (293 of 585) touched
 #: the features' margin (their nearest pixel 0.083-0.092 inter-ocular distances from the
 #: features), mostly around the eyes; of the 278 left, 129 touched the outline or the skin's edge

@@ -31,13 +31,24 @@ def crust_shaped(blob: np.ndarray) -> bool:
     return thickness(blob) >= config.CRUST_MIN_THICKNESS
 
 
-def clear_of_edge(m, labels: np.ndarray, ids: np.ndarray) -> np.ndarray:
-    """bool per component id: it does not reach the edge of a face's or head box's lesion search
-    area (Measurements.search_edge), where a dark or red region is the edge's own shade or rim;
-    all True without a face or a head box."""
-    if m.search_edge is None or not len(ids):
-        return np.ones(len(ids), bool)
-    return ~np.isin(ids, labels[m.search_edge])
+def clear_of_edge(m, labels: np.ndarray, stats: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """bool per listed component (sized_components' labels, stats rows and ids; components of the
+    lesion search area `core`): it does not reach the edge of a face's or head box's lesion search
+    area, where a dark or red region is the edge's own shade or rim: none of its pixels lies
+    within SEARCH_EDGE_PX px (a disk) of outside the search area with the skin's holes filled
+    (Measurements.enclosed_core: the features' margin, the face's outline, the jaw's, hairline's
+    and ears' edge). Taken per component, in a box around it: its pixels dilated by the disk
+    meet that outside (the disk is symmetric). All True without a face or a head box."""
+    clear = np.ones(len(ids), bool)
+    if m.searched is None:
+        return clear
+    r = config.SEARCH_EDGE_PX
+    edge = disk(r)
+    for n, ((x, y, w, h, _area), i) in enumerate(zip(stats, ids)):
+        box = np.s_[max(0, y - r): y + h + r, max(0, x - r): x + w + r]
+        near = cv2.dilate((labels[box] == i).view(np.uint8), edge).view(bool)
+        clear[n] = not (near & ~m.enclosed_core[box]).any()
+    return clear
 
 
 def macule_regions(m) -> tuple[np.ndarray, int]:
@@ -55,7 +66,7 @@ def macule_regions(m) -> tuple[np.ndarray, int]:
     labels, stats, _c, ids = sized_components(dark, config.MACULE_MIN_AREA)
     shaped = np.array([macule_shaped((labels[y: y + h, x: x + w] == i).astype(np.uint8))
                        for (x, y, w, h, _area), i in zip(stats, ids)], bool)  # fmt: skip
-    shaped &= clear_of_edge(m, labels, ids)  # not an eye socket's, nostril's, the jaw's or an ear's shade
+    shaped &= clear_of_edge(m, labels, stats, ids)  # not an eye socket's, nostril's, the jaw's or an ear's shade
     stats, ids = stats[shaped], ids[shaped]
     spot_lin, ring_lin = spot_and_ring(m, labels, stats, ids, *config.MACULE_RING, image=m.linear)
     with np.errstate(invalid="ignore"):  # NaN (no ring) compares False
@@ -241,10 +252,10 @@ def papules(m) -> np.ndarray:
     skin around them (PAPULE_RING px outside, medians) by more than PAPULE_MIN_DARKENING L*, as
     more blood is (hemoglobin absorbs green: a* rises and L* falls with it); a warm highlight on
     the nose's or a cheek's curve is redder and brighter. With a face or a head box, not those
-    reaching the edge of the lesion search area (Measurements.search_edge): a red rim there is an
+    reaching the edge of the lesion search area (clear_of_edge): a red rim there is an
     ear's fold, a nostril's or an eyelid's rim, the lips' border."""
     labels, stats, cents, ids = sized_components((m.a_loc > config.PAPULE_DELTA_A) & m.core, *config.PAPULE_AREA)
-    inside = clear_of_edge(m, labels, ids)
+    inside = clear_of_edge(m, labels, stats, ids)
     spot, ring = spot_and_ring(m, labels, stats[inside], ids[inside], *config.PAPULE_RING)
     with np.errstate(invalid="ignore"):  # NaN (no ring) compares False
         darker = spot[:, 0] - ring[:, 0] < -config.PAPULE_MIN_DARKENING

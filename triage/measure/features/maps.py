@@ -91,7 +91,7 @@ class Measurements:
         self._lab_half, self._luminance, self._given_sample = lab_half, luminance, sample
         #: where lesions may be: a parsed face's outline off its features, or a head box off its
         #: keypoints (face.HeadBox); None: all of the skin
-        self._searched = face if face is not None else head
+        self.searched = face if face is not None else head
         self.n_skin = int(skin.sum())
         #: the skin's interior: lesions are looked for only here, since colour bleeds across the
         #: skin's outline (JPEG 4:2:0 chroma, lens blur) and makes false spots on it; with a parsed
@@ -105,8 +105,8 @@ class Measurements:
         LESION_EDGE_MARGIN px), inside a face's outline off its features, or a head box off its
         keypoints, when there is one."""
         area = cv2.erode(skin.astype(np.uint8), disk(config.LESION_EDGE_MARGIN)).astype(bool)
-        if self._searched is not None:
-            area &= self._searched.inside & ~self._searched.unsearched
+        if self.searched is not None:
+            area &= self.searched.inside & ~self.searched.unsearched
         return area
 
     @cached_property
@@ -296,18 +296,6 @@ class Measurements:
         blister or a dark scab is not skin-coloured and falls out of the skin mask, but the
         skin all around it says where it is."""
         return self._search_area(self.skin | enclosed_holes(self.skin))
-
-    @cached_property
-    def search_edge(self) -> np.ndarray | None:
-        """The edge of where lesions are looked for on a face or a head box: the pixels of `core`
-        within SEARCH_EDGE_PX px of outside the lesion search area with the skin's holes filled
-        (enclosed_core): the features' margin, the face's outline, the jaw's, hairline's and
-        ears' edge. A dark region that reaches it is that edge's shade. None without a face or a
-        head box."""
-        if self._searched is None:
-            return None
-        outside = cv2.dilate((~self.enclosed_core).astype(np.uint8), disk(config.SEARCH_EDGE_PX)).astype(bool)
-        return outside & self.core
 
     @cached_property
     def reference_hemoglobin(self) -> float:
