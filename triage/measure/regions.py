@@ -78,9 +78,10 @@ def reduced(img: np.ndarray, k: int) -> np.ndarray:
     """img reduced by the integer factor k, (w // k, h // k) and at least 1 px, each pixel the
     area mean of the pixels under it (INTER_AREA: the k x k block when k divides the size, a
     little more than it, fractions of its neighbours, when not): where area statistics are
-    taken."""
+    taken. A view (a crop, a channel) is read in place: OpenCV takes a row stride, and copies
+    itself only what it cannot."""
     h, w = img.shape[:2]
-    return cv2.resize(np.ascontiguousarray(img), (max(1, w // k), max(1, h // k)), interpolation=cv2.INTER_AREA)
+    return cv2.resize(img, (max(1, w // k), max(1, h // k)), interpolation=cv2.INTER_AREA)
 
 
 def halved(img: np.ndarray) -> np.ndarray:
