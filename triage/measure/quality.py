@@ -149,7 +149,7 @@ def _reduced(lab: np.ndarray, lab_half: np.ndarray | None = None) -> tuple[np.nd
     itself when its long side is that size (the working size's photos, 1024 x 683 ones too)."""
     h, w = lab.shape[:2]
     s = min(1.0, config.COLLAGE_SIZE / max(h, w))
-    if lab_half is not None and s == 0.5 and max(lab_half.shape[:2]) == config.COLLAGE_SIZE:
+    if lab_half is not None and s == 0.5:  # halved: long side COLLAGE_SIZE
         return lab_half, s
     size = (max(8, round(w * s)), max(8, round(h * s)))
     return cv2.resize(np.ascontiguousarray(lab), size, interpolation=cv2.INTER_AREA), s

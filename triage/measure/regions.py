@@ -115,13 +115,25 @@ def sized_components(mask: np.ndarray, min_area: int = 1, max_area: int | None =
     return labels, stats[ids], cents[ids], ids
 
 
+def component_crop(labels: np.ndarray, row: np.ndarray, i: int, margin: int = 0) -> tuple[tuple[slice, slice], np.ndarray]:
+    """(box, blob) of one component (its label id i and stats row): the box around it grown by
+    `margin` px (cut at the frame) and the component in it as a 0/1 uint8 mask."""
+    x, y, w, h = row[:4]
+    box = np.s_[max(0, y - margin): y + h + margin, max(0, x - margin): x + w + margin]
+    return box, (labels[box] == i).view(np.uint8)
+
+
+def components_shaped(labels: np.ndarray, stats: np.ndarray, ids: np.ndarray, shape_ok: Callable[[np.ndarray], bool]) -> np.ndarray:
+    """bool per listed component: shape_ok of its 0/1 uint8 crop (component_crop)."""
+    return np.array([shape_ok(component_crop(labels, row, i)[1]) for row, i in zip(stats, ids)], bool)
+
+
 def kept_components(mask: np.ndarray, min_area: int, shape_ok: Callable[[np.ndarray], bool] | None = None) -> tuple[np.ndarray, int]:
     """The mask's 8-connected components of at least min_area px (and, when given, for which
     shape_ok of the component, a 0/1 uint8 crop around it, is true), and how many there are."""
     labels, stats, _c, ids = sized_components(mask, min_area)
     if shape_ok is not None:
-        ok = np.array([shape_ok((labels[y: y + h, x: x + w] == i).astype(np.uint8))
-                       for (x, y, w, h, _area), i in zip(stats, ids)], bool)  # fmt: skip
+        ok = components_shaped(labels, stats, ids, shape_ok)
         stats, ids = stats[ok], ids[ok]
     return components_mask(labels, stats, ids), len(ids)
 

@@ -16,7 +16,7 @@ import numpy as np
 from .. import config
 from ..chromophores import decompose
 from ..color import hue_chroma
-from ..regions import components_mask, disk, elongation_solidity, halved, halved_gaussian, kept_components, median, resized_mask, sized_components, thickness
+from ..regions import component_crop, components_mask, components_shaped, disk, elongation_solidity, halved, halved_gaussian, kept_components, median, resized_mask, sized_components, thickness
 
 
 def macule_shaped(blob: np.ndarray) -> bool:
@@ -42,12 +42,10 @@ def clear_of_edge(m, labels: np.ndarray, stats: np.ndarray, ids: np.ndarray) -> 
     clear = np.ones(len(ids), bool)
     if m.searched is None:
         return clear
-    r = config.SEARCH_EDGE_PX
-    edge = disk(r)
-    for n, ((x, y, w, h, _area), i) in enumerate(zip(stats, ids)):
-        box = np.s_[max(0, y - r): y + h + r, max(0, x - r): x + w + r]
-        near = cv2.dilate((labels[box] == i).view(np.uint8), edge).view(bool)
-        clear[n] = not (near & ~m.enclosed_core[box]).any()
+    edge = disk(config.SEARCH_EDGE_PX)
+    for n, (row, i) in enumerate(zip(stats, ids)):
+        box, blob = component_crop(labels, row, i, config.SEARCH_EDGE_PX)
+        clear[n] = not (cv2.dilate(blob, edge).view(bool) & ~m.enclosed_core[box]).any()
     return clear
 
 
@@ -64,8 +62,7 @@ def macule_regions(m) -> tuple[np.ndarray, int]:
     dark = (m.L_loc < -config.MACULE_DELTA_L) & (m.a_loc < config.MACULE_MAX_DELTA_A) & m.core
     dark = cv2.morphologyEx(dark.astype(np.uint8), cv2.MORPH_OPEN, disk(2))
     labels, stats, _c, ids = sized_components(dark, config.MACULE_MIN_AREA)
-    shaped = np.array([macule_shaped((labels[y: y + h, x: x + w] == i).astype(np.uint8))
-                       for (x, y, w, h, _area), i in zip(stats, ids)], bool)  # fmt: skip
+    shaped = components_shaped(labels, stats, ids, macule_shaped)
     shaped &= clear_of_edge(m, labels, stats, ids)  # not an eye socket's, nostril's, the jaw's or an ear's shade
     stats, ids = stats[shaped], ids[shaped]
     spot_lin, ring_lin = spot_and_ring(m, labels, stats, ids, *config.MACULE_RING, image=m.linear)
@@ -105,9 +102,9 @@ def component_medians(image: np.ndarray, labels, stats, ids) -> np.ndarray:
     """Median colour of `image` (H, W, 3) over each listed component (sized_components' labels,
     stats rows and ids): (n, 3)."""
     out = np.full((len(ids), 3), np.nan, np.float32)
-    for n, ((x, y, w, h, _area), i) in enumerate(zip(stats, ids)):
-        box = np.s_[y: y + h, x: x + w]
-        out[n] = median(image[box][labels[box] == i], axis=0)
+    for n, (row, i) in enumerate(zip(stats, ids)):
+        box, blob = component_crop(labels, row, i)
+        out[n] = median(image[box][blob.view(bool)], axis=0)
     return out
 
 
@@ -118,10 +115,8 @@ def spot_and_ring(m, labels, stats, ids, inner: int, outer: int, image: np.ndarr
     image = m.lab if image is None else image
     ring = np.full((len(ids), 3), np.nan, np.float32)
     near, far = np.ones((2 * inner + 1,) * 2, np.uint8), np.ones((2 * outer + 1,) * 2, np.uint8)
-    pad = outer + 2
-    for n, ((x, y, w, h, _area), i) in enumerate(zip(stats, ids)):
-        box = np.s_[max(0, y - pad): y + h + pad, max(0, x - pad): x + w + pad]
-        blob = (labels[box] == i).astype(np.uint8)
+    for n, (row, i) in enumerate(zip(stats, ids)):
+        box, blob = component_crop(labels, row, i, outer + 2)
         around = cv2.dilate(blob, far).astype(bool) & ~cv2.dilate(blob, near).astype(bool) & m.skin[box]
         if around.any():
             ring[n] = median(image[box][around], axis=0)
